@@ -1,0 +1,186 @@
+/*
+ * sock.c: binding AF_UNIX sockets safely. See sock.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sock.h"
+
+int
+vigil_sock_addr(const char *path, struct sockaddr_un *sun, socklen_t *len, char *err,
+		size_t errlen)
+{
+	size_t n = strlen(path);
+
+	if (n == 0) {
+		snprintf(err, errlen, "socket path is empty");
+		return -1;
+	}
+	if (n >= sizeof(sun->sun_path)) {
+		snprintf(err, errlen, "socket path %s is too long (%zu bytes, at most %zu)", path, n,
+			 sizeof(sun->sun_path) - 1);
+		return -1;
+	}
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, path, n + 1);
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+	return 0;
+}
+
+int
+vigil_mkdir_parent(const char *path, mode_t mode, char *err, size_t errlen)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(dir)) {
+		snprintf(err, errlen, "path %s is too long", path);
+		return -1;
+	}
+	memcpy(dir, path, n + 1);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(dir, mode) == -1 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create directory %s: %s", dir, strerror(errno));
+			return -1;
+		}
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+	struct stat st;
+	if (stat(dir, &st) == -1) {
+		snprintf(err, errlen, "cannot use directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "cannot use directory %s: Not a directory", dir);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * An existing file at path: remove it if it is a socket that refuses
+ * connections (its owner is gone); refuse anything else.
+ */
+static int
+sock_clear_stale(const char *path, const struct sockaddr_un *sun, socklen_t len, int type,
+		 char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "cannot bind %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "cannot bind %s: the path exists and is not a socket", path);
+		return -1;
+	}
+	int probe = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	if (probe == -1) {
+		snprintf(err, errlen, "cannot bind %s: socket: %s", path, strerror(errno));
+		return -1;
+	}
+	int r = connect(probe, (const struct sockaddr *)sun, len);
+	int saved = errno;
+	close(probe);
+	if (r == 0) {
+		snprintf(err, errlen,
+			 "cannot bind %s: another process is listening on it (is another instance running?)",
+			 path);
+		return -1;
+	}
+	if (saved != ECONNREFUSED) {
+		snprintf(err, errlen, "cannot bind %s: probing the existing socket: %s", path,
+			 strerror(saved));
+		return -1;
+	}
+	if (unlink(path) == -1 && errno != ENOENT) {
+		snprintf(err, errlen, "cannot remove stale socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+vigil_sock_bind(struct vigil_sock *s, const char *path, int type, mode_t mode, char *err,
+		size_t errlen)
+{
+	struct sockaddr_un sun;
+	socklen_t len;
+	struct stat st;
+
+	s->fd = -1;
+	s->path[0] = '\0';
+	if (vigil_sock_addr(path, &sun, &len, err, errlen) == -1)
+		return -1;
+	if (vigil_mkdir_parent(path, 0755, err, errlen) == -1)
+		return -1;
+	if (sock_clear_stale(path, &sun, len, type, err, errlen) == -1)
+		return -1;
+
+	int fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "cannot create socket for %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Bind under a tight umask, then open up to the requested mode. */
+	mode_t old = umask(0177);
+	int r = bind(fd, (struct sockaddr *)&sun, len);
+	int saved = errno;
+	umask(old);
+	if (r == -1) {
+		snprintf(err, errlen, "cannot bind %s: %s", path, strerror(saved));
+		close(fd);
+		return -1;
+	}
+	if (chmod(path, mode) == -1 || stat(path, &st) == -1) {
+		snprintf(err, errlen, "cannot set mode of %s: %s", path, strerror(errno));
+		unlink(path);
+		close(fd);
+		return -1;
+	}
+	if (type == SOCK_STREAM && listen(fd, 16) == -1) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+		unlink(path);
+		close(fd);
+		return -1;
+	}
+	s->fd = fd;
+	memcpy(s->path, sun.sun_path, sizeof(s->path));
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	return 0;
+}
+
+void
+vigil_sock_close(struct vigil_sock *s)
+{
+	struct stat st;
+
+	if (s->fd == -1)
+		return;
+	close(s->fd);
+	s->fd = -1;
+	/* Another instance may have replaced the file since: leave its socket alone. */
+	if (s->path[0] != '\0' && lstat(s->path, &st) == 0 && st.st_dev == s->dev &&
+	    st.st_ino == s->ino)
+		unlink(s->path);
+	s->path[0] = '\0';
+}

@@ -1,0 +1,170 @@
+/*
+ * status.c: the status field table and its two renderings. See status.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "status.h"
+
+#define F(key, header, type, member)                                                               \
+	{key, header, type, offsetof(struct vigil_status_row, member),                            \
+	 sizeof(((struct vigil_status_row *)0)->member)}
+
+const struct vigil_status_field vigil_status_fields[] = {
+    F("name", "NAME", VIGIL_STATUS_STR, name),
+    F("state", "STATE", VIGIL_STATUS_STR, state),
+    F("pid", "PID", VIGIL_STATUS_UINT, pid),
+    F("last_seq", "LAST_SEQ", VIGIL_STATUS_UINT, last_seq),
+    F("missed", "MISSED", VIGIL_STATUS_UINT, missed),
+    F("timeouts", "TIMEOUTS", VIGIL_STATUS_UINT, timeouts),
+    F("heartbeats", "HEARTBEATS", VIGIL_STATUS_UINT, heartbeats),
+    F("restarts", "RESTARTS", VIGIL_STATUS_UINT, restarts),
+    F("silent_s", "SILENT", VIGIL_STATUS_SECONDS, silent_s),
+    F("timeout_ms", NULL, VIGIL_STATUS_UINT, timeout_ms),
+    F("interval_ms", NULL, VIGIL_STATUS_UINT, interval_ms),
+    F("status", "STATUS", VIGIL_STATUS_STR, status),
+};
+const size_t vigil_status_nfields = sizeof(vigil_status_fields) / sizeof(vigil_status_fields[0]);
+
+#define MEMBER(row, f, type) ((type *)(void *)((char *)(row) + (f)->offset))
+
+json_t *
+vigil_status_row_to_json(const struct vigil_status_row *row)
+{
+	json_t *obj = json_object();
+
+	if (obj == NULL)
+		return NULL;
+	for (size_t i = 0; i < vigil_status_nfields; i++) {
+		const struct vigil_status_field *f = &vigil_status_fields[i];
+		json_t *v = NULL;
+
+		switch (f->type) {
+		case VIGIL_STATUS_STR:
+			v = json_string(MEMBER(row, f, const char));
+			break;
+		case VIGIL_STATUS_UINT:
+			v = json_integer((json_int_t)*MEMBER(row, f, const uint64_t));
+			break;
+		case VIGIL_STATUS_SECONDS:
+			v = json_real(*MEMBER(row, f, const double));
+			break;
+		}
+		if (v == NULL || json_object_set_new(obj, f->key, v) == -1) {
+			json_decref(obj);
+			return NULL;
+		}
+	}
+	return obj;
+}
+
+int
+vigil_status_row_from_json(const json_t *obj, struct vigil_status_row *row, char *err,
+			   size_t errlen)
+{
+	memset(row, 0, sizeof(*row));
+	if (!json_is_object(obj)) {
+		snprintf(err, errlen, "worker entry is not a JSON object");
+		return -1;
+	}
+	for (size_t i = 0; i < vigil_status_nfields; i++) {
+		const struct vigil_status_field *f = &vigil_status_fields[i];
+		json_t *v = json_object_get(obj, f->key);
+
+		if (v == NULL) {
+			snprintf(err, errlen, "worker entry has no \"%s\"", f->key);
+			return -1;
+		}
+		switch (f->type) {
+		case VIGIL_STATUS_STR:
+			if (!json_is_string(v))
+				goto mistyped;
+			snprintf(MEMBER(row, f, char), f->size, "%s", json_string_value(v));
+			break;
+		case VIGIL_STATUS_UINT:
+			if (!json_is_integer(v) || json_integer_value(v) < 0)
+				goto mistyped;
+			*MEMBER(row, f, uint64_t) = (uint64_t)json_integer_value(v);
+			break;
+		case VIGIL_STATUS_SECONDS:
+			if (!json_is_number(v))
+				goto mistyped;
+			*MEMBER(row, f, double) = json_number_value(v);
+			break;
+		}
+		continue;
+	mistyped:
+		snprintf(err, errlen, "worker entry has a mistyped \"%s\"", f->key);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+state_colour(const char *state)
+{
+	if (strcmp(state, "alive") == 0)
+		return "\033[32m";
+	if (strcmp(state, "late") == 0)
+		return "\033[33m";
+	if (strcmp(state, "dead") == 0)
+		return "\033[31m";
+	return "\033[2m";
+}
+
+/* Render one cell of row for field f into buf. */
+static void
+cell(const struct vigil_status_row *row, const struct vigil_status_field *f, char *buf, size_t cap)
+{
+	switch (f->type) {
+	case VIGIL_STATUS_STR:
+		snprintf(buf, cap, "%s", MEMBER(row, f, const char));
+		break;
+	case VIGIL_STATUS_UINT:
+		if (strcmp(f->key, "pid") == 0 && *MEMBER(row, f, const uint64_t) == 0)
+			snprintf(buf, cap, "-");
+		else
+			snprintf(buf, cap, "%llu",
+				 (unsigned long long)*MEMBER(row, f, const uint64_t));
+		break;
+	case VIGIL_STATUS_SECONDS:
+		snprintf(buf, cap, "%.1fs", *MEMBER(row, f, const double));
+		break;
+	}
+}
+
+void
+vigil_status_print_table(FILE *fp, const struct vigil_status_row *rows, size_t n, int colour)
+{
+	size_t width[sizeof(vigil_status_fields) / sizeof(vigil_status_fields[0])];
+	char buf[VIGIL_STATUS_TEXT_MAX + 32];
+
+	for (size_t i = 0; i < vigil_status_nfields; i++) {
+		const struct vigil_status_field *f = &vigil_status_fields[i];
+		width[i] = f->header ? strlen(f->header) : 0;
+		for (size_t r = 0; f->header && r < n; r++) {
+			cell(&rows[r], f, buf, sizeof(buf));
+			if (strlen(buf) > width[i])
+				width[i] = strlen(buf);
+		}
+	}
+	for (size_t r = 0; r <= n; r++) {
+		int first = 1;
+		for (size_t i = 0; i < vigil_status_nfields; i++) {
+			const struct vigil_status_field *f = &vigil_status_fields[i];
+			int last = (i + 1 == vigil_status_nfields);
+
+			if (f->header == NULL)
+				continue;
+			if (r == 0)
+				snprintf(buf, sizeof(buf), "%s", f->header);
+			else
+				cell(&rows[r - 1], f, buf, sizeof(buf));
+			int paint = colour && r > 0 && strcmp(f->key, "state") == 0;
+			fprintf(fp, "%s%s%-*s%s", first ? "" : "  ", paint ? state_colour(buf) : "",
+				last ? 0 : (int)width[i], buf, paint ? "\033[0m" : "");
+			first = 0;
+		}
+		fputc('\n', fp);
+	}
+}

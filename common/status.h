@@ -1,0 +1,57 @@
+/*
+ * status.h: one field table for a worker's status row. The supervisor turns
+ * rows into JSON with it; vigilctl turns JSON back into rows and prints the
+ * human table with it, so the two views can never disagree.
+ */
+#ifndef VIGIL_STATUS_H
+#define VIGIL_STATUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "wire.h"
+
+#define VIGIL_STATUS_TEXT_MAX 127 /* longest STATUS= text kept per worker */
+
+struct vigil_status_row {
+	char name[VIGIL_NAME_MAX + 1];
+	char state[16]; /* alive, late, dead, stopped */
+	uint64_t pid;   /* 0 when unknown */
+	uint64_t last_seq;
+	uint64_t missed;
+	uint64_t timeouts;
+	uint64_t heartbeats;
+	uint64_t restarts;
+	double silent_s; /* seconds since the last heartbeat */
+	uint64_t timeout_ms;
+	uint64_t interval_ms; /* 0 when the worker did not say */
+	char status[VIGIL_STATUS_TEXT_MAX + 1];
+};
+
+enum vigil_status_type { VIGIL_STATUS_STR, VIGIL_STATUS_UINT, VIGIL_STATUS_SECONDS };
+
+struct vigil_status_field {
+	const char *key;    /* JSON key */
+	const char *header; /* column header in the table; NULL: JSON only */
+	enum vigil_status_type type;
+	size_t offset;
+	size_t size; /* of a string member */
+};
+
+extern const struct vigil_status_field vigil_status_fields[];
+extern const size_t vigil_status_nfields;
+
+/* A JSON object with every field of row (a new reference, NULL on allocation failure). */
+json_t *vigil_status_row_to_json(const struct vigil_status_row *row);
+
+/* Fill row from a JSON object; -1 with err naming the missing or mistyped key. */
+int vigil_status_row_from_json(const json_t *obj, struct vigil_status_row *row, char *err,
+			       size_t errlen);
+
+/* Print rows as an aligned table with a header line; colour states if colour is set. */
+void vigil_status_print_table(FILE *fp, const struct vigil_status_row *rows, size_t n, int colour);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * wire.h: the datagram codec (docs/PROTOCOL.md). Pure functions: no I/O, no
+ * allocation, no logging. A datagram is KEY=VALUE lines; decoding fills a
+ * struct vigil_msg whose STATUS text points into the caller's buffer.
+ */
+#ifndef VIGIL_WIRE_H
+#define VIGIL_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VIGIL_WIRE_MAX 4096 /* largest valid datagram, in bytes */
+#define VIGIL_NAME_MAX 64   /* longest worker name */
+
+/* Which fields a message carries (struct vigil_msg.fields). */
+enum vigil_field {
+	VIGIL_F_HEARTBEAT = 1u << 0,
+	VIGIL_F_WORKER = 1u << 1,
+	VIGIL_F_SEQ = 1u << 2,
+	VIGIL_F_PID = 1u << 3,
+	VIGIL_F_INTERVAL_MS = 1u << 4,
+	VIGIL_F_STATUS = 1u << 5,
+	VIGIL_F_READY = 1u << 6,
+	VIGIL_F_STOPPING = 1u << 7,
+	VIGIL_F_WATCHDOG = 1u << 8,
+	VIGIL_F_WATCHDOG_USEC = 1u << 9,
+	VIGIL_F_TIMEOUT = 1u << 10,
+	VIGIL_F_MISSED = 1u << 11,
+	VIGIL_F_SILENT_MS = 1u << 12,
+	VIGIL_F_LAST_SEQ = 1u << 13,
+};
+
+/* Why a datagram was rejected; also the label under which drops are counted. */
+enum vigil_wire_err {
+	VIGIL_WIRE_OK = 0,
+	VIGIL_WIRE_EMPTY,      /* zero bytes */
+	VIGIL_WIRE_OVERSIZED,  /* more than VIGIL_WIRE_MAX bytes */
+	VIGIL_WIRE_NUL,        /* a NUL byte inside the datagram */
+	VIGIL_WIRE_EMPTY_LINE, /* an empty line other than the optional final newline */
+	VIGIL_WIRE_NO_EQUALS,  /* a line without '=' */
+	VIGIL_WIRE_BAD_KEY,    /* a key that is not [A-Z][A-Z0-9_]* */
+	VIGIL_WIRE_BAD_VALUE,  /* a known key with a value it does not accept */
+	VIGIL_WIRE_DUPLICATE,  /* a known key given twice */
+	VIGIL_WIRE_NO_WORKER,  /* a heartbeat or lifecycle message without WORKER= */
+	VIGIL_WIRE_NO_MESSAGE, /* valid fields, but nothing that means anything to us */
+	VIGIL_WIRE_NERR
+};
+
+/* What a decoded message asks for, in order of precedence. */
+enum vigil_msg_kind {
+	VIGIL_MSG_NONE = 0,
+	VIGIL_MSG_HEARTBEAT, /* HEARTBEAT=1 or WATCHDOG=1 (READY=1 counts too) */
+	VIGIL_MSG_STOPPING,  /* STOPPING=1: a clean exit follows */
+	VIGIL_MSG_TIMEOUT,   /* TIMEOUT=1: supervisor -> worker */
+};
+
+struct vigil_msg {
+	uint32_t fields; /* enum vigil_field bits present */
+	char worker[VIGIL_NAME_MAX + 1];
+	uint64_t seq;
+	uint64_t pid;
+	uint64_t interval_ms;
+	uint64_t watchdog_usec;
+	uint64_t missed;
+	uint64_t silent_ms;
+	uint64_t last_seq;
+	const char *status; /* points into the decoded buffer; not NUL-terminated */
+	size_t status_len;
+	int watchdog_trigger; /* WATCHDOG=trigger */
+};
+
+/* Details of a rejection, for counting and for a log line. */
+struct vigil_wire_error {
+	enum vigil_wire_err code;
+	size_t line;                        /* 1-based line of the problem, 0 if none */
+	char key[VIGIL_NAME_MAX + 1];       /* the key involved, possibly truncated */
+};
+
+/* Decode len bytes of buf into *m. Returns 0, or -1 with *err filled. */
+int vigil_wire_decode(const char *buf, size_t len, struct vigil_msg *m,
+		      struct vigil_wire_error *err);
+
+/* The kind of a decoded message (precedence: STOPPING, heartbeat, TIMEOUT). */
+enum vigil_msg_kind vigil_wire_kind(const struct vigil_msg *m);
+
+/*
+ * Encode the fields present in *m into buf (cap bytes), one KEY=VALUE line
+ * each, in a fixed order with a trailing newline. Returns the length, or -1 if
+ * it does not fit in cap or in VIGIL_WIRE_MAX.
+ */
+int vigil_wire_encode(const struct vigil_msg *m, char *buf, size_t cap);
+
+/* Whether name is a valid worker name ([A-Za-z0-9._@:-]{1,64}). */
+int vigil_wire_name_valid(const char *name, size_t len);
+
+/* A short stable label for an error code ("oversized", "bad_value", ...). */
+const char *vigil_wire_strerror(enum vigil_wire_err code);
+
+/* Write a one-line description of *err into buf ("bad value for SEQ on line 3"). */
+void vigil_wire_describe(const struct vigil_wire_error *err, char *buf, size_t cap);
+
+#endif

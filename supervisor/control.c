@@ -1,0 +1,315 @@
+/*
+ * control.c: the control socket server. See control.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "control.h"
+#include "duration.h"
+#include "supervisor.h"
+
+struct control_client {
+	struct control *ctl;
+	struct bufferevent *bev;
+	struct control_client *next;
+	int closing; /* the client sent EOF or quit: close once the reply is out */
+};
+
+struct control {
+	struct supervisor *sv;
+	struct evconnlistener *listener;
+	struct control_client *clients;
+	size_t nclients;
+	struct log_ratelimit rl_refused;
+};
+
+struct control_cmd {
+	const char *name;
+	const char *help;
+	json_t *(*fn)(struct supervisor *sv);
+};
+
+static json_t *control_cmd_status(struct supervisor *sv);
+static json_t *control_cmd_help(struct supervisor *sv);
+static json_t *control_cmd_version(struct supervisor *sv);
+
+/* Every control command; "help" is generated from this table. */
+static const struct control_cmd control_cmds[] = {
+    {"status", "every worker and the supervisor's counters", control_cmd_status},
+    {"version", "the supervisor's version", control_cmd_version},
+    {"help", "this list", control_cmd_help},
+    {"quit", "close the connection", NULL},
+};
+#define CONTROL_NCMDS (sizeof(control_cmds) / sizeof(control_cmds[0]))
+
+json_t *
+control_status(struct supervisor *sv)
+{
+	struct registry *r = &sv->registry;
+	uint64_t now = vigil_now_usec();
+	json_t *workers = json_array();
+	json_t *invalid = json_object();
+	uint64_t invalid_total = 0;
+	struct worker **list = NULL;
+
+	if (r->count > 0 && (list = calloc(r->count, sizeof(*list))) == NULL)
+		goto fail;
+	size_t n = registry_list(r, list, r->count);
+	for (size_t i = 0; i < n; i++) {
+		struct vigil_status_row row;
+		registry_row(list[i], now, &row);
+		if (json_array_append_new(workers, vigil_status_row_to_json(&row)) == -1)
+			goto fail;
+	}
+	free(list);
+	list = NULL;
+	for (int code = 1; code < VIGIL_WIRE_NERR; code++) {
+		json_object_set_new(invalid, vigil_wire_strerror(code),
+				    json_integer((json_int_t)sv->counters.invalid[code]));
+		invalid_total += sv->counters.invalid[code];
+	}
+	return json_pack("{s:o, s:{s:I, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I}}",
+			 "workers", workers, "supervisor", "pid", (json_int_t)getpid(),
+			 "version", VIGIL_VERSION, "uptime_s",
+			 (double)(now - sv->started) / 1e6, "timeout_ms",
+			 (json_int_t)(sv->timeout / 1000), "workers", (json_int_t)r->count,
+			 "max_workers", (json_int_t)sv->max_workers, "datagrams",
+			 (json_int_t)sv->counters.datagrams, "invalid_datagrams",
+			 (json_int_t)invalid_total, "invalid_by_reason", invalid,
+			 "rejected_workers", (json_int_t)sv->counters.rejected_full,
+			 "timeouts_sent", (json_int_t)sv->counters.timeouts_sent,
+			 "timeouts_undelivered", (json_int_t)sv->counters.timeouts_undelivered);
+fail:
+	free(list);
+	json_decref(workers);
+	json_decref(invalid);
+	return NULL;
+}
+
+static json_t *
+control_cmd_status(struct supervisor *sv)
+{
+	return control_status(sv);
+}
+
+static json_t *
+control_cmd_version(struct supervisor *sv)
+{
+	return json_pack("{s:s}", "version", VIGIL_VERSION);
+}
+
+static json_t *
+control_cmd_help(struct supervisor *sv)
+{
+	json_t *cmds = json_object();
+
+	for (size_t i = 0; i < CONTROL_NCMDS; i++)
+		json_object_set_new(cmds, control_cmds[i].name, json_string(control_cmds[i].help));
+	return json_pack("{s:o}", "commands", cmds);
+}
+
+json_t *
+control_dispatch(struct supervisor *sv, const char *line)
+{
+	char name[32];
+
+	/* Surrounding blanks are forgiven; arguments are not taken by any command yet. */
+	while (*line == ' ' || *line == '\t')
+		line++;
+	size_t n = strcspn(line, " \t");
+	if (line[n + strspn(line + n, " \t")] != '\0')
+		return json_pack("{s:s}", "error", "commands take no arguments (try help)");
+	for (size_t i = 0; i < CONTROL_NCMDS; i++) {
+		if (strlen(control_cmds[i].name) == n && strncmp(control_cmds[i].name, line, n) == 0 &&
+		    control_cmds[i].fn != NULL)
+			return control_cmds[i].fn(sv);
+	}
+	snprintf(name, sizeof(name), "%.*s", (int)(n < 24 ? n : 24), line);
+	for (char *p = name; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
+	json_t *reply = json_object();
+	char msg[96];
+	snprintf(msg, sizeof(msg), "unknown command '%s' (try help)", name);
+	json_object_set_new(reply, "error", json_string(msg));
+	return reply;
+}
+
+static void
+control_client_free(struct control_client *cl)
+{
+	struct control *ctl = cl->ctl;
+
+	for (struct control_client **pp = &ctl->clients; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == cl) {
+			*pp = cl->next;
+			break;
+		}
+	}
+	ctl->nclients--;
+	bufferevent_free(cl->bev);
+	free(cl);
+}
+
+/* Append one reply line (a JSON object) to the client's output. */
+static void
+control_reply(struct control_client *cl, json_t *reply)
+{
+	struct evbuffer *out = bufferevent_get_output(cl->bev);
+	char *text = reply != NULL ? json_dumps(reply, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+
+	if (text == NULL)
+		evbuffer_add_printf(out, "{\"error\":\"out of memory\"}\n");
+	else
+		evbuffer_add_printf(out, "%s\n", text);
+	free(text);
+	json_decref(reply);
+}
+
+/* Answer every complete line the client has sent (at eof, a last unterminated one too). */
+static void
+control_client_process(struct control_client *cl, int eof)
+{
+	struct evbuffer *in = bufferevent_get_input(cl->bev);
+	char *line;
+	size_t len;
+
+	if (eof && evbuffer_get_length(in) > 0 && evbuffer_get_length(in) <= CONTROL_MAX_LINE)
+		evbuffer_add(in, "\n", 1);
+	while (!cl->closing && (line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) != NULL) {
+		if (len > CONTROL_MAX_LINE) {
+			control_reply(cl, json_pack("{s:s}", "error", "line too long"));
+			cl->closing = 1;
+		} else if (strcmp(line, "quit") == 0)
+			cl->closing = 1;
+		else if (line[strspn(line, " \t")] != '\0')
+			control_reply(cl, control_dispatch(cl->ctl->sv, line));
+		free(line);
+	}
+	if (!cl->closing && evbuffer_get_length(in) > CONTROL_MAX_LINE) {
+		control_reply(cl, json_pack("{s:s}", "error", "line too long"));
+		cl->closing = 1;
+	}
+}
+
+/* A closing client goes once its replies are written. */
+static void
+control_client_maybe_close(struct control_client *cl)
+{
+	if (!cl->closing)
+		return;
+	bufferevent_disable(cl->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(cl->bev)) == 0)
+		control_client_free(cl);
+}
+
+static void
+control_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct control_client *cl = arg;
+
+	control_client_process(cl, 0);
+	control_client_maybe_close(cl);
+}
+
+static void
+control_write_cb(struct bufferevent *bev, void *arg)
+{
+	control_client_maybe_close(arg);
+}
+
+static void
+control_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct control_client *cl = arg;
+
+	if (what & BEV_EVENT_EOF) {
+		/* The client is done sending (socat at end of input): answer, then close. */
+		control_client_process(cl, 1);
+		cl->closing = 1;
+		control_client_maybe_close(cl);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR)
+		control_client_free(cl);
+}
+
+static void
+control_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen,
+		  void *arg)
+{
+	struct control *ctl = arg;
+	struct control_client *cl;
+
+	if (ctl->nclients >= CONTROL_MAX_CLIENTS) {
+		log_ratelimited(&ctl->rl_refused, vigil_now_usec(), LOG_LEVEL_WARN,
+				"refused control client: %d already connected",
+				CONTROL_MAX_CLIENTS);
+		close(fd);
+		return;
+	}
+	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
+		close(fd);
+		return;
+	}
+	cl->ctl = ctl;
+	cl->bev = bufferevent_socket_new(ctl->sv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (cl->bev == NULL) {
+		close(fd);
+		free(cl);
+		return;
+	}
+	cl->next = ctl->clients;
+	ctl->clients = cl;
+	ctl->nclients++;
+	bufferevent_setcb(cl->bev, control_read_cb, control_write_cb, control_event_cb, cl);
+	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
+}
+
+static void
+control_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct control *ctl = arg;
+
+	/* EMFILE and friends: say so, once a second at most; the listener keeps going. */
+	log_ratelimited(&ctl->rl_refused, vigil_now_usec(), LOG_LEVEL_WARN,
+			"accept on %s: %s", ctl->sv->control_path, strerror(errno));
+}
+
+struct control *
+control_start(struct supervisor *sv, char *err, size_t errlen)
+{
+	struct control *ctl = calloc(1, sizeof(*ctl));
+
+	if (ctl == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	ctl->sv = sv;
+	ctl->listener = evconnlistener_new(sv->base, control_accept_cb, ctl, 0, -1, sv->ctl_sock.fd);
+	if (ctl->listener == NULL) {
+		snprintf(err, errlen, "cannot accept on %s", sv->control_path);
+		free(ctl);
+		return NULL;
+	}
+	evconnlistener_set_error_cb(ctl->listener, control_error_cb);
+	return ctl;
+}
+
+void
+control_free(struct control *ctl)
+{
+	if (ctl == NULL)
+		return;
+	while (ctl->clients != NULL)
+		control_client_free(ctl->clients);
+	evconnlistener_free(ctl->listener);
+	free(ctl);
+}

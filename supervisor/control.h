@@ -1,0 +1,31 @@
+/*
+ * control.h: the control socket. A SOCK_STREAM Unix socket speaking one
+ * command per line, one JSON object per reply line, so that vigilctl and a
+ * human with `socat - UNIX-CONNECT:PATH` use the same protocol
+ * (docs/PROTOCOL.md, "Control socket").
+ */
+#ifndef VIGIL_CONTROL_H
+#define VIGIL_CONTROL_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct supervisor;
+
+#define CONTROL_MAX_CLIENTS 32
+#define CONTROL_MAX_LINE 1024
+
+/* Start accepting on sv->ctl_sock.fd; NULL with err on failure. */
+struct control *control_start(struct supervisor *sv, char *err, size_t errlen);
+
+/* Close every client and stop accepting. */
+void control_free(struct control *c);
+
+/* The reply to one command line (a new reference); exposed for tests. */
+json_t *control_dispatch(struct supervisor *sv, const char *line);
+
+/* The status document: {"workers":[...],"supervisor":{...}}. */
+json_t *control_status(struct supervisor *sv);
+
+#endif

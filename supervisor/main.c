@@ -1,0 +1,187 @@
+/*
+ * main.c: vigil-supervisor. Parse arguments, build the context, run the
+ * loop, tear down. The work happens in listener.c (heartbeat socket),
+ * monitor.c (what a message or a timer means), state.c (the state machine),
+ * registry.c (the workers) and control.c (the control socket).
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "control.h"
+#include "duration.h"
+#include "listener.h"
+#include "supervisor.h"
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+		"Usage: vigil-supervisor [OPTION]...\n"
+		"Watch workers' heartbeats; report, and tell, those that go silent.\n"
+		"\n"
+		"  -s, --socket PATH       heartbeat socket (default " SUPERVISOR_SOCKET_DEFAULT ")\n"
+		"  -c, --control PATH      control socket for vigilctl (default " SUPERVISOR_CONTROL_DEFAULT ")\n"
+		"  -t, --timeout DUR       silence that makes a worker dead, e.g. 600ms, 3s\n"
+		"                          (default: 3 x the worker's INTERVAL_MS, or 10s)\n"
+		"  -m, --max-workers N     most workers tracked at once (default %d)\n"
+		"  -l, --log-level LEVEL   error, warning, info or debug (default info)\n"
+		"  -h, --help              show this help and exit\n"
+		"  -V, --version           show the version and exit\n"
+		"\n"
+		"Exit status: 0 after SIGTERM or SIGINT, 1 on a runtime error (a socket that\n"
+		"cannot be bound, ...), 2 on a usage error.\n",
+		SUPERVISOR_MAX_WORKERS_DEFAULT);
+}
+
+/* Exit 2 with "vigil-supervisor: WHAT 'ARG'[: WHY]" and a pointer to --help. */
+static void __attribute__((noreturn))
+usage_error(const char *what, const char *arg, const char *why)
+{
+	fprintf(stderr, "vigil-supervisor: %s '%s'%s%s\n", what, arg, why ? ": " : "",
+		why ? why : "");
+	fprintf(stderr, "Try 'vigil-supervisor --help' for more information.\n");
+	exit(2);
+}
+
+/* Parse the command line into sv; exits 2 on a usage error. */
+static void
+parse_args(int argc, char **argv, struct supervisor *sv, enum log_level *level)
+{
+	static const struct option longopts[] = {
+	    {"socket", required_argument, NULL, 's'},
+	    {"control", required_argument, NULL, 'c'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"max-workers", required_argument, NULL, 'm'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *why;
+	char *end;
+	int ch;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":s:c:t:m:l:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			sv->socket_path = optarg;
+			break;
+		case 'c':
+			sv->control_path = optarg;
+			break;
+		case 't':
+			if (vigil_duration_parse(optarg, &sv->timeout, &why) == -1)
+				usage_error("invalid --timeout", optarg, why);
+			if (sv->timeout < 1000)
+				usage_error("invalid --timeout", optarg, "must be at least 1ms");
+			break;
+		case 'm': {
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' || v == 0 ||
+			    v > (1ULL << 24))
+				usage_error("invalid --max-workers", optarg,
+					    "need a number from 1 to 16777216");
+			sv->max_workers = (size_t)v;
+			break;
+		}
+		case 'l':
+			if (log_level_parse(optarg, level) == -1)
+				usage_error("invalid --log-level", optarg,
+					    "use error, warning, info or debug");
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("vigil-supervisor %s\n", VIGIL_VERSION);
+			exit(0);
+		case ':':
+			usage_error("option needs a value:", argv[optind - 1], NULL);
+		default:
+			usage_error("unknown option", argv[optind - 1], NULL);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument", argv[optind], NULL);
+}
+
+static void
+signal_stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct supervisor *sv = arg;
+
+	log_info("received %s, shutting down", strsignal((int)sig));
+	event_base_loopbreak(sv->base);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct supervisor sv = {
+	    .socket_path = SUPERVISOR_SOCKET_DEFAULT,
+	    .control_path = SUPERVISOR_CONTROL_DEFAULT,
+	    .max_workers = SUPERVISOR_MAX_WORKERS_DEFAULT,
+	    .hb_sock = {.fd = -1},
+	    .ctl_sock = {.fd = -1},
+	};
+	enum log_level level = LOG_LEVEL_INFO;
+	struct event_config *cfg;
+	struct event *sigterm, *sigint;
+	char err[VIGIL_ERRLEN];
+	int status = 1;
+
+	parse_args(argc, argv, &sv, &level);
+	log_init("vigil-supervisor", level);
+	log_libevent();
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Without the precise flag libevent uses CLOCK_MONOTONIC_COARSE (1-4 ms steps). */
+	if ((cfg = event_config_new()) == NULL ||
+	    event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER) == -1 ||
+	    (sv.base = event_base_new_with_config(cfg)) == NULL ||
+	    event_base_priority_init(sv.base, 2) == -1)
+		fatalx("cannot create the event loop");
+	event_config_free(cfg);
+	if (registry_init(&sv.registry, sv.max_workers) == -1)
+		fatalx("cannot allocate the worker table for %zu workers", sv.max_workers);
+	sv.started = vigil_now_usec();
+
+	if (vigil_sock_bind(&sv.hb_sock, sv.socket_path, SOCK_DGRAM, 0660, err, sizeof(err)) == -1 ||
+	    vigil_sock_bind(&sv.ctl_sock, sv.control_path, SOCK_STREAM, 0660, err, sizeof(err)) == -1 ||
+	    (sv.listener = listener_start(&sv, err, sizeof(err))) == NULL ||
+	    (sv.control = control_start(&sv, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	sigterm = evsignal_new(sv.base, SIGTERM, signal_stop_cb, &sv);
+	sigint = evsignal_new(sv.base, SIGINT, signal_stop_cb, &sv);
+	if (sigterm == NULL || sigint == NULL || event_add(sigterm, NULL) == -1 ||
+	    event_add(sigint, NULL) == -1)
+		fatalx("cannot install signal handlers");
+
+	char d[32] = "3 x interval";
+	if (sv.timeout != 0)
+		vigil_duration_format(sv.timeout, d, sizeof(d));
+	log_info("listening on %s, control on %s, timeout %s", sv.socket_path, sv.control_path, d);
+	if (event_base_dispatch(sv.base) == -1)
+		log_warnx("event loop failed");
+	else
+		status = 0;
+	event_free(sigterm);
+	event_free(sigint);
+out:
+	control_free(sv.control);
+	listener_free(sv.listener);
+	registry_free(&sv.registry);
+	vigil_sock_close(&sv.ctl_sock);
+	vigil_sock_close(&sv.hb_sock);
+	event_base_free(sv.base);
+	return status;
+}

@@ -1,0 +1,217 @@
+/*
+ * monitor.c: from messages and timer expiries to actions. See monitor.h.
+ *
+ * The heartbeat path (an alive worker heartbeating again) does a hash
+ * lookup, a state transition and one event_add: no allocation, no log line.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "duration.h"
+#include "listener.h"
+#include "monitor.h"
+#include "supervisor.h"
+
+#define MONITOR_TIMER_PRIORITY 1 /* below the sockets: drain heartbeats before judging */
+
+static void monitor_carry_out(struct supervisor *sv, struct worker *w, unsigned act,
+			      uint64_t now);
+
+void
+monitor_invalid(struct supervisor *sv, const struct vigil_wire_error *err, uint64_t now)
+{
+	char why[160];
+
+	sv->counters.invalid[err->code]++;
+	vigil_wire_describe(err, why, sizeof(why));
+	log_ratelimited(&sv->rl_invalid, now, LOG_LEVEL_WARN, "dropped invalid datagram on %s: %s",
+			sv->socket_path, why);
+}
+
+/* A worker's timer expired: let the state machine judge it. */
+static void
+monitor_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct supervisor *sv = w->ctx;
+	uint64_t now = vigil_now_usec();
+	struct state_event ev = {.type = STATE_EV_TIMER, .now = now};
+
+	monitor_carry_out(sv, w, state_apply(&w->core, &ev), now);
+}
+
+/* The timeout this worker gets: --timeout, else a multiple of its interval. */
+static uint64_t
+monitor_timeout_for(const struct supervisor *sv, const struct worker *w)
+{
+	if (sv->timeout != 0)
+		return sv->timeout;
+	if (w->core.interval != 0)
+		return SUPERVISOR_INTERVAL_FACTOR * w->core.interval;
+	return SUPERVISOR_TIMEOUT_FALLBACK;
+}
+
+/* A name heartbeats for the first time: make room for it, or refuse. */
+static struct worker *
+monitor_register(struct supervisor *sv, const char *name, uint64_t now)
+{
+	struct worker *w = registry_add(&sv->registry, name, strlen(name));
+
+	if (w == NULL) {
+		if (errno == ENOSPC) {
+			sv->counters.rejected_full++;
+			log_ratelimited(&sv->rl_full, now, LOG_LEVEL_WARN,
+					"refused new worker %s: --max-workers %zu reached", name,
+					sv->max_workers);
+		} else
+			log_warn("cannot register worker %s", name);
+		return NULL;
+	}
+	w->ctx = sv;
+	w->timer = event_new(sv->base, -1, 0, monitor_timer_cb, w);
+	if (w->timer == NULL || event_priority_set(w->timer, MONITOR_TIMER_PRIORITY) == -1) {
+		log_warnx("cannot create a timer for worker %s", name);
+		registry_remove(&sv->registry, w);
+		return NULL;
+	}
+	return w;
+}
+
+/* Remember what the message tells about the worker beyond the state machine. */
+static void
+monitor_note(struct worker *w, const struct vigil_msg *m, const struct monitor_sender *from)
+{
+	if (m->fields & VIGIL_F_INTERVAL_MS)
+		w->core.interval = m->interval_ms * 1000;
+	if (m->fields & VIGIL_F_STATUS) {
+		size_t n = m->status_len < VIGIL_STATUS_TEXT_MAX ? m->status_len
+								 : VIGIL_STATUS_TEXT_MAX;
+		memcpy(w->status, m->status, n);
+		w->status[n] = '\0';
+	}
+	/* Only a named sender can be answered; keep the newest such address. */
+	if (from->addrlen > offsetof(struct sockaddr_un, sun_path) &&
+	    (from->addrlen != w->addrlen || memcmp(&w->addr, from->addr, from->addrlen) != 0)) {
+		memcpy(&w->addr, from->addr, from->addrlen);
+		w->addrlen = from->addrlen;
+	}
+}
+
+void
+monitor_message(struct supervisor *sv, const struct vigil_msg *m,
+		const struct monitor_sender *from, uint64_t now)
+{
+	enum vigil_msg_kind kind = vigil_wire_kind(m);
+	struct vigil_wire_error err = {0};
+	struct state_event ev = {.now = now};
+
+	if (kind != VIGIL_MSG_HEARTBEAT && kind != VIGIL_MSG_STOPPING) {
+		/* TIMEOUT is for workers, and a message with no verb asks nothing. */
+		err.code = VIGIL_WIRE_NO_MESSAGE;
+		monitor_invalid(sv, &err, now);
+		return;
+	}
+	if (!(m->fields & VIGIL_F_WORKER)) {
+		err.code = VIGIL_WIRE_NO_WORKER;
+		monitor_invalid(sv, &err, now);
+		return;
+	}
+
+	struct worker *w = registry_find(&sv->registry, m->worker, strlen(m->worker));
+	if (w == NULL) {
+		if (kind == VIGIL_MSG_STOPPING)
+			return; /* a stranger saying goodbye: nothing to track */
+		if ((w = monitor_register(sv, m->worker, now)) == NULL)
+			return;
+	}
+	monitor_note(w, m, from);
+	w->core.timeout = monitor_timeout_for(sv, w);
+
+	ev.type = kind == VIGIL_MSG_STOPPING ? STATE_EV_STOPPING : STATE_EV_HEARTBEAT;
+	/* Identity comes from the kernel; PID= is only a fallback without credentials. */
+	ev.pid = from->pid != 0 ? from->pid : ((m->fields & VIGIL_F_PID) ? m->pid : 0);
+	ev.seq = m->seq;
+	ev.has_seq = (m->fields & VIGIL_F_SEQ) != 0;
+	monitor_carry_out(sv, w, state_apply(&w->core, &ev), now);
+}
+
+/* Send TIMEOUT to the worker's address, counting (and rate-limit logging) failures. */
+static void
+monitor_send_timeout(struct supervisor *sv, struct worker *w, uint64_t now)
+{
+	struct vigil_msg m = {0};
+	char buf[VIGIL_WIRE_MAX];
+	char addr[sizeof(w->addr.sun_path) * 4 + 1];
+
+	if (w->addrlen == 0)
+		return;
+	m.fields = VIGIL_F_TIMEOUT | VIGIL_F_WORKER | VIGIL_F_MISSED | VIGIL_F_SILENT_MS |
+		   VIGIL_F_LAST_SEQ;
+	memcpy(m.worker, w->name, sizeof(m.worker));
+	m.missed = w->core.missed;
+	m.silent_ms = (now - w->core.last_hb) / 1000;
+	m.last_seq = w->core.last_seq;
+	int len = vigil_wire_encode(&m, buf, sizeof(buf));
+	if (len < 0)
+		fatalx("cannot encode TIMEOUT for %s", w->name); /* our own fields: a bug */
+	if (listener_send(sv, &w->addr, w->addrlen, buf, (size_t)len) == 0) {
+		sv->counters.timeouts_sent++;
+		return;
+	}
+	sv->counters.timeouts_undelivered++;
+	/* The address may be abstract (leading NUL) or come from anyone: escape it. */
+	size_t alen = w->addrlen - offsetof(struct sockaddr_un, sun_path);
+	if (w->addr.sun_path[0] != '\0')
+		alen = strnlen(w->addr.sun_path, alen);
+	log_escape(w->addr.sun_path, alen, addr, sizeof(addr));
+	log_ratelimited(&sv->rl_undelivered, now, LOG_LEVEL_WARN,
+			"cannot deliver TIMEOUT to worker %s at %s: %s%s", w->name, addr,
+			strerror(errno),
+			errno == EAGAIN ? " (its queue is full: the worker is not reading)" : "");
+}
+
+/* Carry out the actions a state transition asked for. */
+static void
+monitor_carry_out(struct supervisor *sv, struct worker *w, unsigned act, uint64_t now)
+{
+	const struct worker_core *c = &w->core;
+	char d1[32], d2[32];
+
+	if (act & STATE_ACT_REGISTERED) {
+		vigil_duration_format(c->timeout, d1, sizeof(d1));
+		log_info("worker %s registered (pid %" PRIu64 ", timeout %s)", w->name, c->pid, d1);
+	}
+	if (act & STATE_ACT_RESTARTED)
+		log_info("worker %s restarted (new pid %" PRIu64 ", restarts %" PRIu64 ")", w->name,
+			 c->pid, c->restarts);
+	if (act & STATE_ACT_RECOVERED)
+		log_info("worker %s recovered (pid %" PRIu64 ", seq %" PRIu64 ")", w->name, c->pid,
+			 c->last_seq);
+	if (act & STATE_ACT_RESUMED)
+		log_info("worker %s is back after stopping (pid %" PRIu64 ")", w->name, c->pid);
+	if (act & STATE_ACT_STOPPED)
+		log_info("worker %s stopped (pid %" PRIu64 ")", w->name, c->pid);
+	if (act & STATE_ACT_TIMEOUT) {
+		uint64_t silent = now - c->last_hb;
+		vigil_duration_format(c->timeout, d1, sizeof(d1));
+		snprintf(d2, sizeof(d2), "%" PRIu64 ".%03" PRIu64 "ms", silent / 1000,
+			 silent % 1000);
+		log_warnx("worker %s timed out (pid %" PRIu64 ", missed %" PRIu64
+			  ", silent for %s, timeout %s, last seq %" PRIu64 ")",
+			  w->name, c->pid, c->missed, d2, d1, c->last_seq);
+		monitor_send_timeout(sv, w, now);
+	}
+	if (act & STATE_ACT_DISARM)
+		event_del(w->timer);
+	if (act & STATE_ACT_ARM) {
+		uint64_t left = c->due > now ? c->due - now : 0;
+		struct timeval tv = {.tv_sec = (time_t)(left / 1000000),
+				     .tv_usec = (suseconds_t)(left % 1000000)};
+		/* Re-adding a pending event just moves its deadline: no allocation. */
+		event_add(w->timer, &tv);
+	}
+}

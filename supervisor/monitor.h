@@ -1,0 +1,31 @@
+/*
+ * monitor.h: turns decoded messages and timer expiries into state
+ * transitions (state.c) and carries out the resulting actions: the log
+ * lines, the TIMEOUT datagram, the timer.
+ */
+#ifndef VIGIL_MONITOR_H
+#define VIGIL_MONITOR_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "wire.h"
+
+struct supervisor;
+
+/* Who sent a datagram: the kernel's word (SCM_CREDENTIALS) and its address. */
+struct monitor_sender {
+	uint64_t pid; /* 0 if no credentials came with the datagram */
+	const struct sockaddr_un *addr;
+	socklen_t addrlen;
+};
+
+/* Handle one decoded message received at time now. */
+void monitor_message(struct supervisor *sv, const struct vigil_msg *m,
+		     const struct monitor_sender *from, uint64_t now);
+
+/* Count and log (rate-limited) a datagram that was dropped for reason. */
+void monitor_invalid(struct supervisor *sv, const struct vigil_wire_error *err, uint64_t now);
+
+#endif

@@ -1,0 +1,155 @@
+/*
+ * registry.c: worker table. See registry.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "registry.h"
+
+/* FNV-1a: short names, no adversarial-collision concern beyond the worker limit. */
+static uint64_t
+hash_name(const char *name, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)name[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+int
+registry_init(struct registry *r, size_t max)
+{
+	size_t n = 16;
+
+	while (n < max && n < ((size_t)1 << 30))
+		n <<= 1;
+	memset(r, 0, sizeof(*r));
+	r->buckets = calloc(n, sizeof(*r->buckets));
+	if (r->buckets == NULL)
+		return -1;
+	r->nbuckets = n;
+	r->max = max;
+	return 0;
+}
+
+static void
+worker_free(struct worker *w)
+{
+	if (w->timer != NULL)
+		event_free(w->timer);
+	free(w);
+}
+
+void
+registry_free(struct registry *r)
+{
+	for (size_t i = 0; i < r->nbuckets; i++) {
+		struct worker *w = r->buckets[i];
+		while (w != NULL) {
+			struct worker *next = w->next;
+			worker_free(w);
+			w = next;
+		}
+	}
+	free(r->buckets);
+	memset(r, 0, sizeof(*r));
+}
+
+struct worker *
+registry_find(const struct registry *r, const char *name, size_t len)
+{
+	struct worker *w = r->buckets[hash_name(name, len) & (r->nbuckets - 1)];
+
+	for (; w != NULL; w = w->next) {
+		if (strncmp(w->name, name, len) == 0 && w->name[len] == '\0')
+			return w;
+	}
+	return NULL;
+}
+
+struct worker *
+registry_add(struct registry *r, const char *name, size_t len)
+{
+	struct worker *w;
+
+	if (len > VIGIL_NAME_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (r->count >= r->max) {
+		errno = ENOSPC;
+		return NULL;
+	}
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return NULL;
+	memcpy(w->name, name, len);
+	w->name[len] = '\0';
+	size_t b = hash_name(name, len) & (r->nbuckets - 1);
+	w->next = r->buckets[b];
+	r->buckets[b] = w;
+	r->count++;
+	return w;
+}
+
+void
+registry_remove(struct registry *r, struct worker *w)
+{
+	struct worker **pp = &r->buckets[hash_name(w->name, strlen(w->name)) & (r->nbuckets - 1)];
+
+	for (; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == w) {
+			*pp = w->next;
+			r->count--;
+			worker_free(w);
+			return;
+		}
+	}
+}
+
+static int
+cmp_name(const void *a, const void *b)
+{
+	const struct worker *const *wa = a, *const *wb = b;
+	return strcmp((*wa)->name, (*wb)->name);
+}
+
+size_t
+registry_list(const struct registry *r, struct worker **out, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nbuckets && n < cap; i++) {
+		for (struct worker *w = r->buckets[i]; w != NULL && n < cap; w = w->next)
+			out[n++] = w;
+	}
+	qsort(out, n, sizeof(*out), cmp_name);
+	return n;
+}
+
+void
+registry_row(const struct worker *w, uint64_t now, struct vigil_status_row *row)
+{
+	const struct worker_core *c = &w->core;
+
+	memset(row, 0, sizeof(*row));
+	memcpy(row->name, w->name, sizeof(row->name));
+	snprintf(row->state, sizeof(row->state), "%s", state_name(c, now));
+	row->pid = c->pid;
+	row->last_seq = c->last_seq;
+	row->missed = c->missed;
+	row->timeouts = c->timeouts;
+	row->heartbeats = c->heartbeats;
+	row->restarts = c->restarts;
+	row->silent_s = now > c->last_hb ? (double)(now - c->last_hb) / 1e6 : 0.0;
+	row->timeout_ms = c->timeout / 1000;
+	row->interval_ms = c->interval / 1000;
+	memcpy(row->status, w->status, sizeof(row->status));
+}

@@ -1,0 +1,104 @@
+/*
+ * state.c: the worker state machine. See state.h.
+ *
+ * The timer is re-armed from the last heartbeat's time on a fixed grid
+ * (last_hb + k * timeout), never from "now", so repeated reports do not
+ * drift; and a timer that libevent fires a little early (it arms from its
+ * cached loop time) is re-armed for the remainder instead of convicting
+ * the worker before its deadline.
+ */
+#include "state.h"
+
+static unsigned
+on_heartbeat(struct worker_core *w, const struct state_event *ev)
+{
+	unsigned act = STATE_ACT_ARM;
+
+	switch (w->state) {
+	case WORKER_NEW:
+		act |= STATE_ACT_REGISTERED;
+		break;
+	case WORKER_DEAD:
+		act |= STATE_ACT_RECOVERED;
+		break;
+	case WORKER_STOPPED:
+		act |= STATE_ACT_RESUMED;
+		break;
+	case WORKER_ALIVE:
+		break;
+	}
+	if (ev->pid != 0 && w->pid != 0 && ev->pid != w->pid) {
+		w->restarts++;
+		act |= STATE_ACT_RESTARTED;
+	}
+	if (ev->pid != 0)
+		w->pid = ev->pid;
+	if (ev->has_seq)
+		w->last_seq = ev->seq;
+	w->state = WORKER_ALIVE;
+	w->heartbeats++;
+	w->missed = 0;
+	w->last_hb = ev->now;
+	w->due = ev->now + w->timeout;
+	return act;
+}
+
+static unsigned
+on_stopping(struct worker_core *w, const struct state_event *ev)
+{
+	if (ev->pid != 0)
+		w->pid = ev->pid;
+	w->state = WORKER_STOPPED;
+	w->missed = 0;
+	return STATE_ACT_STOPPED | STATE_ACT_DISARM;
+}
+
+static unsigned
+on_timer(struct worker_core *w, const struct state_event *ev)
+{
+	if (w->state != WORKER_ALIVE && w->state != WORKER_DEAD)
+		return STATE_ACT_DISARM;
+	if (ev->now < w->due)
+		return STATE_ACT_ARM; /* early: wait for the remainder */
+	w->state = WORKER_DEAD;
+	w->missed++;
+	w->timeouts++;
+	w->due = w->last_hb + (w->missed + 1) * w->timeout;
+	/* After a long stall of our own, skip the periods already gone by. */
+	if (w->due <= ev->now)
+		w->due = ev->now + w->timeout;
+	return STATE_ACT_TIMEOUT | STATE_ACT_ARM;
+}
+
+unsigned
+state_apply(struct worker_core *w, const struct state_event *ev)
+{
+	switch (ev->type) {
+	case STATE_EV_HEARTBEAT:
+		return on_heartbeat(w, ev);
+	case STATE_EV_STOPPING:
+		return on_stopping(w, ev);
+	case STATE_EV_TIMER:
+		return on_timer(w, ev);
+	}
+	return 0;
+}
+
+const char *
+state_name(const struct worker_core *w, uint64_t now)
+{
+	switch (w->state) {
+	case WORKER_ALIVE:
+		/* Alive but a heartbeat overdue by a whole interval: late, not yet dead. */
+		if (w->interval != 0 && now > w->last_hb && now - w->last_hb > 2 * w->interval)
+			return "late";
+		return "alive";
+	case WORKER_DEAD:
+		return "dead";
+	case WORKER_STOPPED:
+		return "stopped";
+	case WORKER_NEW:
+		break;
+	}
+	return "new";
+}

@@ -1,0 +1,62 @@
+/*
+ * state.h: a worker's state machine as one pure function. It reads and
+ * writes a struct worker_core and returns the actions the caller must carry
+ * out (log, send TIMEOUT, arm the timer); it never touches a clock, a
+ * socket or libevent, so tests drive it with any time they like.
+ */
+#ifndef VIGIL_STATE_H
+#define VIGIL_STATE_H
+
+#include <stdint.h>
+
+enum worker_state {
+	WORKER_NEW = 0, /* created, no heartbeat applied yet */
+	WORKER_ALIVE,
+	WORKER_DEAD,
+	WORKER_STOPPED,
+};
+
+/* Everything the state machine knows about one worker. Times in monotonic usec. */
+struct worker_core {
+	enum worker_state state;
+	uint64_t pid; /* as the kernel vouched for it; 0 when unknown */
+	uint64_t last_seq;
+	uint64_t missed;     /* consecutive periods missed in the current silence */
+	uint64_t timeouts;   /* periods declared missed, ever */
+	uint64_t heartbeats; /* valid heartbeats received, ever */
+	uint64_t restarts;   /* times the pid behind the name changed */
+	uint64_t last_hb;    /* when the last heartbeat arrived */
+	uint64_t timeout;    /* the silence that makes a worker dead */
+	uint64_t interval;   /* the worker's own period, 0 if it did not say */
+	uint64_t due;        /* when the timer must fire next, if armed */
+};
+
+enum state_event_type { STATE_EV_HEARTBEAT, STATE_EV_STOPPING, STATE_EV_TIMER };
+
+struct state_event {
+	enum state_event_type type;
+	uint64_t now;
+	uint64_t pid; /* heartbeat and stopping: sender's pid, 0 if unknown */
+	uint64_t seq; /* heartbeat: SEQ=, if has_seq */
+	int has_seq;
+};
+
+/* Actions, as bits of state_apply()'s result. */
+enum state_action {
+	STATE_ACT_REGISTERED = 1u << 0, /* log: first heartbeat from this name */
+	STATE_ACT_RECOVERED = 1u << 1,  /* log: a dead worker heartbeats again */
+	STATE_ACT_RESTARTED = 1u << 2,  /* log: the name now has a new pid */
+	STATE_ACT_RESUMED = 1u << 3,    /* log: a stopped worker heartbeats again */
+	STATE_ACT_STOPPED = 1u << 4,    /* log: STOPPING=1 */
+	STATE_ACT_TIMEOUT = 1u << 5,    /* log and send TIMEOUT: a period was missed */
+	STATE_ACT_ARM = 1u << 6,        /* arm the timer to fire at core->due */
+	STATE_ACT_DISARM = 1u << 7,     /* stop the timer */
+};
+
+/* Apply one event to w; returns the STATE_ACT_* bits to carry out. */
+unsigned state_apply(struct worker_core *w, const struct state_event *ev);
+
+/* The state name shown to users at time now: "alive", "late", "dead", "stopped". */
+const char *state_name(const struct worker_core *w, uint64_t now);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * supervisor.h: the supervisor's context, shared by its modules: settings
+ * from the command line, the event base, the sockets, the registry and the
+ * counters that status reports.
+ */
+#ifndef VIGIL_SUPERVISOR_H
+#define VIGIL_SUPERVISOR_H
+
+#include <stdint.h>
+
+#include "log.h"
+#include "registry.h"
+#include "sock.h"
+#include "wire.h"
+
+#define SUPERVISOR_SOCKET_DEFAULT "/run/vigil/supervisor.sock"
+#define SUPERVISOR_CONTROL_DEFAULT "/run/vigil/control.sock"
+#define SUPERVISOR_MAX_WORKERS_DEFAULT 65536
+#define SUPERVISOR_TIMEOUT_FALLBACK (10 * 1000000ULL) /* no --timeout, no INTERVAL_MS */
+#define SUPERVISOR_INTERVAL_FACTOR 3 /* default timeout = 3 x the worker's interval */
+
+struct event_base;
+struct listener;
+struct control;
+
+struct supervisor_counters {
+	uint64_t datagrams;                  /* received on the heartbeat socket */
+	uint64_t invalid[VIGIL_WIRE_NERR];   /* dropped, by reason */
+	uint64_t rejected_full;              /* new names refused: --max-workers reached */
+	uint64_t timeouts_sent;              /* TIMEOUT datagrams delivered */
+	uint64_t timeouts_undelivered;       /* TIMEOUT datagrams the worker could not take */
+};
+
+struct supervisor {
+	/* settings */
+	const char *socket_path;
+	const char *control_path;
+	uint64_t timeout;     /* --timeout in usec; 0: derive per worker */
+	size_t max_workers;
+
+	/* runtime */
+	struct event_base *base;
+	struct vigil_sock hb_sock;
+	struct vigil_sock ctl_sock;
+	struct listener *listener;
+	struct control *control;
+	struct registry registry;
+	struct supervisor_counters counters;
+	uint64_t started; /* monotonic usec */
+
+	/* rate limits for what peers can trigger */
+	struct log_ratelimit rl_invalid;
+	struct log_ratelimit rl_full;
+	struct log_ratelimit rl_undelivered;
+};
+
+#endif

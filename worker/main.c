@@ -1,0 +1,227 @@
+/*
+ * main.c: vigil-worker. Parse arguments, bind the worker's socket, start
+ * the heartbeat timer (heartbeat.c) and the TIMEOUT listener (listener.c),
+ * run the loop, say STOPPING=1 on the way out.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "duration.h"
+#include "heartbeat.h"
+#include "listener.h"
+#include "log.h"
+#include "worker.h"
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+		"Usage: vigil-worker --name NAME [OPTION]...\n"
+		"Send heartbeats to vigil-supervisor and handle its TIMEOUT datagrams.\n"
+		"\n"
+		"  -n, --name NAME         worker name, [A-Za-z0-9._@:-]{1,64} (required)\n"
+		"  -S, --supervisor PATH   supervisor's heartbeat socket (default " WORKER_SUPERVISOR_DEFAULT ")\n"
+		"  -s, --socket PATH       this worker's socket, where TIMEOUTs arrive\n"
+		"                          (default " WORKER_SOCKET_DIR_DEFAULT "/NAME.sock)\n"
+		"  -i, --interval DUR      heartbeat period, e.g. 200ms, 1s (default 1s)\n"
+		"  -j, --jitter PCT        vary each period by up to PCT percent, 0-50 (default 0)\n"
+		"  -o, --on-timeout WHAT   on a TIMEOUT: log (log it, heartbeat at once; default)\n"
+		"                          or exit (exit 1, for the service manager to restart us)\n"
+		"  -l, --log-level LEVEL   error, warning, info or debug (default info)\n"
+		"  -h, --help              show this help and exit\n"
+		"  -V, --version           show the version and exit\n"
+		"\n"
+		"Signals: TERM/INT send STOPPING=1 and exit 0; USR1 toggles a stall (no\n"
+		"heartbeats, still answering signals and logging TIMEOUTs).\n"
+		"Exit status: 0 after TERM/INT, 1 on a runtime error or --on-timeout exit,\n"
+		"2 on a usage error.\n");
+}
+
+static void __attribute__((noreturn))
+usage_error(const char *what, const char *arg, const char *why)
+{
+	fprintf(stderr, "vigil-worker: %s '%s'%s%s\nTry 'vigil-worker --help' for more information.\n",
+		what, arg, why ? ": " : "", why ? why : "");
+	exit(2);
+}
+
+static void
+parse_args(int argc, char **argv, struct worker_ctx *w, enum log_level *level)
+{
+	static const struct option longopts[] = {
+	    {"name", required_argument, NULL, 'n'},
+	    {"supervisor", required_argument, NULL, 'S'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"interval", required_argument, NULL, 'i'},
+	    {"jitter", required_argument, NULL, 'j'},
+	    {"on-timeout", required_argument, NULL, 'o'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *socket_path = NULL, *why;
+	char *end;
+	int ch;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":n:S:s:i:j:o:l:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			if (!vigil_wire_name_valid(optarg, strlen(optarg)))
+				usage_error("invalid --name", optarg,
+					    "use 1 to 64 of A-Z a-z 0-9 . _ @ : -");
+			w->name = optarg;
+			break;
+		case 'S':
+			w->supervisor_path = optarg;
+			break;
+		case 's':
+			socket_path = optarg;
+			break;
+		case 'i':
+			if (vigil_duration_parse(optarg, &w->interval, &why) == -1)
+				usage_error("invalid --interval", optarg, why);
+			if (w->interval < 1000)
+				usage_error("invalid --interval", optarg, "must be at least 1ms");
+			break;
+		case 'j': {
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' || v > 50)
+				usage_error("invalid --jitter", optarg, "need a percentage from 0 to 50");
+			w->jitter_pct = (unsigned)v;
+			break;
+		}
+		case 'o':
+			if (strcmp(optarg, "log") == 0)
+				w->on_timeout = WORKER_ON_TIMEOUT_LOG;
+			else if (strcmp(optarg, "exit") == 0)
+				w->on_timeout = WORKER_ON_TIMEOUT_EXIT;
+			else
+				usage_error("invalid --on-timeout", optarg, "use log or exit");
+			break;
+		case 'l':
+			if (log_level_parse(optarg, level) == -1)
+				usage_error("invalid --log-level", optarg,
+					    "use error, warning, info or debug");
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("vigil-worker %s\n", VIGIL_VERSION);
+			exit(0);
+		case ':':
+			usage_error("option needs a value:", argv[optind - 1], NULL);
+		default:
+			usage_error("unknown option", argv[optind - 1], NULL);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument", argv[optind], NULL);
+	if (w->name == NULL) {
+		fprintf(stderr, "vigil-worker: --name is required\n"
+				"Try 'vigil-worker --help' for more information.\n");
+		exit(2);
+	}
+	int n = socket_path != NULL
+		    ? snprintf(w->socket_path, sizeof(w->socket_path), "%s", socket_path)
+		    : snprintf(w->socket_path, sizeof(w->socket_path), "%s/%s.sock",
+			       WORKER_SOCKET_DIR_DEFAULT, w->name);
+	if (n < 0 || (size_t)n >= sizeof(w->socket_path))
+		usage_error("invalid --socket", socket_path ? socket_path : w->name,
+			    "the path does not fit a Unix socket address (107 bytes)");
+}
+
+static void
+signal_stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker_ctx *w = arg;
+
+	log_info("received %s, stopping", strsignal((int)sig));
+	heartbeat_send_stopping(w->hb);
+	w->exit_status = 0;
+	event_base_loopbreak(w->base);
+}
+
+static void
+signal_stall_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker_ctx *w = arg;
+
+	if (heartbeat_toggle_stall(w->hb))
+		log_warnx("stalling: heartbeats paused, still responsive (SIGUSR1 resumes)");
+	else {
+		log_info("resuming heartbeats");
+		heartbeat_send_now(w->hb);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct worker_ctx w = {
+	    .supervisor_path = WORKER_SUPERVISOR_DEFAULT,
+	    .interval = WORKER_INTERVAL_DEFAULT,
+	    .sock = {.fd = -1},
+	};
+	enum log_level level = LOG_LEVEL_INFO;
+	struct event *sigs[3] = {NULL, NULL, NULL};
+	struct event_config *cfg;
+	char err[VIGIL_ERRLEN];
+
+	parse_args(argc, argv, &w, &level);
+	log_init("vigil-worker", level);
+	log_libevent();
+	signal(SIGPIPE, SIG_IGN);
+
+	if (vigil_sock_addr(w.supervisor_path, &w.sup_addr, &w.sup_addrlen, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vigil-worker: invalid --supervisor: %s\n", err);
+		return 2;
+	}
+	if ((cfg = event_config_new()) == NULL ||
+	    event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER) == -1 ||
+	    (w.base = event_base_new_with_config(cfg)) == NULL)
+		fatalx("cannot create the event loop");
+	event_config_free(cfg);
+
+	w.exit_status = 1;
+	if (vigil_sock_bind(&w.sock, w.socket_path, SOCK_DGRAM, 0660, err, sizeof(err)) == -1 ||
+	    (w.listener = listener_start(&w, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	sigs[0] = evsignal_new(w.base, SIGTERM, signal_stop_cb, &w);
+	sigs[1] = evsignal_new(w.base, SIGINT, signal_stop_cb, &w);
+	sigs[2] = evsignal_new(w.base, SIGUSR1, signal_stall_cb, &w);
+	for (int i = 0; i < 3; i++)
+		if (sigs[i] == NULL || event_add(sigs[i], NULL) == -1)
+			fatalx("cannot install signal handlers");
+
+	char d[32];
+	vigil_duration_format(w.interval, d, sizeof(d));
+	log_info("worker %s (pid %d) heartbeating to %s every %s, listening on %s", w.name,
+		 (int)getpid(), w.supervisor_path, d, w.socket_path);
+	if ((w.hb = heartbeat_start(&w, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	if (event_base_dispatch(w.base) == -1) {
+		log_warnx("event loop failed");
+		w.exit_status = 1;
+	}
+out:
+	for (int i = 0; i < 3; i++)
+		if (sigs[i] != NULL)
+			event_free(sigs[i]);
+	heartbeat_free(w.hb);
+	listener_free(w.listener);
+	vigil_sock_close(&w.sock);
+	event_base_free(w.base);
+	return w.exit_status;
+}

@@ -1,0 +1,44 @@
+/*
+ * worker.h: vigil-worker's context, shared by heartbeat.c (sending) and
+ * listener.c (receiving TIMEOUT).
+ */
+#ifndef VIGIL_WORKER_H
+#define VIGIL_WORKER_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "sock.h"
+#include "wire.h"
+
+#define WORKER_SUPERVISOR_DEFAULT "/run/vigil/supervisor.sock"
+#define WORKER_SOCKET_DIR_DEFAULT "/run/vigil/workers"
+#define WORKER_INTERVAL_DEFAULT (1000000ULL) /* 1s */
+
+enum worker_on_timeout { WORKER_ON_TIMEOUT_LOG, WORKER_ON_TIMEOUT_EXIT };
+
+struct event_base;
+struct heartbeat;
+struct listener;
+
+struct worker_ctx {
+	/* settings */
+	const char *name;
+	const char *supervisor_path;
+	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	uint64_t interval; /* usec */
+	unsigned jitter_pct;
+	enum worker_on_timeout on_timeout;
+
+	/* runtime */
+	struct event_base *base;
+	struct vigil_sock sock; /* bound: heartbeats go out from it, TIMEOUTs come in */
+	struct sockaddr_un sup_addr;
+	socklen_t sup_addrlen;
+	struct heartbeat *hb;
+	struct listener *listener;
+	int exit_status; /* set by whoever breaks the loop */
+};
+
+#endif
