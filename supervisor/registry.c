@@ -130,7 +130,8 @@ registry_list(const struct registry *r, struct worker **out, size_t cap)
 		for (struct worker *w = r->buckets[i]; w != NULL && n < cap; w = w->next)
 			out[n++] = w;
 	}
-	qsort(out, n, sizeof(*out), cmp_name);
+	if (n > 1)
+		qsort(out, n, sizeof(*out), cmp_name);
 	return n;
 }
 
