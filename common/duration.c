@@ -55,10 +55,13 @@ vigil_duration_parse(const char *s, uint64_t *usec, const char **why)
 			return -1;
 		}
 		for (; *p >= '0' && *p <= '9'; p++) {
-			/* Beyond 6 fractional digits nothing survives the unit; ignore them. */
-			if (frac_scale < 1000000) {
+			/* Nine digits resolve a microsecond of an hour; more cannot matter. */
+			if (frac_scale < 1000000000) {
 				frac = frac * 10 + (uint64_t)(*p - '0');
 				frac_scale *= 10;
+			} else if (*p != '0') {
+				*why = "finer than a microsecond";
+				return -1;
 			}
 		}
 	}
@@ -75,6 +78,11 @@ vigil_duration_parse(const char *s, uint64_t *usec, const char **why)
 			return -1;
 		}
 		uint64_t v = whole * mul;
+		/* frac < 1e9 and mul <= 3.6e9: the product fits in 64 bits. */
+		if (frac * mul % frac_scale != 0) {
+			*why = "finer than a microsecond";
+			return -1;
+		}
 		uint64_t f = frac * mul / frac_scale;
 		if (v > UINT64_MAX - f) {
 			*why = "too large";

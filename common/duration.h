@@ -13,8 +13,9 @@
 
 /*
  * Parse a duration: a decimal number (with an optional fraction) followed by
- * one of us, ms, s, min, h. Returns 0 and *usec, or -1 with a reason in why
- * ("missing unit", "unknown unit 'x'", "too large", ...).
+ * one of us, ms, s, min, h, exact to the microsecond. Returns 0 and *usec, or
+ * -1 with a reason in why ("missing unit", "unknown unit", "too large",
+ * "finer than a microsecond", ...).
  */
 int vigil_duration_parse(const char *s, uint64_t *usec, const char **why);
 

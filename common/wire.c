@@ -216,7 +216,10 @@ vigil_wire_kind(const struct vigil_msg *m)
 {
 	if (m->fields & VIGIL_F_STOPPING)
 		return VIGIL_MSG_STOPPING;
-	if (m->fields & (VIGIL_F_HEARTBEAT | VIGIL_F_WATCHDOG | VIGIL_F_READY))
+	if (m->fields & (VIGIL_F_HEARTBEAT | VIGIL_F_READY))
+		return VIGIL_MSG_HEARTBEAT;
+	/* WATCHDOG=trigger asks to be failed now: it must never count as a heartbeat. */
+	if ((m->fields & VIGIL_F_WATCHDOG) && !m->watchdog_trigger)
 		return VIGIL_MSG_HEARTBEAT;
 	if (m->fields & VIGIL_F_TIMEOUT)
 		return VIGIL_MSG_TIMEOUT;
@@ -228,8 +231,9 @@ vigil_wire_encode(const struct vigil_msg *m, char *buf, size_t cap)
 {
 	size_t off = 0;
 
-	if (cap > VIGIL_WIRE_MAX)
-		cap = VIGIL_WIRE_MAX;
+	/* snprintf needs room for a NUL after the last byte of a 4096-byte message. */
+	if (cap > VIGIL_WIRE_MAX + 1)
+		cap = VIGIL_WIRE_MAX + 1;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const struct key_def *kd = &keys[i];
 		int n = 0;

@@ -49,7 +49,7 @@ enum vigil_wire_err {
 /* What a decoded message asks for, in order of precedence. */
 enum vigil_msg_kind {
 	VIGIL_MSG_NONE = 0,
-	VIGIL_MSG_HEARTBEAT, /* HEARTBEAT=1 or WATCHDOG=1 (READY=1 counts too) */
+	VIGIL_MSG_HEARTBEAT, /* HEARTBEAT=1 or WATCHDOG=1 (READY=1 counts too; WATCHDOG=trigger not) */
 	VIGIL_MSG_STOPPING,  /* STOPPING=1: a clean exit follows */
 	VIGIL_MSG_TIMEOUT,   /* TIMEOUT=1: supervisor -> worker */
 };
@@ -85,8 +85,9 @@ enum vigil_msg_kind vigil_wire_kind(const struct vigil_msg *m);
 
 /*
  * Encode the fields present in *m into buf (cap bytes), one KEY=VALUE line
- * each, in a fixed order with a trailing newline. Returns the length, or -1 if
- * it does not fit in cap or in VIGIL_WIRE_MAX.
+ * each, in a fixed order with a trailing newline, and a NUL after it (so cap
+ * must be one more than the message). Returns the length, or -1 if it does
+ * not fit in cap or in VIGIL_WIRE_MAX.
  */
 int vigil_wire_encode(const struct vigil_msg *m, char *buf, size_t cap);
 
