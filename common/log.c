@@ -126,6 +126,12 @@ log_vwrite(enum log_level level, const char *suffix, const char *fmt, va_list ap
 	} while (0)
 
 void
+log_error(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_ERR, NULL);
+}
+
+void
 log_warn(const char *fmt, ...)
 {
 	const char *e = strerror(errno);

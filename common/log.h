@@ -29,6 +29,7 @@ int log_level_parse(const char *s, enum log_level *level);
 enum log_level log_get_level(void);
 int log_to_journal(void);
 
+void log_error(const char *fmt, ...) LOG_PRINTF(1, 2);  /* why we are about to exit 1 */
 void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);   /* appends ": strerror(errno)" */
 void log_warnx(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);

@@ -36,20 +36,21 @@ struct control_cmd {
 	json_t *(*fn)(struct supervisor *sv);
 };
 
-static json_t *control_cmd_status(struct supervisor *sv);
+static json_t *control_status(struct supervisor *sv);
 static json_t *control_cmd_help(struct supervisor *sv);
 static json_t *control_cmd_version(struct supervisor *sv);
 
 /* Every control command; "help" is generated from this table. */
 static const struct control_cmd control_cmds[] = {
-    {"status", "every worker and the supervisor's counters", control_cmd_status},
+    {"status", "every worker and the supervisor's counters", control_status},
     {"version", "the supervisor's version", control_cmd_version},
     {"help", "this list", control_cmd_help},
     {"quit", "close the connection", NULL},
 };
 #define CONTROL_NCMDS (sizeof(control_cmds) / sizeof(control_cmds[0]))
 
-json_t *
+/* The status document: {"workers":[...],"supervisor":{...}}. */
+static json_t *
 control_status(struct supervisor *sv)
 {
 	struct registry *r = &sv->registry;
@@ -94,12 +95,6 @@ fail:
 }
 
 static json_t *
-control_cmd_status(struct supervisor *sv)
-{
-	return control_status(sv);
-}
-
-static json_t *
 control_cmd_version(struct supervisor *sv)
 {
 	return json_pack("{s:s}", "version", VIGIL_VERSION);
@@ -115,7 +110,8 @@ control_cmd_help(struct supervisor *sv)
 	return json_pack("{s:o}", "commands", cmds);
 }
 
-json_t *
+/* The reply to one command line (a new reference). */
+static json_t *
 control_dispatch(struct supervisor *sv, const char *line)
 {
 	char name[32];
@@ -173,29 +169,43 @@ control_reply(struct control_client *cl, json_t *reply)
 	json_decref(reply);
 }
 
+/* Answer one command line. */
+static void
+control_client_line(struct control_client *cl, const char *line, size_t len)
+{
+	if (len > CONTROL_MAX_LINE) {
+		control_reply(cl, json_pack("{s:s}", "error", "line too long"));
+		cl->closing = 1;
+	} else if (strcmp(line, "quit") == 0)
+		cl->closing = 1;
+	else if (line[strspn(line, " \t")] != '\0')
+		control_reply(cl, control_dispatch(cl->ctl->sv, line));
+}
+
 /* Answer every complete line the client has sent (at eof, a last unterminated one too). */
 static void
 control_client_process(struct control_client *cl, int eof)
 {
 	struct evbuffer *in = bufferevent_get_input(cl->bev);
+	size_t len, left;
 	char *line;
-	size_t len;
 
-	if (eof && evbuffer_get_length(in) > 0 && evbuffer_get_length(in) <= CONTROL_MAX_LINE)
-		evbuffer_add(in, "\n", 1);
 	while (!cl->closing && (line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) != NULL) {
-		if (len > CONTROL_MAX_LINE) {
-			control_reply(cl, json_pack("{s:s}", "error", "line too long"));
-			cl->closing = 1;
-		} else if (strcmp(line, "quit") == 0)
-			cl->closing = 1;
-		else if (line[strspn(line, " \t")] != '\0')
-			control_reply(cl, control_dispatch(cl->ctl->sv, line));
+		control_client_line(cl, line, len);
 		free(line);
 	}
-	if (!cl->closing && evbuffer_get_length(in) > CONTROL_MAX_LINE) {
+	left = evbuffer_get_length(in);
+	if (cl->closing || left == 0)
+		return;
+	if (left > CONTROL_MAX_LINE) {
 		control_reply(cl, json_pack("{s:s}", "error", "line too long"));
 		cl->closing = 1;
+	} else if (eof) {
+		/* The input buffer's end is frozen: copy the last line out instead of adding '\n'. */
+		char last[CONTROL_MAX_LINE + 1];
+		evbuffer_remove(in, last, left);
+		last[left] = '\0';
+		control_client_line(cl, last, strlen(last));
 	}
 }
 

@@ -9,8 +9,6 @@
 
 #include <stddef.h>
 
-#include <jansson.h>
-
 struct supervisor;
 
 #define CONTROL_MAX_CLIENTS 32
@@ -21,11 +19,5 @@ struct control *control_start(struct supervisor *sv, char *err, size_t errlen);
 
 /* Close every client and stop accepting. */
 void control_free(struct control *c);
-
-/* The reply to one command line (a new reference); exposed for tests. */
-json_t *control_dispatch(struct supervisor *sv, const char *line);
-
-/* The status document: {"workers":[...],"supervisor":{...}}. */
-json_t *control_status(struct supervisor *sv);
 
 #endif

@@ -95,8 +95,14 @@ listener_read_cb(evutil_socket_t fd, short what, void *arg)
 				log_warn("receive on %s", l->sv->socket_path);
 			return;
 		}
-		/* One clock read per batch: all of it arrived by now. */
+		/*
+		 * One clock read per batch: all of it arrived by now. Then refresh
+		 * libevent's cached time, which event_add() arms from: taken after
+		 * ours, it makes every deadline land at or just after ours, never
+		 * before (which would cost a second wakeup to wait out the rest).
+		 */
 		uint64_t now = vigil_now_usec();
+		event_base_update_cache_time(l->sv->base);
 		for (int i = 0; i < n; i++)
 			listener_dispatch(l, &l->msgs[i], now);
 		if (n < LISTENER_BATCH)

@@ -81,6 +81,8 @@ parse_args(int argc, char **argv, struct supervisor *sv, enum log_level *level)
 				usage_error("invalid --timeout", optarg, why);
 			if (sv->timeout < 1000)
 				usage_error("invalid --timeout", optarg, "must be at least 1ms");
+			if (sv->timeout > SUPERVISOR_TIMEOUT_MAX)
+				usage_error("invalid --timeout", optarg, "must be at most 168h");
 			break;
 		case 'm': {
 			unsigned long long v = strtoull(optarg, &end, 10);
@@ -157,7 +159,7 @@ main(int argc, char **argv)
 	    vigil_sock_bind(&sv.ctl_sock, sv.control_path, SOCK_STREAM, 0660, err, sizeof(err)) == -1 ||
 	    (sv.listener = listener_start(&sv, err, sizeof(err))) == NULL ||
 	    (sv.control = control_start(&sv, err, sizeof(err))) == NULL) {
-		log_warnx("%s", err);
+		log_error("%s", err);
 		goto out;
 	}
 	sigterm = evsignal_new(sv.base, SIGTERM, signal_stop_cb, &sv);

@@ -41,6 +41,7 @@ monitor_timer_cb(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = vigil_now_usec();
 	struct state_event ev = {.type = STATE_EV_TIMER, .now = now};
 
+	event_base_update_cache_time(sv->base); /* after our clock read: see listener.c */
 	monitor_carry_out(sv, w, state_apply(&w->core, &ev), now);
 }
 
@@ -85,8 +86,11 @@ monitor_register(struct supervisor *sv, const char *name, uint64_t now)
 static void
 monitor_note(struct worker *w, const struct vigil_msg *m, const struct monitor_sender *from)
 {
+	/* Clamped, so that no claim of a peer can overflow a deadline. */
 	if (m->fields & VIGIL_F_INTERVAL_MS)
-		w->core.interval = m->interval_ms * 1000;
+		w->core.interval = (m->interval_ms < SUPERVISOR_INTERVAL_MAX_MS
+					? m->interval_ms
+					: SUPERVISOR_INTERVAL_MAX_MS) * 1000;
 	if (m->fields & VIGIL_F_STATUS) {
 		size_t n = m->status_len < VIGIL_STATUS_TEXT_MAX ? m->status_len
 								 : VIGIL_STATUS_TEXT_MAX;

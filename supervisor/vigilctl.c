@@ -20,7 +20,7 @@
 
 #define VIGILCTL_CONTROL_DEFAULT "/run/vigil/control.sock"
 #define VIGILCTL_TIMEOUT_MS 5000
-#define VIGILCTL_MAX_REPLY (16u << 20)
+#define VIGILCTL_MAX_REPLY (256u << 20) /* a million workers fit */
 
 struct vigilctl {
 	const char *control;

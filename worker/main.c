@@ -87,8 +87,9 @@ parse_args(int argc, char **argv, struct worker_ctx *w, enum log_level *level)
 		case 'i':
 			if (vigil_duration_parse(optarg, &w->interval, &why) == -1)
 				usage_error("invalid --interval", optarg, why);
-			if (w->interval < 1000)
-				usage_error("invalid --interval", optarg, "must be at least 1ms");
+			if (w->interval < 1000 || w->interval > 24 * 3600 * 1000000ULL)
+				usage_error("invalid --interval", optarg,
+					    "must be from 1ms to 24h");
 			break;
 		case 'j': {
 			unsigned long v = strtoul(optarg, &end, 10);
@@ -193,7 +194,7 @@ main(int argc, char **argv)
 	w.exit_status = 1;
 	if (vigil_sock_bind(&w.sock, w.socket_path, SOCK_DGRAM, 0660, err, sizeof(err)) == -1 ||
 	    (w.listener = listener_start(&w, err, sizeof(err))) == NULL) {
-		log_warnx("%s", err);
+		log_error("%s", err);
 		goto out;
 	}
 	sigs[0] = evsignal_new(w.base, SIGTERM, signal_stop_cb, &w);
@@ -208,7 +209,7 @@ main(int argc, char **argv)
 	log_info("worker %s (pid %d) heartbeating to %s every %s, listening on %s", w.name,
 		 (int)getpid(), w.supervisor_path, d, w.socket_path);
 	if ((w.hb = heartbeat_start(&w, err, sizeof(err))) == NULL) {
-		log_warnx("%s", err);
+		log_error("%s", err);
 		goto out;
 	}
 	if (event_base_dispatch(w.base) == -1) {
