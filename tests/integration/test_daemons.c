@@ -1,0 +1,559 @@
+/*
+ * test_daemons.c: the real vigil-supervisor, vigil-worker and vigilctl,
+ * started in a private temporary directory. Everything is observed the way
+ * a user would: through `vigilctl status --json`, exit codes and logs.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include "proc.h"
+
+#define TIMEOUT_MS 600
+#define INTERVAL_MS 100
+
+static struct {
+	char dir[256];
+	char sock[300], ctl[300], wsock[300];
+	char sup_log[300], wrk_log[300];
+	pid_t sup, wrk;
+} t;
+
+static void
+setup(void)
+{
+	memset(&t, 0, sizeof(t));
+	vt_tmpdir(t.dir, sizeof(t.dir));
+	snprintf(t.sock, sizeof(t.sock), "%s/supervisor.sock", t.dir);
+	snprintf(t.ctl, sizeof(t.ctl), "%s/control.sock", t.dir);
+	snprintf(t.wsock, sizeof(t.wsock), "%s/workers/w1.sock", t.dir);
+	snprintf(t.sup_log, sizeof(t.sup_log), "%s/supervisor.log", t.dir);
+	snprintf(t.wrk_log, sizeof(t.wrk_log), "%s/worker.log", t.dir);
+}
+
+/*
+ * The end of every test: a clean shutdown of what is still running, so that
+ * a crash, a leak (LeakSanitizer reports at exit) or a sanitizer report in
+ * the daemons' own logs fails the test that caused it. (Criterion does not
+ * count failures in .fini, hence a call at the end of each test.)
+ */
+static void
+end_clean(void)
+{
+	const char *logs[] = {t.sup_log, t.wrk_log};
+
+	if (t.wrk > 0) {
+		int ws = vt_stop(t.wrk, SIGTERM, 3000);
+		cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "worker exit status %d at the end", ws);
+		t.wrk = 0;
+	}
+	if (t.sup > 0) {
+		int ss = vt_stop(t.sup, SIGTERM, 3000);
+		cr_expect(WIFEXITED(ss) && WEXITSTATUS(ss) == 0, "supervisor exit status %d at the end",
+			  ss);
+		t.sup = 0;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		cr_expect(!vt_file_contains(logs[i], "runtime error:") &&
+			      !vt_file_contains(logs[i], "Sanitizer"),
+			  "sanitizer report in %s", logs[i]);
+	}
+}
+
+/* After a failed test: end whatever is left, keep nothing. */
+static void
+teardown(void)
+{
+	vt_stop(t.wrk, SIGKILL, 2000);
+	vt_stop(t.sup, SIGKILL, 2000);
+	vt_rmdir(t.dir);
+}
+
+TestSuite(daemons, .init = setup, .fini = teardown, .timeout = 30);
+
+static int
+ctl_exists(void *arg)
+{
+	return access(t.ctl, F_OK) == 0;
+}
+
+static pid_t
+start_supervisor(const char *timeout)
+{
+	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", t.sock, "--control", t.ctl,
+			"--timeout", (char *)timeout, NULL};
+	pid_t pid = vt_spawn(t.sup_log, argv);
+
+	if (!vt_wait_for(ctl_exists, NULL, 5000)) {
+		vt_dump(t.sup_log);
+		cr_assert_fail("supervisor did not create %s", t.ctl);
+	}
+	return pid;
+}
+
+static pid_t
+start_worker(const char *name, const char *wsock, const char *extra)
+{
+	char interval[32];
+	snprintf(interval, sizeof(interval), "%dms", INTERVAL_MS);
+	char *argv[] = {VIGIL_WORKER_BIN, "--name", (char *)name, "--supervisor", t.sock,
+			"--socket", (char *)wsock, "--interval", interval,
+			(char *)extra, NULL};
+	return vt_spawn(t.wrk_log, argv);
+}
+
+/* What a condition waits for: worker name in state, optionally with pid. */
+struct want {
+	const char *name;
+	const char *state;
+	pid_t pid; /* 0: any */
+	double silent_s;
+};
+
+static int
+worker_in_state(void *arg)
+{
+	struct want *w = arg;
+	json_t *st = vt_status(t.ctl);
+	json_t *wk = st ? vt_worker(st, w->name) : NULL;
+	int ok = wk != NULL && strcmp(json_string_value(json_object_get(wk, "state")), w->state) == 0 &&
+		 (w->pid == 0 || json_integer_value(json_object_get(wk, "pid")) == w->pid);
+	if (ok)
+		w->silent_s = json_number_value(json_object_get(wk, "silent_s"));
+	json_decref(st);
+	return ok;
+}
+
+static void
+expect_state(const char *name, const char *state, pid_t pid, int timeout_ms)
+{
+	struct want w = {name, state, pid, 0};
+
+	if (!vt_wait_for(worker_in_state, &w, timeout_ms)) {
+		vt_dump(t.sup_log);
+		vt_dump(t.wrk_log);
+		cr_assert_fail("worker %s did not become %s (pid %d) within %d ms", name, state, (int)pid,
+			 timeout_ms);
+	}
+}
+
+static int
+file_has(void *arg)
+{
+	const char **pair = arg;
+	return vt_file_contains(pair[0], pair[1]);
+}
+
+static void
+expect_log(const char *path, const char *needle, int timeout_ms)
+{
+	const char *pair[2] = {path, needle};
+
+	if (!vt_wait_for(file_has, pair, timeout_ms)) {
+		vt_dump(path);
+		cr_assert_fail("%s never said \"%s\"", path, needle);
+	}
+}
+
+static uint64_t
+sup_counter(const char *key)
+{
+	json_t *st = vt_status(t.ctl);
+	cr_assert_not_null(st, "vigilctl status --json failed");
+	uint64_t v = (uint64_t)json_integer_value(json_object_get(json_object_get(st, "supervisor"), key));
+	json_decref(st);
+	return v;
+}
+
+Test(daemons, worker_registers_and_heartbeats)
+{
+	t.sup = start_supervisor("600ms");
+	t.wrk = start_worker("w1", t.wsock, NULL);
+	expect_state("w1", "alive", t.wrk, 3000);
+
+	json_t *st = vt_status(t.ctl);
+	json_t *w = vt_worker(st, "w1");
+	cr_expect_geq(json_integer_value(json_object_get(w, "last_seq")), 1);
+	cr_expect_geq(json_integer_value(json_object_get(w, "heartbeats")), 1);
+	cr_expect_eq(json_integer_value(json_object_get(w, "missed")), 0);
+	cr_expect_eq(json_integer_value(json_object_get(w, "timeouts")), 0);
+	cr_expect_eq(json_integer_value(json_object_get(w, "timeout_ms")), TIMEOUT_MS);
+	cr_expect_eq(json_integer_value(json_object_get(w, "interval_ms")), INTERVAL_MS);
+	cr_expect_lt(json_number_value(json_object_get(w, "silent_s")), 0.5);
+	json_decref(st);
+	expect_log(t.sup_log, "worker w1 registered", 1000);
+	end_clean();
+}
+
+/*
+ * SIGKILL: the supervisor must call the timeout no earlier than TIMEOUT_MS
+ * after the last heartbeat, and not much later.
+ */
+Test(daemons, killed_worker_is_reported_dead_on_time_then_recovers)
+{
+	t.sup = start_supervisor("600ms");
+	t.wrk = start_worker("w1", t.wsock, NULL);
+	expect_state("w1", "alive", t.wrk, 3000);
+
+	uint64_t killed = vt_now_ms();
+	vt_stop(t.wrk, SIGKILL, 2000);
+	struct want dead = {"w1", "dead", 0, 0};
+	cr_assert(vt_wait_for(worker_in_state, &dead, TIMEOUT_MS + 2000), "never reported dead");
+	uint64_t seen = vt_now_ms() - killed;
+
+	/* Not early: the silence when first seen dead is at least the timeout. */
+	cr_expect_geq(dead.silent_s, TIMEOUT_MS / 1000.0, "dead after only %.3fs of silence",
+		      dead.silent_s);
+	/* On time: the last heartbeat was at most one interval before the kill. */
+	cr_expect_geq(seen, TIMEOUT_MS - INTERVAL_MS - 20, "dead %llu ms after the kill: too early",
+		      (unsigned long long)seen);
+	cr_expect_leq(seen, TIMEOUT_MS + 400, "dead %llu ms after the kill: too late",
+		      (unsigned long long)seen);
+	expect_log(t.sup_log, "worker w1 timed out", 1000);
+
+	/* MISSED counts up while it stays silent. */
+	expect_log(t.sup_log, "missed 2", 3 * TIMEOUT_MS);
+
+	/* Started again: alive with the new pid, counted as a restart. */
+	pid_t old = t.wrk;
+	t.wrk = start_worker("w1", t.wsock, NULL);
+	expect_state("w1", "alive", t.wrk, 3000);
+	cr_expect_neq(t.wrk, old);
+	json_t *st = vt_status(t.ctl);
+	json_t *w = vt_worker(st, "w1");
+	cr_expect_eq(json_integer_value(json_object_get(w, "restarts")), 1);
+	cr_expect_eq(json_integer_value(json_object_get(w, "missed")), 0);
+	cr_expect_geq(json_integer_value(json_object_get(w, "timeouts")), 2);
+	json_decref(st);
+	expect_log(t.sup_log, "worker w1 recovered", 1000);
+	end_clean();
+}
+
+Test(daemons, stalled_worker_receives_timeout_and_recovers)
+{
+	t.sup = start_supervisor("600ms");
+	t.wrk = start_worker("w1", t.wsock, NULL);
+	expect_state("w1", "alive", t.wrk, 3000);
+
+	kill(t.wrk, SIGUSR1); /* stall: alive but silent */
+	expect_log(t.wrk_log, "supervisor declared us unresponsive: missed 1", 3000);
+	expect_state("w1", "dead", t.wrk, 1000);
+	cr_expect_geq(sup_counter("timeouts_sent"), 1);
+
+	kill(t.wrk, SIGUSR1); /* resume */
+	expect_state("w1", "alive", t.wrk, 2000);
+	expect_log(t.sup_log, "worker w1 recovered", 1000);
+	end_clean();
+}
+
+Test(daemons, worker_exits_on_timeout_when_asked)
+{
+	t.sup = start_supervisor("300ms");
+	t.wrk = start_worker("w1", t.wsock, "--on-timeout=exit");
+	expect_state("w1", "alive", t.wrk, 3000);
+	kill(t.wrk, SIGUSR1);
+	int status = vt_wait_exit(t.wrk, 3000);
+	cr_assert_neq(status, -1, "worker did not exit after a TIMEOUT");
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 1, "exit status %d", status);
+	t.wrk = 0;
+	cr_expect(vt_file_contains(t.wrk_log, "exiting so that the service manager restarts us"));
+	end_clean();
+}
+
+Test(daemons, stopping_worker_is_stopped_not_dead)
+{
+	t.sup = start_supervisor("300ms");
+	t.wrk = start_worker("w1", t.wsock, NULL);
+	expect_state("w1", "alive", t.wrk, 3000);
+	int status = vt_stop(t.wrk, SIGTERM, 3000);
+	t.wrk = 0;
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "worker exit status %d", status);
+	expect_state("w1", "stopped", 0, 2000);
+	usleep(3 * 300 * 1000); /* three timeouts' worth of silence must change nothing */
+	json_t *st = vt_status(t.ctl);
+	json_t *w = vt_worker(st, "w1");
+	cr_expect_str_eq(json_string_value(json_object_get(w, "state")), "stopped");
+	cr_expect_eq(json_integer_value(json_object_get(w, "timeouts")), 0);
+	json_decref(st);
+	cr_expect(access(t.wsock, F_OK) == -1, "worker left its socket %s behind", t.wsock);
+	end_clean();
+}
+
+Test(daemons, supervisor_restart_is_noticed_by_worker)
+{
+	t.sup = start_supervisor("600ms");
+	t.wrk = start_worker("w1", t.wsock, NULL);
+	expect_state("w1", "alive", t.wrk, 3000);
+
+	vt_stop(t.sup, SIGKILL, 2000); /* leaves stale socket files behind */
+	expect_log(t.wrk_log, "cannot reach supervisor", 3000);
+	cr_expect_eq(kill(t.wrk, 0), 0, "worker died with its supervisor");
+
+	t.sup = start_supervisor("600ms");
+	expect_state("w1", "alive", t.wrk, 3000);
+	expect_log(t.wrk_log, "reachable again", 2000);
+	/* The new supervisor learns the worker's current sequence, not 1. */
+	json_t *st = vt_status(t.ctl);
+	cr_expect_gt(json_integer_value(json_object_get(vt_worker(st, "w1"), "last_seq")), 1);
+	json_decref(st);
+	end_clean();
+}
+
+Test(daemons, garbage_datagrams_are_dropped_and_counted)
+{
+	static const struct {
+		const char *data;
+		size_t len;
+	} garbage[] = {
+	    {"", 0},
+	    {"hello", 5},
+	    {"HEARTBEAT=1\nWORKER=bad/name\n", 28},
+	    {"HEARTBEAT=1\n\nWORKER=w\n", 22},
+	    {"HEARTBEAT=1\nWORKER=w\nSEQ=x\n", 27},
+	    {"HEARTBEAT=1\0WORKER=w\n", 21},
+	    {"heartbeat=1\nWORKER=w\n", 21},
+	    {"HEARTBEAT=1\n", 12},        /* no WORKER */
+	    {"FOO=1\nWORKER=w\n", 15},    /* nothing we understand */
+	    {"TIMEOUT=1\nWORKER=w\n", 19}, /* meant for workers */
+	};
+	static char big[5000];
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	size_t n = sizeof(garbage) / sizeof(garbage[0]);
+
+	t.sup = start_supervisor("600ms");
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	cr_assert_neq(fd, -1);
+	cr_assert_lt(strlen(t.sock), sizeof(sun.sun_path));
+	memcpy(sun.sun_path, t.sock, strlen(t.sock) + 1);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(sendto(fd, garbage[i].data, garbage[i].len, 0, (struct sockaddr *)&sun,
+				    sizeof(sun)),
+			     (ssize_t)garbage[i].len, "send #%zu: %s", i, strerror(errno));
+	memset(big, 'A', sizeof(big));
+	memcpy(big, "HEARTBEAT=1\nWORKER=big\nSTATUS=", 30);
+	cr_assert_eq(sendto(fd, big, sizeof(big), 0, (struct sockaddr *)&sun, sizeof(sun)),
+		     (ssize_t)sizeof(big));
+	close(fd);
+
+	uint64_t want = n + 1;
+	uint64_t end = vt_now_ms() + 3000;
+	while (sup_counter("invalid_datagrams") < want && vt_now_ms() < end)
+		usleep(10000);
+	json_t *st = vt_status(t.ctl);
+	cr_assert_not_null(st, "supervisor stopped answering");
+	json_t *sup = json_object_get(st, "supervisor");
+	json_t *by = json_object_get(sup, "invalid_by_reason");
+	cr_expect_eq(json_integer_value(json_object_get(sup, "invalid_datagrams")), want);
+	cr_expect_eq(json_integer_value(json_object_get(by, "oversized")), 1);
+	cr_expect_eq(json_integer_value(json_object_get(by, "empty")), 1);
+	cr_expect_eq(json_integer_value(json_object_get(by, "nul_byte")), 1);
+	cr_expect_eq(json_integer_value(json_object_get(by, "no_worker")), 1);
+	cr_expect_eq(json_integer_value(json_object_get(by, "no_message")), 2);
+	cr_expect_eq(json_array_size(json_object_get(st, "workers")), 0, "garbage registered a worker");
+	json_decref(st);
+	cr_expect_eq(kill(t.sup, 0), 0, "supervisor died");
+	expect_log(t.sup_log, "dropped invalid datagram", 1000);
+	end_clean();
+}
+
+Test(daemons, undeliverable_timeouts_never_block_the_supervisor)
+{
+	/* A SIGSTOPped worker never reads: its queue fills and sends get EAGAIN. */
+	t.sup = start_supervisor("20ms");
+	t.wrk = start_worker("w1", t.wsock, NULL);
+	expect_state("w1", "alive", t.wrk, 3000);
+	kill(t.wrk, SIGSTOP);
+	uint64_t end = vt_now_ms() + 5000;
+	while (sup_counter("timeouts_undelivered") == 0 && vt_now_ms() < end)
+		usleep(20000);
+	cr_expect_gt(sup_counter("timeouts_undelivered"), 0, "no TIMEOUT ever failed");
+	cr_expect_gt(sup_counter("timeouts_sent"), 0);
+	expect_log(t.sup_log, "cannot deliver TIMEOUT to worker w1", 1000);
+	kill(t.wrk, SIGCONT);
+	expect_state("w1", "alive", t.wrk, 3000);
+	end_clean();
+}
+
+/* Connect to the control socket, send text, read until the supervisor closes. */
+static void
+control_exchange(const char *text, size_t len, char *out, size_t cap)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	size_t used = 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	cr_assert_lt(strlen(t.ctl), sizeof(sun.sun_path));
+	memcpy(sun.sun_path, t.ctl, strlen(t.ctl) + 1);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0, "connect %s: %s", t.ctl,
+		     strerror(errno));
+	cr_assert_eq(write(fd, text, len), (ssize_t)len);
+	shutdown(fd, SHUT_WR);
+	struct timeval tv = {.tv_sec = 5};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (ssize_t n; used < cap - 1 && (n = read(fd, out + used, cap - 1 - used)) > 0;)
+		used += (size_t)n;
+	out[used] = '\0';
+	close(fd);
+}
+
+Test(daemons, control_socket_speaks_lines_of_json)
+{
+	static char big[2000];
+	char out[8192];
+
+	t.sup = start_supervisor("600ms");
+
+	/* Several commands on one connection, blanks and CRLF forgiven, a last line without \n. */
+	const char cmds[] = "version\r\n  help  \nbogus\nstatus now\n\nstatus";
+	control_exchange(cmds, sizeof(cmds) - 1, out, sizeof(out));
+	char *line = strtok(out, "\n");
+	cr_assert_not_null(line, "no reply at all");
+	cr_expect(strstr(line, "\"version\":\"" VIGIL_VERSION "\"") != NULL, "version: %s", line);
+	line = strtok(NULL, "\n");
+	cr_assert_not_null(line);
+	cr_expect(strstr(line, "\"commands\":{") != NULL, "help: %s", line);
+	line = strtok(NULL, "\n");
+	cr_assert_not_null(line);
+	cr_expect(strstr(line, "unknown command 'bogus'") != NULL, "bogus: %s", line);
+	line = strtok(NULL, "\n");
+	cr_assert_not_null(line);
+	cr_expect(strstr(line, "take no arguments") != NULL, "status now: %s", line);
+	line = strtok(NULL, "\n");
+	cr_assert_not_null(line, "the unterminated last command got no reply");
+	cr_expect(strncmp(line, "{\"workers\":[", 12) == 0, "status: %s", line);
+	cr_expect_null(strtok(NULL, "\n"), "more replies than commands");
+
+	/* An overlong line is refused and the connection closed; the supervisor carries on. */
+	memset(big, 'x', sizeof(big));
+	control_exchange(big, sizeof(big), out, sizeof(out));
+	cr_expect(strstr(out, "line too long") != NULL, "overlong line: %s", out);
+	json_t *st = vt_status(t.ctl);
+	cr_expect_not_null(st, "supervisor stopped answering after an overlong line");
+	json_decref(st);
+}
+
+Test(daemons, sigterm_shuts_down_cleanly_and_unlinks_sockets)
+{
+	t.sup = start_supervisor("600ms");
+	int status = vt_stop(t.sup, SIGTERM, 3000);
+	t.sup = 0;
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
+	cr_expect(access(t.sock, F_OK) == -1, "%s left behind", t.sock);
+	cr_expect(access(t.ctl, F_OK) == -1, "%s left behind", t.ctl);
+	end_clean();
+}
+
+Test(daemons, second_supervisor_refuses_a_live_socket)
+{
+	char out[4096];
+	t.sup = start_supervisor("600ms");
+	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", t.sock, "--control", t.ctl, NULL};
+	int rc = vt_run(argv, out, sizeof(out), 1);
+	cr_expect_eq(rc, 1, "exit %d: %s", rc, out);
+	cr_expect(strstr(out, t.sock) != NULL && strstr(out, "another process") != NULL, "%s", out);
+	cr_expect_eq(kill(t.sup, 0), 0, "the first supervisor was disturbed");
+	cr_expect(access(t.sock, F_OK) == 0, "the first supervisor's socket was removed");
+	end_clean();
+}
+
+Test(daemons, unusable_runtime_directory_names_the_path)
+{
+	char out[4096], file[320], sock[400];
+	snprintf(file, sizeof(file), "%s/not-a-dir", t.dir);
+	FILE *fp = fopen(file, "w");
+	cr_assert_not_null(fp);
+	fclose(fp);
+	snprintf(sock, sizeof(sock), "%s/supervisor.sock", file);
+	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", sock, "--control", t.ctl, NULL};
+	int rc = vt_run(argv, out, sizeof(out), 1);
+	cr_expect_eq(rc, 1, "exit %d: %s", rc, out);
+	cr_expect(strstr(out, file) != NULL, "error does not name %s: %s", file, out);
+	end_clean();
+}
+
+struct usage_case {
+	const char *bin;
+	const char *args[4];
+	const char *needle;
+};
+
+static const struct usage_case usage_cases[] = {
+    {VIGIL_SUPERVISOR_BIN, {"--timeout", "abc"}, "--timeout 'abc'"},
+    {VIGIL_SUPERVISOR_BIN, {"--timeout", "-1s"}, "--timeout '-1s'"},
+    {VIGIL_SUPERVISOR_BIN, {"--timeout", "5"}, "missing unit"},
+    {VIGIL_SUPERVISOR_BIN, {"--timeout", "200h"}, "at most 168h"},
+    {VIGIL_SUPERVISOR_BIN, {"--timeout"}, "needs a value: '--timeout'"},
+    {VIGIL_SUPERVISOR_BIN, {"--max-workers", "0"}, "--max-workers '0'"},
+    {VIGIL_SUPERVISOR_BIN, {"--bogus"}, "unknown option '--bogus'"},
+    {VIGIL_SUPERVISOR_BIN, {"--log-level", "loud"}, "--log-level 'loud'"},
+    {VIGIL_SUPERVISOR_BIN, {"extra"}, "unexpected argument 'extra'"},
+    {VIGIL_WORKER_BIN, {"--interval", "1s"}, "--name is required"},
+    {VIGIL_WORKER_BIN, {"--name", "a/b"}, "--name 'a/b'"},
+    {VIGIL_WORKER_BIN, {"--name", "w", "--interval", "fast"}, "--interval 'fast'"},
+    {VIGIL_WORKER_BIN, {"--name", "w", "--interval", "25h"}, "from 1ms to 24h"},
+    {VIGIL_WORKER_BIN, {"--name", "w", "--jitter", "80"}, "--jitter '80'"},
+    {VIGIL_WORKER_BIN, {"--name", "w", "--on-timeout", "panic"}, "--on-timeout 'panic'"},
+    {VIGIL_CTL_BIN, {"frobnicate"}, "unknown command frobnicate"},
+    {VIGIL_CTL_BIN, {"status", "--yaml"}, "--yaml"},
+    {VIGIL_CTL_BIN, {NULL}, "missing command"},
+};
+
+/*
+ * Criterion runs each parameter in a fresh process where pointers into the
+ * parent's data are not valid: pass the index into usage_cases instead.
+ */
+ParameterizedTestParameters(usage, bad_flags_exit_2)
+{
+	static size_t idx[sizeof(usage_cases) / sizeof(usage_cases[0])];
+	for (size_t i = 0; i < sizeof(idx) / sizeof(idx[0]); i++)
+		idx[i] = i;
+	return cr_make_param_array(size_t, idx, sizeof(idx) / sizeof(idx[0]));
+}
+
+ParameterizedTest(size_t *idx, usage, bad_flags_exit_2)
+{
+	const struct usage_case *c = &usage_cases[*idx];
+	char out[4096];
+	char *argv[6] = {(char *)c->bin};
+	for (int i = 0; i < 4 && c->args[i]; i++)
+		argv[i + 1] = (char *)c->args[i];
+	int rc = vt_run(argv, out, sizeof(out), 1);
+	cr_expect_eq(rc, 2, "%s %s: exit %d, want 2: %s", c->bin, c->args[0], rc, out);
+	cr_expect(strstr(out, c->needle) != NULL, "%s: output lacks \"%s\": %s", c->bin, c->needle,
+		  out);
+}
+
+Test(usage, help_and_version_exit_0)
+{
+	const char *bins[] = {VIGIL_SUPERVISOR_BIN, VIGIL_WORKER_BIN, VIGIL_CTL_BIN};
+	char out[8192];
+	for (size_t i = 0; i < 3; i++) {
+		char *h[] = {(char *)bins[i], "--help", NULL};
+		char *v[] = {(char *)bins[i], "--version", NULL};
+		cr_expect_eq(vt_run(h, out, sizeof(out), 0), 0, "%s --help", bins[i]);
+		cr_expect(strstr(out, "Usage:") != NULL, "%s --help: %s", bins[i], out);
+		cr_expect_eq(vt_run(v, out, sizeof(out), 0), 0, "%s --version", bins[i]);
+		cr_expect(strstr(out, VIGIL_VERSION) != NULL, "%s --version: %s", bins[i], out);
+	}
+}
+
+Test(usage, vigilctl_without_supervisor_says_which_socket)
+{
+	char out[4096];
+	char *argv[] = {VIGIL_CTL_BIN, "--control", "/nonexistent/vigil/control.sock", "status",
+			NULL};
+	int rc = vt_run(argv, out, sizeof(out), 1);
+	cr_expect_eq(rc, 1, "exit %d: %s", rc, out);
+	cr_expect(strstr(out, "cannot connect to /nonexistent/vigil/control.sock") != NULL, "%s", out);
+}

@@ -1,0 +1,218 @@
+/*
+ * proc.c: process helpers for the integration tests. See proc.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "proc.h"
+
+void
+vt_tmpdir(char *out, size_t cap)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(out, cap, "%s/vigil-test.XXXXXX", t && *t ? t : "/tmp");
+	if (mkdtemp(out) == NULL)
+		cr_assert_fail("mkdtemp %s: %s", out, strerror(errno));
+}
+
+static int
+rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+void
+vt_rmdir(const char *dir)
+{
+	nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+pid_t
+vt_spawn(const char *log, char *const argv[])
+{
+	pid_t pid = fork();
+
+	cr_assert_neq(pid, -1, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd == -1)
+			_exit(127);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(fd);
+		setpgid(0, 0);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+int
+vt_run(char *const argv[], char *out, size_t cap, int merge)
+{
+	int pfd[2];
+	size_t used = 0;
+	int status;
+
+	cr_assert_eq(pipe(pfd), 0);
+	pid_t pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		if (merge)
+			dup2(pfd[1], 2);
+		else {
+			int null = open("/dev/null", O_WRONLY);
+			dup2(null, 2);
+		}
+		close(pfd[0]);
+		close(pfd[1]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	for (;;) {
+		char tmp[4096];
+		ssize_t n = read(pfd[0], tmp, sizeof(tmp));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		size_t take = (size_t)n;
+		if (cap > 0 && used + take > cap - 1)
+			take = cap - 1 - used;
+		memcpy(out + used, tmp, take);
+		used += take;
+	}
+	if (cap > 0)
+		out[used] = '\0';
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+uint64_t
+vt_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int
+vt_wait_exit(pid_t pid, int timeout_ms)
+{
+	uint64_t end = vt_now_ms() + (uint64_t)timeout_ms;
+	int status;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return status;
+		if (r == -1 && errno != EINTR)
+			return -1;
+		if (vt_now_ms() >= end)
+			return -1;
+		usleep(5000);
+	}
+}
+
+int
+vt_stop(pid_t pid, int sig, int timeout_ms)
+{
+	if (pid <= 0)
+		return -1;
+	kill(pid, sig);
+	int status = vt_wait_exit(pid, timeout_ms);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		vt_wait_exit(pid, 2000);
+	}
+	return status;
+}
+
+int
+vt_wait_for(int (*pred)(void *arg), void *arg, int timeout_ms)
+{
+	uint64_t end = vt_now_ms() + (uint64_t)timeout_ms;
+
+	for (;;) {
+		if (pred(arg))
+			return 1;
+		if (vt_now_ms() >= end)
+			return 0;
+		usleep(10000);
+	}
+}
+
+json_t *
+vt_status(const char *ctl)
+{
+	char *argv[] = {VIGIL_CTL_BIN, "--control", (char *)ctl, "status", "--json", NULL};
+	static char out[1 << 20];
+	json_error_t jerr;
+
+	if (vt_run(argv, out, sizeof(out), 0) != 0)
+		return NULL;
+	return json_loads(out, 0, &jerr);
+}
+
+json_t *
+vt_worker(json_t *status, const char *name)
+{
+	json_t *workers = json_object_get(status, "workers");
+	size_t i;
+	json_t *w;
+
+	json_array_foreach(workers, i, w)
+	{
+		if (strcmp(json_string_value(json_object_get(w, "name")), name) == 0)
+			return w;
+	}
+	return NULL;
+}
+
+int
+vt_file_contains(const char *path, const char *needle)
+{
+	FILE *fp = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	int found = 0;
+
+	if (fp == NULL)
+		return 0;
+	while (!found && getline(&line, &cap, fp) != -1)
+		found = strstr(line, needle) != NULL;
+	free(line);
+	fclose(fp);
+	return found;
+}
+
+void
+vt_dump(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char buf[4096];
+	size_t n;
+
+	if (fp == NULL)
+		return;
+	fprintf(stderr, "---- %s ----\n", path);
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		fwrite(buf, 1, n, stderr);
+	fclose(fp);
+}

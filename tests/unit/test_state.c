@@ -1,0 +1,286 @@
+/*
+ * test_state.c: the worker state machine, driven with a fake clock (a time
+ * the test advances by hand). No libevent, no sockets: state_apply() only.
+ */
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include "state.h"
+
+#define MS 1000ULL
+#define TIMEOUT (600 * MS)
+
+static struct worker_core w;
+static uint64_t now; /* the fake clock, in microseconds */
+
+static void
+fresh(void)
+{
+	memset(&w, 0, sizeof(w));
+	w.timeout = TIMEOUT;
+	now = 1000000 * MS; /* an arbitrary start, far from zero */
+}
+
+TestSuite(state, .init = fresh);
+
+static unsigned
+beat(uint64_t pid, uint64_t seq)
+{
+	struct state_event ev = {STATE_EV_HEARTBEAT, now, pid, seq, 1};
+	return state_apply(&w, &ev);
+}
+
+static unsigned
+timer(void)
+{
+	struct state_event ev = {.type = STATE_EV_TIMER, .now = now};
+	return state_apply(&w, &ev);
+}
+
+static unsigned
+stopping(uint64_t pid)
+{
+	struct state_event ev = {.type = STATE_EV_STOPPING, .now = now, .pid = pid};
+	return state_apply(&w, &ev);
+}
+
+/* Let the timer fire exactly when it was armed for, as libevent would. */
+static unsigned
+fire_when_due(void)
+{
+	now = w.due;
+	return timer();
+}
+
+Test(state, first_heartbeat_registers_and_arms)
+{
+	unsigned act = beat(100, 1);
+
+	cr_expect_eq(act, STATE_ACT_REGISTERED | STATE_ACT_ARM, "actions 0x%x", act);
+	cr_expect_eq(w.state, WORKER_ALIVE);
+	cr_expect_eq(w.pid, 100);
+	cr_expect_eq(w.last_seq, 1);
+	cr_expect_eq(w.heartbeats, 1);
+	cr_expect_eq(w.last_hb, now);
+	cr_expect_eq(w.due, now + TIMEOUT);
+	cr_expect_str_eq(state_name(&w, now), "alive");
+}
+
+Test(state, heartbeat_while_alive_only_rearms)
+{
+	beat(100, 1);
+	now += 200 * MS;
+	unsigned act = beat(100, 2);
+
+	cr_expect_eq(act, STATE_ACT_ARM, "actions 0x%x", act);
+	cr_expect_eq(w.heartbeats, 2);
+	cr_expect_eq(w.last_seq, 2);
+	cr_expect_eq(w.due, now + TIMEOUT, "the deadline moves with every heartbeat");
+	cr_expect_eq(w.timeouts, 0);
+}
+
+Test(state, heartbeat_without_seq_keeps_last_seq)
+{
+	beat(100, 7);
+	struct state_event ev = {.type = STATE_EV_HEARTBEAT, .now = now, .pid = 100};
+	state_apply(&w, &ev);
+	cr_expect_eq(w.last_seq, 7);
+	cr_expect_eq(w.heartbeats, 2);
+}
+
+/* libevent may run a timer a little before its deadline: never convict early. */
+Test(state, early_timer_only_rearms_for_the_remainder)
+{
+	beat(100, 1);
+	uint64_t due = w.due;
+	now = due - 40; /* 40 us early */
+	unsigned act = timer();
+
+	cr_expect_eq(act, STATE_ACT_ARM, "actions 0x%x", act);
+	cr_expect_eq(w.state, WORKER_ALIVE);
+	cr_expect_eq(w.timeouts, 0);
+	cr_expect_eq(w.missed, 0);
+	cr_expect_eq(w.due, due, "the deadline must not move");
+}
+
+Test(state, timer_at_deadline_declares_dead)
+{
+	beat(100, 5);
+	uint64_t hb = now;
+	unsigned act = fire_when_due();
+
+	cr_expect_eq(act, STATE_ACT_TIMEOUT | STATE_ACT_ARM, "actions 0x%x", act);
+	cr_expect_eq(w.state, WORKER_DEAD);
+	cr_expect_eq(w.missed, 1);
+	cr_expect_eq(w.timeouts, 1);
+	cr_expect_eq(w.due, hb + 2 * TIMEOUT, "next report one period later, on the grid");
+	cr_expect_eq(w.last_seq, 5, "a timeout does not touch the sequence");
+	cr_expect_str_eq(state_name(&w, now), "dead");
+}
+
+struct lateness_case {
+	uint64_t late_us; /* how late the timer callback runs each time */
+};
+
+ParameterizedTestParameters(state, repeated_reports_count_missed_on_the_grid)
+{
+	static struct lateness_case cases[] = {{0}, {1}, {250}, {5 * MS}, {599 * MS}};
+	return cr_make_param_array(struct lateness_case, cases, 5);
+}
+
+/* However late each callback runs, MISSED counts 1, 2, 3 and deadlines stay on the grid. */
+ParameterizedTest(struct lateness_case *c, state, repeated_reports_count_missed_on_the_grid)
+{
+	fresh();
+	beat(100, 1);
+	uint64_t hb = now;
+	for (uint64_t k = 1; k <= 5; k++) {
+		now = w.due + c->late_us;
+		unsigned act = timer();
+		cr_expect_eq(act, STATE_ACT_TIMEOUT | STATE_ACT_ARM, "fire %llu: actions 0x%x",
+			     (unsigned long long)k, act);
+		cr_expect_eq(w.missed, k);
+		cr_expect_eq(w.timeouts, k);
+		cr_expect_eq(w.due, hb + (k + 1) * TIMEOUT, "fire %llu late by %llu us: due %llu",
+			     (unsigned long long)k, (unsigned long long)c->late_us,
+			     (unsigned long long)w.due);
+	}
+}
+
+Test(state, heartbeat_after_dead_recovers)
+{
+	beat(100, 1);
+	fire_when_due();
+	fire_when_due();
+	now += 10 * MS;
+	unsigned act = beat(100, 2);
+
+	cr_expect_eq(act, STATE_ACT_RECOVERED | STATE_ACT_ARM, "actions 0x%x", act);
+	cr_expect_eq(w.state, WORKER_ALIVE);
+	cr_expect_eq(w.missed, 0, "missed counts the current silence only");
+	cr_expect_eq(w.timeouts, 2, "timeouts is a total");
+	cr_expect_eq(w.due, now + TIMEOUT);
+}
+
+Test(state, new_pid_is_a_restart)
+{
+	beat(100, 10);
+	fire_when_due();
+	unsigned act = beat(200, 1);
+
+	cr_expect_eq(act, STATE_ACT_RECOVERED | STATE_ACT_RESTARTED | STATE_ACT_ARM, "actions 0x%x",
+		     act);
+	cr_expect_eq(w.restarts, 1);
+	cr_expect_eq(w.pid, 200);
+	cr_expect_eq(w.last_seq, 1, "a new incarnation starts its sequence again");
+
+	act = beat(300, 1); /* restarted again without ever missing */
+	cr_expect_eq(act, STATE_ACT_RESTARTED | STATE_ACT_ARM, "actions 0x%x", act);
+	cr_expect_eq(w.restarts, 2);
+}
+
+Test(state, unknown_pid_is_never_a_restart)
+{
+	beat(100, 1);
+	unsigned act = beat(0, 2);
+
+	cr_expect_eq(act, STATE_ACT_ARM, "actions 0x%x", act);
+	cr_expect_eq(w.restarts, 0);
+	cr_expect_eq(w.pid, 100, "an unknown pid does not erase the known one");
+
+	fresh();
+	beat(0, 1);
+	act = beat(100, 2);
+	cr_expect_eq(act, STATE_ACT_ARM, "learning a pid is not a restart: 0x%x", act);
+	cr_expect_eq(w.pid, 100);
+}
+
+Test(state, stopping_disarms_and_timer_does_nothing)
+{
+	beat(100, 3);
+	unsigned act = stopping(100);
+
+	cr_expect_eq(act, STATE_ACT_STOPPED | STATE_ACT_DISARM, "actions 0x%x", act);
+	cr_expect_eq(w.state, WORKER_STOPPED);
+	cr_expect_str_eq(state_name(&w, now), "stopped");
+
+	now += 10 * TIMEOUT;
+	act = timer();
+	cr_expect_eq(act, STATE_ACT_DISARM, "a stray timer after STOPPING: 0x%x", act);
+	cr_expect_eq(w.state, WORKER_STOPPED);
+	cr_expect_eq(w.timeouts, 0);
+	cr_expect_eq(w.missed, 0);
+}
+
+Test(state, stopping_while_dead_clears_missed)
+{
+	beat(100, 3);
+	fire_when_due();
+	stopping(100);
+	cr_expect_eq(w.state, WORKER_STOPPED);
+	cr_expect_eq(w.missed, 0);
+	cr_expect_eq(w.timeouts, 1);
+}
+
+Test(state, heartbeat_after_stopped_resumes)
+{
+	beat(100, 3);
+	stopping(100);
+	unsigned act = beat(100, 4);
+
+	cr_expect_eq(act, STATE_ACT_RESUMED | STATE_ACT_ARM, "actions 0x%x", act);
+	cr_expect_eq(w.state, WORKER_ALIVE);
+
+	stopping(100);
+	act = beat(101, 1); /* the service manager started a new process */
+	cr_expect_eq(act, STATE_ACT_RESUMED | STATE_ACT_RESTARTED | STATE_ACT_ARM, "actions 0x%x",
+		     act);
+}
+
+/* A timer that runs long after its deadline (the supervisor itself stalled). */
+Test(state, very_late_timer_rearms_in_the_future)
+{
+	beat(100, 1);
+	now = w.due + 10 * TIMEOUT + 123;
+	unsigned act = timer();
+
+	cr_expect_eq(act, STATE_ACT_TIMEOUT | STATE_ACT_ARM);
+	cr_expect_eq(w.missed, 1, "one report per expiry, not a burst");
+	cr_expect_gt(w.due, now, "re-armed in the past: due %llu, now %llu",
+		     (unsigned long long)w.due, (unsigned long long)now);
+	cr_expect_leq(w.due, now + TIMEOUT);
+}
+
+struct name_case {
+	uint64_t interval_ms;
+	uint64_t silent_ms;
+	char want[8];
+};
+
+ParameterizedTestParameters(state, alive_or_late)
+{
+	static struct name_case cases[] = {
+	    {0, 0, "alive"},     {0, 590, "alive"},   /* no interval known: never late */
+	    {100, 0, "alive"},   {100, 150, "alive"}, /* one heartbeat a little late */
+	    {100, 200, "alive"}, {100, 201, "late"},  /* over two intervals */
+	    {200, 500, "late"},
+	};
+	return cr_make_param_array(struct name_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct name_case *c, state, alive_or_late)
+{
+	fresh();
+	w.interval = c->interval_ms * MS;
+	beat(100, 1);
+	const char *got = state_name(&w, now + c->silent_ms * MS);
+	cr_expect_str_eq(got, c->want, "interval %llums, silent %llums: %s",
+			 (unsigned long long)c->interval_ms, (unsigned long long)c->silent_ms, got);
+}
+
+Test(state, new_worker_has_a_name_too)
+{
+	cr_expect_str_eq(state_name(&w, now), "new");
+}
