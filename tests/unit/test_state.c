@@ -9,8 +9,10 @@
 
 #include "state.h"
 
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define MS 1000ULL
 #define TIMEOUT (600 * MS)
+#define START (1000000 * MS) /* an arbitrary start, far from zero */
 
 static struct worker_core w;
 static uint64_t now; /* the fake clock, in microseconds */
@@ -20,7 +22,7 @@ fresh(void)
 {
 	memset(&w, 0, sizeof(w));
 	w.timeout = TIMEOUT;
-	now = 1000000 * MS; /* an arbitrary start, far from zero */
+	now = START;
 }
 
 TestSuite(state, .init = fresh);
@@ -28,7 +30,8 @@ TestSuite(state, .init = fresh);
 static unsigned
 beat(uint64_t pid, uint64_t seq)
 {
-	struct state_event ev = {STATE_EV_HEARTBEAT, now, pid, seq, 1};
+	struct state_event ev = {
+	    .type = STATE_EV_HEARTBEAT, .now = now, .pid = pid, .seq = seq, .has_seq = 1};
 	return state_apply(&w, &ev);
 }
 
@@ -63,6 +66,9 @@ Test(state, first_heartbeat_registers_and_arms)
 	cr_expect_eq(w.pid, 100);
 	cr_expect_eq(w.last_seq, 1);
 	cr_expect_eq(w.heartbeats, 1);
+	cr_expect_eq(w.missed, 0);
+	cr_expect_eq(w.timeouts, 0);
+	cr_expect_eq(w.restarts, 0);
 	cr_expect_eq(w.last_hb, now);
 	cr_expect_eq(w.due, now + TIMEOUT);
 	cr_expect_str_eq(state_name(&w, now), "alive");
@@ -71,38 +77,77 @@ Test(state, first_heartbeat_registers_and_arms)
 Test(state, heartbeat_while_alive_only_rearms)
 {
 	beat(100, 1);
-	now += 200 * MS;
-	unsigned act = beat(100, 2);
+	for (uint64_t seq = 2; seq <= 4; seq++) {
+		now += 200 * MS;
+		unsigned act = beat(100, seq);
 
-	cr_expect_eq(act, STATE_ACT_ARM, "actions 0x%x", act);
-	cr_expect_eq(w.heartbeats, 2);
-	cr_expect_eq(w.last_seq, 2);
-	cr_expect_eq(w.due, now + TIMEOUT, "the deadline moves with every heartbeat");
+		cr_expect_eq(act, STATE_ACT_ARM, "seq %llu: actions 0x%x", (unsigned long long)seq,
+		             act);
+		cr_expect_eq(w.heartbeats, seq);
+		cr_expect_eq(w.last_seq, seq);
+		cr_expect_eq(w.last_hb, now);
+		cr_expect_eq(w.due, now + TIMEOUT, "the deadline moves with every heartbeat");
+	}
+	cr_expect_eq(w.state, WORKER_ALIVE);
 	cr_expect_eq(w.timeouts, 0);
+	cr_expect_eq(w.restarts, 0);
 }
 
 Test(state, heartbeat_without_seq_keeps_last_seq)
 {
 	beat(100, 7);
-	struct state_event ev = {.type = STATE_EV_HEARTBEAT, .now = now, .pid = 100};
-	state_apply(&w, &ev);
+	struct state_event ev = {.type = STATE_EV_HEARTBEAT, .now = now, .pid = 100, .seq = 99};
+	state_apply(&w, &ev); /* has_seq = 0: seq is not to be read */
 	cr_expect_eq(w.last_seq, 7);
 	cr_expect_eq(w.heartbeats, 2);
 }
 
-/* libevent may run a timer a little before its deadline: never convict early. */
-Test(state, early_timer_only_rearms_for_the_remainder)
+/* A timer event for a name that never heartbeat: nothing to watch. */
+Test(state, timer_before_any_heartbeat_disarms)
 {
-	beat(100, 1);
-	uint64_t due = w.due;
-	now = due - 40; /* 40 us early */
+	now += 10 * TIMEOUT;
 	unsigned act = timer();
 
-	cr_expect_eq(act, STATE_ACT_ARM, "actions 0x%x", act);
-	cr_expect_eq(w.state, WORKER_ALIVE);
+	cr_expect_eq(act, STATE_ACT_DISARM, "actions 0x%x", act);
+	cr_expect_eq(w.state, WORKER_NEW);
 	cr_expect_eq(w.timeouts, 0);
-	cr_expect_eq(w.missed, 0);
-	cr_expect_eq(w.due, due, "the deadline must not move");
+	cr_expect_str_eq(state_name(&w, now), "new");
+}
+
+struct early_case {
+	uint64_t early_us; /* how long before its deadline the timer runs */
+	int dead_first;    /* let one period go missed before */
+};
+
+ParameterizedTestParameters(state, early_timer_only_rearms)
+{
+	static struct early_case cases[] = {
+	    {1, 0}, {40, 0}, {4 * MS, 0}, {TIMEOUT - 1, 0},
+	    {1, 1}, {40, 1}, {4 * MS, 1}, {TIMEOUT - 1, 1},
+	};
+	return cr_make_param_array(struct early_case, cases, ARRAY_LEN(cases));
+}
+
+/* libevent may run a timer a little before its deadline: never convict early. */
+ParameterizedTest(struct early_case *c, state, early_timer_only_rearms)
+{
+	beat(100, 1);
+	if (c->dead_first)
+		fire_when_due();
+	struct worker_core before = w;
+	now = w.due - c->early_us;
+	unsigned act = timer();
+
+	cr_expect_eq(act, STATE_ACT_ARM, "%llu us early (dead %d): actions 0x%x",
+	             (unsigned long long)c->early_us, c->dead_first, act);
+	cr_expect_eq(w.state, before.state, "%llu us early: state changed",
+	             (unsigned long long)c->early_us);
+	cr_expect_eq(w.missed, before.missed, "%llu us early: missed %llu",
+	             (unsigned long long)c->early_us, (unsigned long long)w.missed);
+	cr_expect_eq(w.timeouts, before.timeouts, "%llu us early: timeouts %llu",
+	             (unsigned long long)c->early_us, (unsigned long long)w.timeouts);
+	cr_expect_eq(w.due, before.due, "%llu us early: the deadline moved",
+	             (unsigned long long)c->early_us);
 }
 
 Test(state, timer_at_deadline_declares_dead)
@@ -116,6 +161,8 @@ Test(state, timer_at_deadline_declares_dead)
 	cr_expect_eq(w.missed, 1);
 	cr_expect_eq(w.timeouts, 1);
 	cr_expect_eq(w.due, hb + 2 * TIMEOUT, "next report one period later, on the grid");
+	cr_expect_eq(w.last_hb, hb, "a timeout is not a heartbeat");
+	cr_expect_eq(w.heartbeats, 1);
 	cr_expect_eq(w.last_seq, 5, "a timeout does not touch the sequence");
 	cr_expect_str_eq(state_name(&w, now), "dead");
 }
@@ -127,25 +174,27 @@ struct lateness_case {
 ParameterizedTestParameters(state, repeated_reports_count_missed_on_the_grid)
 {
 	static struct lateness_case cases[] = {{0}, {1}, {250}, {5 * MS}, {599 * MS}};
-	return cr_make_param_array(struct lateness_case, cases, 5);
+	return cr_make_param_array(struct lateness_case, cases, ARRAY_LEN(cases));
 }
 
 /* However late each callback runs, MISSED counts 1, 2, 3 and deadlines stay on the grid. */
 ParameterizedTest(struct lateness_case *c, state, repeated_reports_count_missed_on_the_grid)
 {
-	fresh();
 	beat(100, 1);
 	uint64_t hb = now;
 	for (uint64_t k = 1; k <= 5; k++) {
 		now = w.due + c->late_us;
 		unsigned act = timer();
 		cr_expect_eq(act, STATE_ACT_TIMEOUT | STATE_ACT_ARM, "fire %llu: actions 0x%x",
-			     (unsigned long long)k, act);
-		cr_expect_eq(w.missed, k);
+		             (unsigned long long)k, act);
+		cr_expect_eq(w.state, WORKER_DEAD);
+		cr_expect_eq(w.missed, k, "fire %llu late by %llu us: missed %llu",
+		             (unsigned long long)k, (unsigned long long)c->late_us,
+		             (unsigned long long)w.missed);
 		cr_expect_eq(w.timeouts, k);
 		cr_expect_eq(w.due, hb + (k + 1) * TIMEOUT, "fire %llu late by %llu us: due %llu",
-			     (unsigned long long)k, (unsigned long long)c->late_us,
-			     (unsigned long long)w.due);
+		             (unsigned long long)k, (unsigned long long)c->late_us,
+		             (unsigned long long)w.due);
 	}
 }
 
@@ -154,6 +203,7 @@ Test(state, heartbeat_after_dead_recovers)
 	beat(100, 1);
 	fire_when_due();
 	fire_when_due();
+	cr_assert_eq(w.missed, 2);
 	now += 10 * MS;
 	unsigned act = beat(100, 2);
 
@@ -161,7 +211,16 @@ Test(state, heartbeat_after_dead_recovers)
 	cr_expect_eq(w.state, WORKER_ALIVE);
 	cr_expect_eq(w.missed, 0, "missed counts the current silence only");
 	cr_expect_eq(w.timeouts, 2, "timeouts is a total");
-	cr_expect_eq(w.due, now + TIMEOUT);
+	cr_expect_eq(w.heartbeats, 2);
+	cr_expect_eq(w.last_hb, now);
+	cr_expect_eq(w.due, now + TIMEOUT, "the grid starts again from the new heartbeat");
+	cr_expect_str_eq(state_name(&w, now), "alive");
+
+	/* The next silence counts from 1 again and adds to the total. */
+	act = fire_when_due();
+	cr_expect_eq(act, STATE_ACT_TIMEOUT | STATE_ACT_ARM, "actions 0x%x", act);
+	cr_expect_eq(w.missed, 1);
+	cr_expect_eq(w.timeouts, 3);
 }
 
 Test(state, new_pid_is_a_restart)
@@ -171,13 +230,18 @@ Test(state, new_pid_is_a_restart)
 	unsigned act = beat(200, 1);
 
 	cr_expect_eq(act, STATE_ACT_RECOVERED | STATE_ACT_RESTARTED | STATE_ACT_ARM, "actions 0x%x",
-		     act);
+	             act);
 	cr_expect_eq(w.restarts, 1);
 	cr_expect_eq(w.pid, 200);
 	cr_expect_eq(w.last_seq, 1, "a new incarnation starts its sequence again");
 
 	act = beat(300, 1); /* restarted again without ever missing */
 	cr_expect_eq(act, STATE_ACT_RESTARTED | STATE_ACT_ARM, "actions 0x%x", act);
+	cr_expect_eq(w.restarts, 2);
+	cr_expect_eq(w.pid, 300);
+
+	act = beat(300, 2); /* the same process again: no restart */
+	cr_expect_eq(act, STATE_ACT_ARM, "actions 0x%x", act);
 	cr_expect_eq(w.restarts, 2);
 }
 
@@ -192,33 +256,41 @@ Test(state, unknown_pid_is_never_a_restart)
 
 	fresh();
 	beat(0, 1);
+	cr_expect_eq(w.pid, 0);
 	act = beat(100, 2);
 	cr_expect_eq(act, STATE_ACT_ARM, "learning a pid is not a restart: 0x%x", act);
+	cr_expect_eq(w.restarts, 0);
 	cr_expect_eq(w.pid, 100);
 }
 
 Test(state, stopping_disarms_and_timer_does_nothing)
 {
 	beat(100, 3);
+	uint64_t hb = now;
 	unsigned act = stopping(100);
 
 	cr_expect_eq(act, STATE_ACT_STOPPED | STATE_ACT_DISARM, "actions 0x%x", act);
 	cr_expect_eq(w.state, WORKER_STOPPED);
 	cr_expect_str_eq(state_name(&w, now), "stopped");
 
-	now += 10 * TIMEOUT;
-	act = timer();
-	cr_expect_eq(act, STATE_ACT_DISARM, "a stray timer after STOPPING: 0x%x", act);
+	for (int i = 1; i <= 3; i++) {
+		now = hb + (uint64_t)(10 * i) * TIMEOUT;
+		act = timer();
+		cr_expect_eq(act, STATE_ACT_DISARM, "stray timer %d after STOPPING: 0x%x", i, act);
+	}
 	cr_expect_eq(w.state, WORKER_STOPPED);
 	cr_expect_eq(w.timeouts, 0);
 	cr_expect_eq(w.missed, 0);
+	cr_expect_str_eq(state_name(&w, now), "stopped", "however long the silence");
 }
 
 Test(state, stopping_while_dead_clears_missed)
 {
 	beat(100, 3);
 	fire_when_due();
-	stopping(100);
+	unsigned act = stopping(100);
+
+	cr_expect_eq(act, STATE_ACT_STOPPED | STATE_ACT_DISARM, "actions 0x%x", act);
 	cr_expect_eq(w.state, WORKER_STOPPED);
 	cr_expect_eq(w.missed, 0);
 	cr_expect_eq(w.timeouts, 1);
@@ -228,29 +300,55 @@ Test(state, heartbeat_after_stopped_resumes)
 {
 	beat(100, 3);
 	stopping(100);
+	now += 5 * TIMEOUT;
 	unsigned act = beat(100, 4);
 
 	cr_expect_eq(act, STATE_ACT_RESUMED | STATE_ACT_ARM, "actions 0x%x", act);
 	cr_expect_eq(w.state, WORKER_ALIVE);
+	cr_expect_eq(w.due, now + TIMEOUT);
+	cr_expect_eq(w.heartbeats, 2);
+	cr_expect_eq(w.timeouts, 0, "a stopped worker's silence is not a timeout");
 
 	stopping(100);
 	act = beat(101, 1); /* the service manager started a new process */
 	cr_expect_eq(act, STATE_ACT_RESUMED | STATE_ACT_RESTARTED | STATE_ACT_ARM, "actions 0x%x",
-		     act);
+	             act);
+	cr_expect_eq(w.restarts, 1);
+}
+
+struct stall_case {
+	uint64_t late_us; /* how long after its deadline the timer finally runs */
+	int missed_first; /* periods already reported before the stall */
+};
+
+ParameterizedTestParameters(state, stalled_timer_rearms_in_the_future)
+{
+	static struct stall_case cases[] = {
+	    {TIMEOUT, 0}, /* exactly one period late: the next grid point is now */
+	    {TIMEOUT + 1, 0}, {10 * TIMEOUT + 123, 0}, {1000 * TIMEOUT, 0},
+	    {TIMEOUT, 3},     {7 * TIMEOUT + 5, 3},
+	};
+	return cr_make_param_array(struct stall_case, cases, ARRAY_LEN(cases));
 }
 
 /* A timer that runs long after its deadline (the supervisor itself stalled). */
-Test(state, very_late_timer_rearms_in_the_future)
+ParameterizedTest(struct stall_case *c, state, stalled_timer_rearms_in_the_future)
 {
 	beat(100, 1);
-	now = w.due + 10 * TIMEOUT + 123;
+	for (int i = 0; i < c->missed_first; i++)
+		fire_when_due();
+	uint64_t missed = w.missed;
+	now = w.due + c->late_us;
 	unsigned act = timer();
 
-	cr_expect_eq(act, STATE_ACT_TIMEOUT | STATE_ACT_ARM);
-	cr_expect_eq(w.missed, 1, "one report per expiry, not a burst");
-	cr_expect_gt(w.due, now, "re-armed in the past: due %llu, now %llu",
-		     (unsigned long long)w.due, (unsigned long long)now);
-	cr_expect_leq(w.due, now + TIMEOUT);
+	cr_expect_eq(act, STATE_ACT_TIMEOUT | STATE_ACT_ARM, "actions 0x%x", act);
+	cr_expect_eq(w.missed, missed + 1, "one report per expiry, not a burst");
+	cr_expect_gt(w.due, now, "late by %llu us: re-armed in the past: due %llu, now %llu",
+	             (unsigned long long)c->late_us, (unsigned long long)w.due,
+	             (unsigned long long)now);
+	cr_expect_leq(w.due, now + TIMEOUT, "late by %llu us: due %llu, now %llu",
+	              (unsigned long long)c->late_us, (unsigned long long)w.due,
+	              (unsigned long long)now);
 }
 
 struct name_case {
@@ -265,19 +363,29 @@ ParameterizedTestParameters(state, alive_or_late)
 	    {0, 0, "alive"},     {0, 590, "alive"},   /* no interval known: never late */
 	    {100, 0, "alive"},   {100, 150, "alive"}, /* one heartbeat a little late */
 	    {100, 200, "alive"}, {100, 201, "late"},  /* over two intervals */
-	    {200, 500, "late"},
+	    {200, 500, "late"},  {250, 599, "late"},
 	};
-	return cr_make_param_array(struct name_case, cases, sizeof(cases) / sizeof(cases[0]));
+	return cr_make_param_array(struct name_case, cases, ARRAY_LEN(cases));
 }
 
 ParameterizedTest(struct name_case *c, state, alive_or_late)
 {
-	fresh();
 	w.interval = c->interval_ms * MS;
 	beat(100, 1);
 	const char *got = state_name(&w, now + c->silent_ms * MS);
 	cr_expect_str_eq(got, c->want, "interval %llums, silent %llums: %s",
-			 (unsigned long long)c->interval_ms, (unsigned long long)c->silent_ms, got);
+	                 (unsigned long long)c->interval_ms, (unsigned long long)c->silent_ms, got);
+}
+
+/* "late" is a shade of alive only: dead and stopped keep their names. */
+Test(state, late_only_while_alive)
+{
+	w.interval = 100 * MS;
+	beat(100, 1);
+	fire_when_due();
+	cr_expect_str_eq(state_name(&w, now + 10 * TIMEOUT), "dead");
+	stopping(100);
+	cr_expect_str_eq(state_name(&w, now + 10 * TIMEOUT), "stopped");
 }
 
 Test(state, new_worker_has_a_name_too)
