@@ -185,10 +185,15 @@ log_ratelimited(struct log_ratelimit *rl, uint64_t now, enum log_level level, co
 		...)
 {
 	uint64_t interval = rl->interval_usec ? rl->interval_usec : 1000000;
+	uint64_t burst = rl->burst ? rl->burst : 1;
 	char msg[900];
 	va_list ap;
 
-	if (rl->last_usec != 0 && now - rl->last_usec < interval) {
+	if (rl->written == 0 || now - rl->window_usec >= interval) {
+		rl->window_usec = now;
+		rl->written = 0;
+	}
+	if (rl->written >= burst) {
 		rl->suppressed++;
 		return 0;
 	}
@@ -200,7 +205,7 @@ log_ratelimited(struct log_ratelimit *rl, uint64_t now, enum log_level level, co
 			  (unsigned long long)rl->suppressed);
 	else
 		log_write(level, "%s", msg);
-	rl->last_usec = now;
+	rl->written++;
 	rl->suppressed = 0;
 	return 1;
 }

@@ -13,14 +13,14 @@
 
 enum log_level { LOG_LEVEL_ERR = 3, LOG_LEVEL_WARN = 4, LOG_LEVEL_INFO = 6, LOG_LEVEL_DEBUG = 7 };
 
-/* A limiter for messages a peer can trigger: at most one line per interval. */
+/* A limiter for messages a peer can trigger: at most burst lines per interval. */
 struct log_ratelimit {
 	uint64_t interval_usec; /* 0 means 1 second */
-	uint64_t last_usec;     /* when the last line was written */
-	uint64_t suppressed;    /* lines dropped since then */
+	uint64_t burst;         /* 0 means 1 */
+	uint64_t window_usec;   /* when the current interval began */
+	uint64_t written;       /* lines written in it */
+	uint64_t suppressed;    /* lines dropped since the last one written */
 };
-
-#define LOG_RATELIMIT_INIT {0, 0, 0}
 
 #define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
@@ -38,9 +38,9 @@ void fatal(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));  /*
 void fatalx(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
 
 /*
- * Log at level unless rl allowed a line less than its interval ago (now in
- * monotonic usec). The first line after a quiet spell says how many were
- * suppressed. Returns 1 if a line was written.
+ * Log at level unless rl already allowed its burst of lines in the current
+ * interval (now in monotonic usec). The first line written after some were
+ * dropped says how many. Returns 1 if a line was written.
  */
 int log_ratelimited(struct log_ratelimit *rl, uint64_t now, enum log_level level,
 		    const char *fmt, ...) LOG_PRINTF(4, 5);

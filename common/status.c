@@ -28,6 +28,22 @@ const size_t vigil_status_nfields = sizeof(vigil_status_fields) / sizeof(vigil_s
 
 #define MEMBER(row, f, type) ((type *)(void *)((char *)(row) + (f)->offset))
 
+/* A JSON string of s; bytes that would make it invalid UTF-8 become '?'. */
+static json_t *
+status_string(const char *s, size_t size)
+{
+	json_t *v = json_string(s);
+	char copy[VIGIL_STATUS_TEXT_MAX + 1];
+
+	if (v != NULL)
+		return v;
+	snprintf(copy, sizeof(copy) < size ? sizeof(copy) : size, "%s", s);
+	for (char *p = copy; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	return json_string(copy);
+}
+
 json_t *
 vigil_status_row_to_json(const struct vigil_status_row *row)
 {
@@ -41,11 +57,15 @@ vigil_status_row_to_json(const struct vigil_status_row *row)
 
 		switch (f->type) {
 		case VIGIL_STATUS_STR:
-			v = json_string(MEMBER(row, f, const char));
+			v = status_string(MEMBER(row, f, const char), f->size);
 			break;
-		case VIGIL_STATUS_UINT:
-			v = json_integer((json_int_t)*MEMBER(row, f, const uint64_t));
+		case VIGIL_STATUS_UINT: {
+			/* JSON integers stop at 2^63 - 1 in jansson (and most readers). */
+			uint64_t u = *MEMBER(row, f, const uint64_t);
+			v = json_integer(u > VIGIL_WIRE_NUM_MAX ? (json_int_t)VIGIL_WIRE_NUM_MAX
+								: (json_int_t)u);
 			break;
+		}
 		case VIGIL_STATUS_SECONDS:
 			v = json_real(*MEMBER(row, f, const double));
 			break;
@@ -118,7 +138,11 @@ cell(const struct vigil_status_row *row, const struct vigil_status_field *f, cha
 {
 	switch (f->type) {
 	case VIGIL_STATUS_STR:
+		/* Peer text never reaches the terminal raw: no escapes, no control bytes. */
 		snprintf(buf, cap, "%s", MEMBER(row, f, const char));
+		for (char *p = buf; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+				*p = '?';
 		break;
 	case VIGIL_STATUS_UINT:
 		if (strcmp(f->key, "pid") == 0 && *MEMBER(row, f, const uint64_t) == 0)

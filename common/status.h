@@ -44,7 +44,11 @@ struct vigil_status_field {
 extern const struct vigil_status_field vigil_status_fields[];
 extern const size_t vigil_status_nfields;
 
-/* A JSON object with every field of row (a new reference, NULL on allocation failure). */
+/*
+ * A JSON object with every field of row (a new reference, NULL on allocation
+ * failure or if a string is not valid UTF-8: the supervisor stores only
+ * printable ASCII). Numbers above 2^63 - 1 are written as 2^63 - 1.
+ */
 json_t *vigil_status_row_to_json(const struct vigil_status_row *row);
 
 /* Fill row from a JSON object; -1 with err naming the missing or mistyped key. */

@@ -102,19 +102,23 @@ key_valid(const char *k, size_t len)
 	return 1;
 }
 
-/* Parse a decimal u64 with no sign, no spaces, no leading "+"; reject overflow. */
+/*
+ * Parse a decimal number with no sign, no spaces, no leading "+", at most
+ * VIGIL_WIRE_NUM_MAX (2^63 - 1): every value then fits a JSON integer as
+ * jansson and most JSON readers hold them.
+ */
 static int
 parse_u64(const char *v, size_t len, uint64_t *out)
 {
 	uint64_t n = 0;
 
-	if (len == 0 || len > 20)
+	if (len == 0)
 		return -1;
 	for (size_t i = 0; i < len; i++) {
 		if (v[i] < '0' || v[i] > '9')
 			return -1;
 		unsigned d = (unsigned)(v[i] - '0');
-		if (n > (UINT64_MAX - d) / 10)
+		if (n > (VIGIL_WIRE_NUM_MAX - d) / 10)
 			return -1;
 		n = n * 10 + d;
 	}

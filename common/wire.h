@@ -11,6 +11,7 @@
 
 #define VIGIL_WIRE_MAX 4096 /* largest valid datagram, in bytes */
 #define VIGIL_NAME_MAX 64   /* longest worker name */
+#define VIGIL_WIRE_NUM_MAX 9223372036854775807ULL /* largest number: 2^63 - 1 */
 
 /* Which fields a message carries (struct vigil_msg.fields). */
 enum vigil_field {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -19,7 +20,8 @@ struct control_client {
 	struct control *ctl;
 	struct bufferevent *bev;
 	struct control_client *next;
-	int closing; /* the client sent EOF or quit: close once the reply is out */
+	int closing; /* quit, an error, or EOF with every line answered: close once written */
+	int eof;     /* the client will send nothing more */
 };
 
 struct control {
@@ -182,31 +184,41 @@ control_client_line(struct control_client *cl, const char *line, size_t len)
 		control_reply(cl, control_dispatch(cl->ctl->sv, line));
 }
 
-/* Answer every complete line the client has sent (at eof, a last unterminated one too). */
+/*
+ * Answer the client's complete lines, one at a time: the next is read only
+ * once the previous reply is written out, so a client that pipelines
+ * commands and never reads holds one reply, not one per command. At eof, a
+ * last line without '\n' is answered too.
+ */
 static void
-control_client_process(struct control_client *cl, int eof)
+control_client_process(struct control_client *cl)
 {
 	struct evbuffer *in = bufferevent_get_input(cl->bev);
+	struct evbuffer *out = bufferevent_get_output(cl->bev);
 	size_t len, left;
 	char *line;
 
-	while (!cl->closing && (line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) != NULL) {
+	for (;;) {
+		if (cl->closing || evbuffer_get_length(out) > 0)
+			return;
+		if ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) == NULL)
+			break;
 		control_client_line(cl, line, len);
 		free(line);
 	}
 	left = evbuffer_get_length(in);
-	if (cl->closing || left == 0)
-		return;
 	if (left > CONTROL_MAX_LINE) {
 		control_reply(cl, json_pack("{s:s}", "error", "line too long"));
 		cl->closing = 1;
-	} else if (eof) {
+	} else if (cl->eof && left > 0) {
 		/* The input buffer's end is frozen: copy the last line out instead of adding '\n'. */
 		char last[CONTROL_MAX_LINE + 1];
 		evbuffer_remove(in, last, left);
 		last[left] = '\0';
 		control_client_line(cl, last, strlen(last));
 	}
+	if (cl->eof && evbuffer_get_length(in) == 0)
+		cl->closing = 1;
 }
 
 /* A closing client goes once its replies are written. */
@@ -225,14 +237,18 @@ control_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct control_client *cl = arg;
 
-	control_client_process(cl, 0);
+	control_client_process(cl);
 	control_client_maybe_close(cl);
 }
 
+/* A reply is written out: go on with the next line, or close. */
 static void
 control_write_cb(struct bufferevent *bev, void *arg)
 {
-	control_client_maybe_close(arg);
+	struct control_client *cl = arg;
+
+	control_client_process(cl);
+	control_client_maybe_close(cl);
 }
 
 static void
@@ -242,13 +258,13 @@ control_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_EOF) {
 		/* The client is done sending (socat at end of input): answer, then close. */
-		control_client_process(cl, 1);
-		cl->closing = 1;
+		cl->eof = 1;
+		control_client_process(cl);
 		control_client_maybe_close(cl);
 		return;
 	}
-	if (what & BEV_EVENT_ERROR)
-		control_client_free(cl);
+	/* An error, or idle too long (CONTROL_IDLE_SEC) or not reading its reply. */
+	control_client_free(cl);
 }
 
 static void
@@ -259,9 +275,12 @@ control_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockadd
 	struct control_client *cl;
 
 	if (ctl->nclients >= CONTROL_MAX_CLIENTS) {
+		static const char busy[] = "{\"error\":\"too many control clients\"}\n";
 		log_ratelimited(&ctl->rl_refused, vigil_now_usec(), LOG_LEVEL_WARN,
 				"refused control client: %d already connected",
 				CONTROL_MAX_CLIENTS);
+		/* A fresh socket's buffer is empty: this cannot block. */
+		(void)send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 		close(fd);
 		return;
 	}
@@ -280,6 +299,11 @@ control_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockadd
 	ctl->clients = cl;
 	ctl->nclients++;
 	bufferevent_setcb(cl->bev, control_read_cb, control_write_cb, control_event_cb, cl);
+	/* Bounded input (reading pauses above it), and no client may linger. */
+	bufferevent_setwatermark(cl->bev, EV_READ, 0, CONTROL_MAX_INPUT);
+	struct timeval idle = {.tv_sec = CONTROL_IDLE_SEC}, stuck = {.tv_sec = CONTROL_WRITE_SEC};
+	bufferevent_set_timeouts(cl->bev, &idle, &stuck);
+	bufferevent_priority_set(cl->bev, 0);
 	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
 }
 

@@ -132,7 +132,8 @@ listener_start(struct supervisor *sv, char *err, size_t errlen)
 		return NULL;
 	}
 	l->ev = event_new(sv->base, sv->hb_sock.fd, EV_READ | EV_PERSIST, listener_read_cb, l);
-	if (l->ev == NULL || event_add(l->ev, NULL) == -1) {
+	/* Priority 0, above the timers: queued heartbeats are read before deadlines are judged. */
+	if (l->ev == NULL || event_priority_set(l->ev, 0) == -1 || event_add(l->ev, NULL) == -1) {
 		snprintf(err, errlen, "cannot watch %s", sv->socket_path);
 		listener_free(l);
 		return NULL;

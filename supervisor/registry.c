@@ -65,10 +65,12 @@ registry_free(struct registry *r)
 struct worker *
 registry_find(const struct registry *r, const char *name, size_t len)
 {
+	if (len > VIGIL_NAME_MAX)
+		return NULL;
 	struct worker *w = r->buckets[hash_name(name, len) & (r->nbuckets - 1)];
 
 	for (; w != NULL; w = w->next) {
-		if (strncmp(w->name, name, len) == 0 && w->name[len] == '\0')
+		if (memcmp(w->name, name, len) == 0 && w->name[len] == '\0')
 			return w;
 	}
 	return NULL;

@@ -6,6 +6,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <event2/event.h>
 
@@ -44,13 +46,17 @@ static void
 listener_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct listener *l = arg;
+	const struct worker_ctx *w = l->w;
 	char buf[VIGIL_WIRE_MAX + 1];
 	struct vigil_wire_error err;
 	struct vigil_msg m;
 
 	/* TIMEOUTs are rare; a few per wakeup is plenty, and bounds a flood. */
 	for (int i = 0; i < 16; i++) {
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+		struct sockaddr_un from;
+		socklen_t fromlen = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC,
+				     (struct sockaddr *)&from, &fromlen);
 		if (n == -1) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("receive on %s", l->w->socket_path);
@@ -59,15 +65,18 @@ listener_read_cb(evutil_socket_t fd, short what, void *arg)
 		/* MSG_TRUNC reports the real size: anything past buf is oversized anyway. */
 		size_t len = (size_t)n > sizeof(buf) ? sizeof(buf) : (size_t)n;
 		char why[160] = "";
-		if (vigil_wire_decode(buf, len, &m, &err) == -1)
+		/* Only the supervisor we heartbeat to may declare us late. */
+		if (fromlen != w->sup_addrlen || memcmp(&from, &w->sup_addr, fromlen) != 0)
+			snprintf(why, sizeof(why), "not from the supervisor at %s", w->supervisor_path);
+		else if (vigil_wire_decode(buf, len, &m, &err) == -1)
 			vigil_wire_describe(&err, why, sizeof(why));
 		else if (vigil_wire_kind(&m) != VIGIL_MSG_TIMEOUT)
 			snprintf(why, sizeof(why), "not a TIMEOUT");
-		else if ((m.fields & VIGIL_F_WORKER) && strcmp(m.worker, l->w->name) != 0)
-			snprintf(why, sizeof(why), "TIMEOUT for another worker");
+		else if (!(m.fields & VIGIL_F_WORKER) || strcmp(m.worker, w->name) != 0)
+			snprintf(why, sizeof(why), "TIMEOUT without our name (%s)", w->name);
 		if (why[0] != '\0') {
 			log_ratelimited(&l->rl_invalid, vigil_now_usec(), LOG_LEVEL_WARN,
-					"dropped datagram on %s: %s", l->w->socket_path, why);
+					"dropped datagram on %s: %s", w->socket_path, why);
 			continue;
 		}
 		listener_timeout(l, &m);

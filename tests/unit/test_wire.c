@@ -154,7 +154,7 @@ static struct field_case field_cases[] = {
     {"WORKER=" NAME64, VIGIL_F_WORKER, NO_NUM, 0, NAME64, 0},
     {"SEQ=42", VIGIL_F_SEQ, NUM(seq), 42, "", 0},
     {"SEQ=0", VIGIL_F_SEQ, NUM(seq), 0, "", 0},
-    {"SEQ=18446744073709551615", VIGIL_F_SEQ, NUM(seq), UINT64_MAX, "", 0},
+    {"SEQ=9223372036854775807", VIGIL_F_SEQ, NUM(seq), VIGIL_WIRE_NUM_MAX, "", 0},
     {"PID=5616", VIGIL_F_PID, NUM(pid), 5616, "", 0},
     {"INTERVAL_MS=200", VIGIL_F_INTERVAL_MS, NUM(interval_ms), 200, "", 0},
     {"STATUS=warming up: 3/4 caches, a=b", VIGIL_F_STATUS, NO_NUM, 0,
@@ -420,7 +420,9 @@ ParameterizedTestParameters(wire_reject, rejects)
 	    {"WATCHDOG=0", 0, VIGIL_WIRE_BAD_VALUE, 1, "WATCHDOG"},
 	    {"WATCHDOG=Trigger", 0, VIGIL_WIRE_BAD_VALUE, 1, "WATCHDOG"},
 	    {"WATCHDOG=triggered", 0, VIGIL_WIRE_BAD_VALUE, 1, "WATCHDOG"},
-	    /* Numbers: digits only, no sign, no space, at most UINT64_MAX. */
+	    /* Numbers: digits only, no sign, no space, at most 2^63 - 1 (JSON-safe). */
+	    {"SEQ=9223372036854775808", 0, VIGIL_WIRE_BAD_VALUE, 1, "SEQ"},
+	    {"SEQ=18446744073709551615", 0, VIGIL_WIRE_BAD_VALUE, 1, "SEQ"},
 	    {"WORKER=a\nSEQ=-1", 0, VIGIL_WIRE_BAD_VALUE, 2, "SEQ"},
 	    {"SEQ=1x", 0, VIGIL_WIRE_BAD_VALUE, 1, "SEQ"},
 	    {"SEQ=+1", 0, VIGIL_WIRE_BAD_VALUE, 1, "SEQ"},
@@ -698,7 +700,7 @@ Test(wire_encode, timeout_round_trip)
 	    .worker = NAME64,
 	    .missed = 3,
 	    .silent_ms = 1800,
-	    .last_seq = UINT64_MAX,
+	    .last_seq = VIGIL_WIRE_NUM_MAX,
 	};
 	char buf[VIGIL_WIRE_MAX];
 	int n = encode_ok(&m, buf, sizeof(buf));
