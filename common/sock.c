@@ -92,7 +92,8 @@ sock_clear_stale(const char *path, const struct sockaddr_un *sun, socklen_t len,
 		snprintf(err, errlen, "cannot bind %s: the path exists and is not a socket", path);
 		return -1;
 	}
-	int probe = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a live owner with a full backlog answers EAGAIN, never hangs us. */
+	int probe = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (probe == -1) {
 		snprintf(err, errlen, "cannot bind %s: socket: %s", path, strerror(errno));
 		return -1;
@@ -166,6 +167,51 @@ vigil_sock_bind(struct vigil_sock *s, const char *path, int type, mode_t mode, c
 	memcpy(s->path, sun.sun_path, sizeof(s->path));
 	s->dev = st.st_dev;
 	s->ino = st.st_ino;
+	return 0;
+}
+
+void
+vigil_sock_name(int fd, char *buf, size_t cap)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sizeof(sun);
+
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) == -1 || sun.sun_family != AF_UNIX ||
+	    len <= offsetof(struct sockaddr_un, sun_path) || sun.sun_path[0] == '\0') {
+		snprintf(buf, cap, "(unnamed)");
+		return;
+	}
+	snprintf(buf, cap, "%.*s", (int)(len - offsetof(struct sockaddr_un, sun_path)),
+		 sun.sun_path);
+}
+
+int
+vigil_sock_adopt(struct vigil_sock *s, int fd, int type, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sizeof(sun);
+	int got = 0;
+	socklen_t glen = sizeof(got);
+
+	s->fd = -1;
+	s->path[0] = '\0';
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &got, &glen) == -1) {
+		snprintf(err, errlen, "inherited fd %d is not a socket: %s", fd, strerror(errno));
+		return -1;
+	}
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) == -1 || sun.sun_family != AF_UNIX ||
+	    got != type) {
+		snprintf(err, errlen, "inherited fd %d is not an AF_UNIX %s socket", fd,
+			 type == SOCK_DGRAM ? "datagram" : "stream");
+		return -1;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+		snprintf(err, errlen, "cannot set flags on inherited fd %d: %s", fd, strerror(errno));
+		return -1;
+	}
+	s->fd = fd;
 	return 0;
 }
 

@@ -36,6 +36,17 @@ int vigil_sock_addr(const char *path, struct sockaddr_un *sun, socklen_t *len, c
 int vigil_sock_bind(struct vigil_sock *s, const char *path, int type, mode_t mode, char *err,
 		    size_t errlen);
 
+/*
+ * Take over fd, a socket someone else bound (systemd, by socket activation):
+ * check it is an AF_UNIX socket of type, make it non-blocking and
+ * close-on-exec. Its path is never unlinked by vigil_sock_close: its owner
+ * keeps it across our restarts. -1 with err if fd is not such a socket.
+ */
+int vigil_sock_adopt(struct vigil_sock *s, int fd, int type, char *err, size_t errlen);
+
+/* The path fd is bound to, into buf ("(unnamed)" if none). */
+void vigil_sock_name(int fd, char *buf, size_t cap);
+
 /* Close the socket and unlink its path if the file there is still ours. */
 void vigil_sock_close(struct vigil_sock *s);
 

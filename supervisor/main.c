@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -16,6 +17,9 @@
 #include "control.h"
 #include "duration.h"
 #include "listener.h"
+#include "monitor.h"
+#include "notify.h"
+#include "sdnotify.h"
 #include "supervisor.h"
 
 static void
@@ -114,6 +118,38 @@ parse_args(int argc, char **argv, struct supervisor *sv, enum log_level *level)
 		usage_error("unexpected argument", argv[optind], NULL);
 }
 
+/*
+ * The heartbeat socket: the one systemd passed us (socket activation keeps
+ * it open, and the heartbeats in it, while we restart), else our own.
+ */
+static int
+heartbeat_socket(struct supervisor *sv, char *err, size_t errlen)
+{
+	static char name[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	int n = vigil_sd_listen_fds(err, errlen);
+
+	if (n == -1)
+		return -1;
+	if (n == 0)
+		return vigil_sock_bind(&sv->hb_sock, sv->socket_path, SOCK_DGRAM, 0660, err, errlen);
+	if (n != 1) {
+		snprintf(err, errlen, "systemd passed %d sockets; expected one datagram socket", n);
+		return -1;
+	}
+	if (vigil_sock_adopt(&sv->hb_sock, VIGIL_SD_LISTEN_FDS_START, SOCK_DGRAM, err, errlen) == -1)
+		return -1;
+	vigil_sock_name(sv->hb_sock.fd, name, sizeof(name));
+	sv->socket_path = name;
+	return 0;
+}
+
+/* SIGHUP: there is no configuration to re-read yet; say so rather than die. */
+static void
+signal_hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("received SIGHUP: nothing to reload (no configuration file yet)");
+}
+
 static void
 signal_stop_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -132,10 +168,11 @@ main(int argc, char **argv)
 	    .max_workers = SUPERVISOR_MAX_WORKERS_DEFAULT,
 	    .hb_sock = {.fd = -1},
 	    .ctl_sock = {.fd = -1},
+	    .rl_timeouts = {.burst = SUPERVISOR_TIMEOUT_LOG_BURST},
 	};
 	enum log_level level = LOG_LEVEL_INFO;
 	struct event_config *cfg;
-	struct event *sigterm, *sigint;
+	struct event *sigs[3] = {NULL, NULL, NULL};
 	char err[VIGIL_ERRLEN];
 	int status = 1;
 
@@ -151,34 +188,46 @@ main(int argc, char **argv)
 	    event_base_priority_init(sv.base, 2) == -1)
 		fatalx("cannot create the event loop");
 	event_config_free(cfg);
+	/* Before any socket exists, so that a TERM at any point still cleans up. */
+	sigs[0] = evsignal_new(sv.base, SIGTERM, signal_stop_cb, &sv);
+	sigs[1] = evsignal_new(sv.base, SIGINT, signal_stop_cb, &sv);
+	sigs[2] = evsignal_new(sv.base, SIGHUP, signal_hup_cb, &sv);
+	for (int i = 0; i < 3; i++)
+		if (sigs[i] == NULL || event_priority_set(sigs[i], 0) == -1 ||
+		    event_add(sigs[i], NULL) == -1)
+			fatalx("cannot install signal handlers");
 	if (registry_init(&sv.registry, sv.max_workers) == -1)
 		fatalx("cannot allocate the worker table for %zu workers", sv.max_workers);
 	sv.started = vigil_now_usec();
 
-	if (vigil_sock_bind(&sv.hb_sock, sv.socket_path, SOCK_DGRAM, 0660, err, sizeof(err)) == -1 ||
+	if (heartbeat_socket(&sv, err, sizeof(err)) == -1 ||
 	    vigil_sock_bind(&sv.ctl_sock, sv.control_path, SOCK_STREAM, 0660, err, sizeof(err)) == -1 ||
 	    (sv.listener = listener_start(&sv, err, sizeof(err))) == NULL ||
 	    (sv.control = control_start(&sv, err, sizeof(err))) == NULL) {
 		log_error("%s", err);
 		goto out;
 	}
-	sigterm = evsignal_new(sv.base, SIGTERM, signal_stop_cb, &sv);
-	sigint = evsignal_new(sv.base, SIGINT, signal_stop_cb, &sv);
-	if (sigterm == NULL || sigint == NULL || event_add(sigterm, NULL) == -1 ||
-	    event_add(sigint, NULL) == -1)
-		fatalx("cannot install signal handlers");
 
 	char d[32] = "3 x interval";
 	if (sv.timeout != 0)
 		vigil_duration_format(sv.timeout, d, sizeof(d));
-	log_info("listening on %s, control on %s, timeout %s", sv.socket_path, sv.control_path, d);
+	log_info("listening on %s%s, control on %s, timeout %s", sv.socket_path,
+		 sv.hb_sock.path[0] == '\0' ? " (from systemd)" : "", sv.control_path, d);
+	/* Ready only now: every socket is bound and watched. */
+	if (notify_start(&sv, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		goto out;
+	}
 	if (event_base_dispatch(sv.base) == -1)
 		log_warnx("event loop failed");
 	else
 		status = 0;
-	event_free(sigterm);
-	event_free(sigint);
+	notify_stop(&sv);
+	monitor_shutdown(&sv);
 out:
+	for (int i = 0; i < 3; i++)
+		if (sigs[i] != NULL)
+			event_free(sigs[i]);
 	control_free(sv.control);
 	listener_free(sv.listener);
 	registry_free(&sv.registry);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
@@ -14,12 +15,12 @@
 #include "duration.h"
 #include "listener.h"
 #include "monitor.h"
+#include "notify.h"
 #include "supervisor.h"
 
 #define MONITOR_TIMER_PRIORITY 1 /* below the sockets: drain heartbeats before judging */
 
-static void monitor_carry_out(struct supervisor *sv, struct worker *w, unsigned act,
-			      uint64_t now);
+static void monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event *ev);
 
 void
 monitor_invalid(struct supervisor *sv, const struct vigil_wire_error *err, uint64_t now)
@@ -38,11 +39,10 @@ monitor_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	struct supervisor *sv = w->ctx;
-	uint64_t now = vigil_now_usec();
-	struct state_event ev = {.type = STATE_EV_TIMER, .now = now};
+	struct state_event ev = {.type = STATE_EV_TIMER, .now = vigil_now_usec()};
 
 	event_base_update_cache_time(sv->base); /* after our clock read: see listener.c */
-	monitor_carry_out(sv, w, state_apply(&w->core, &ev), now);
+	monitor_apply(sv, w, &ev);
 }
 
 /* The timeout this worker gets: --timeout, else a multiple of its interval. */
@@ -94,7 +94,11 @@ monitor_note(struct worker *w, const struct vigil_msg *m, const struct monitor_s
 	if (m->fields & VIGIL_F_STATUS) {
 		size_t n = m->status_len < VIGIL_STATUS_TEXT_MAX ? m->status_len
 								 : VIGIL_STATUS_TEXT_MAX;
-		memcpy(w->status, m->status, n);
+		/* Peer text: kept as printable ASCII, so no view of it can be abused. */
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)m->status[i];
+			w->status[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+		}
 		w->status[n] = '\0';
 	}
 	/* Only a named sender can be answered; keep the newest such address. */
@@ -140,7 +144,7 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 	ev.pid = from->pid != 0 ? from->pid : ((m->fields & VIGIL_F_PID) ? m->pid : 0);
 	ev.seq = m->seq;
 	ev.has_seq = (m->fields & VIGIL_F_SEQ) != 0;
-	monitor_carry_out(sv, w, state_apply(&w->core, &ev), now);
+	monitor_apply(sv, w, &ev);
 }
 
 /* Send TIMEOUT to the worker's address, counting (and rate-limit logging) failures. */
@@ -178,16 +182,44 @@ monitor_send_timeout(struct supervisor *sv, struct worker *w, uint64_t now)
 			errno == EAGAIN ? " (its queue is full: the worker is not reading)" : "");
 }
 
-/* Carry out the actions a state transition asked for. */
+/*
+ * Log a timeout: every one up to MISSED 3, then at 4, 8, 16, ... (the TIMEOUT
+ * datagram still goes out every period), and across all workers at most a
+ * burst per second, so that neither one silent worker nor a crowd of them
+ * with tiny timeouts can flood the journal.
+ */
 static void
-monitor_carry_out(struct supervisor *sv, struct worker *w, unsigned act, uint64_t now)
+monitor_log_timeout(struct supervisor *sv, const struct worker *w, uint64_t now)
 {
 	const struct worker_core *c = &w->core;
+	uint64_t silent = now - c->last_hb;
 	char d1[32], d2[32];
+
+	if (c->missed > 3 && (c->missed & (c->missed - 1)) != 0)
+		return;
+	vigil_duration_format(c->timeout, d1, sizeof(d1));
+	snprintf(d2, sizeof(d2), "%" PRIu64 ".%03" PRIu64 "ms", silent / 1000, silent % 1000);
+	log_ratelimited(&sv->rl_timeouts, now, LOG_LEVEL_WARN,
+			"worker %s timed out (pid %" PRIu64 ", missed %" PRIu64
+			", silent for %s, timeout %s, last seq %" PRIu64 ")%s",
+			w->name, c->pid, c->missed, d2, d1, c->last_seq,
+			c->missed == 3 ? " (further reports at missed 4, 8, 16, ...)" : "");
+}
+
+/* Apply one event to w and carry out the actions the state machine asks for. */
+static void
+monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event *ev)
+{
+	const struct worker_core *c = &w->core;
+	enum worker_state before = c->state;
+	unsigned act = state_apply(&w->core, ev);
+	uint64_t now = ev->now;
+	char d1[32];
 
 	if (act & STATE_ACT_REGISTERED) {
 		vigil_duration_format(c->timeout, d1, sizeof(d1));
-		log_info("worker %s registered (pid %" PRIu64 ", timeout %s)", w->name, c->pid, d1);
+		log_info("worker %s registered (pid %" PRIu64 ", seq %" PRIu64 ", timeout %s)",
+			 w->name, c->pid, c->last_seq, d1);
 	}
 	if (act & STATE_ACT_RESTARTED)
 		log_info("worker %s restarted (new pid %" PRIu64 ", restarts %" PRIu64 ")", w->name,
@@ -200,13 +232,7 @@ monitor_carry_out(struct supervisor *sv, struct worker *w, unsigned act, uint64_
 	if (act & STATE_ACT_STOPPED)
 		log_info("worker %s stopped (pid %" PRIu64 ")", w->name, c->pid);
 	if (act & STATE_ACT_TIMEOUT) {
-		uint64_t silent = now - c->last_hb;
-		vigil_duration_format(c->timeout, d1, sizeof(d1));
-		snprintf(d2, sizeof(d2), "%" PRIu64 ".%03" PRIu64 "ms", silent / 1000,
-			 silent % 1000);
-		log_warnx("worker %s timed out (pid %" PRIu64 ", missed %" PRIu64
-			  ", silent for %s, timeout %s, last seq %" PRIu64 ")",
-			  w->name, c->pid, c->missed, d2, d1, c->last_seq);
+		monitor_log_timeout(sv, w, now);
 		monitor_send_timeout(sv, w, now);
 	}
 	if (act & STATE_ACT_DISARM)
@@ -218,4 +244,28 @@ monitor_carry_out(struct supervisor *sv, struct worker *w, unsigned act, uint64_
 		/* Re-adding a pending event just moves its deadline: no allocation. */
 		event_add(w->timer, &tv);
 	}
+	if (c->state != before) {
+		if (before != WORKER_NEW)
+			sv->by_state[before]--;
+		sv->by_state[c->state]++;
+		notify_status(sv);
+	}
+}
+
+void
+monitor_shutdown(struct supervisor *sv)
+{
+	struct registry *r = &sv->registry;
+	struct worker **list;
+	uint64_t now = vigil_now_usec();
+
+	if (log_get_level() < LOG_LEVEL_DEBUG || r->count == 0 ||
+	    (list = calloc(r->count, sizeof(*list))) == NULL)
+		return;
+	size_t n = registry_list(r, list, r->count);
+	for (size_t i = 0; i < n; i++)
+		log_debug("at shutdown: worker %s %s, pid %" PRIu64 ", last seq %" PRIu64,
+			  list[i]->name, state_name(&list[i]->core, now), list[i]->core.pid,
+			  list[i]->core.last_seq);
+	free(list);
 }

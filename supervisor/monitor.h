@@ -25,6 +25,9 @@ struct monitor_sender {
 void monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 		     const struct monitor_sender *from, uint64_t now);
 
+/* At shutdown: log (debug) where each worker stood, for whoever takes over. */
+void monitor_shutdown(struct supervisor *sv);
+
 /* Count and log (rate-limited) a datagram that was dropped for reason. */
 void monitor_invalid(struct supervisor *sv, const struct vigil_wire_error *err, uint64_t now);
 

@@ -20,7 +20,9 @@
 #define SUPERVISOR_INTERVAL_FACTOR 3 /* default timeout = 3 x the worker's interval */
 #define SUPERVISOR_TIMEOUT_MAX (7 * 24 * 3600 * 1000000ULL) /* --timeout: at most 168h */
 #define SUPERVISOR_INTERVAL_MAX_MS (24 * 3600 * 1000ULL)     /* INTERVAL_MS beyond: 24h */
+#define SUPERVISOR_TIMEOUT_LOG_BURST 100 /* "timed out" lines per second, at most */
 
+struct event;
 struct event_base;
 struct listener;
 struct control;
@@ -47,13 +49,17 @@ struct supervisor {
 	struct listener *listener;
 	struct control *control;
 	struct registry registry;
+	size_t by_state[WORKER_STOPPED + 1]; /* workers in each state, for STATUS= */
 	struct supervisor_counters counters;
+	struct event *watchdog;   /* pings systemd's watchdog, if it asked */
 	uint64_t started; /* monotonic usec */
 
 	/* rate limits for what peers can trigger */
 	struct log_ratelimit rl_invalid;
 	struct log_ratelimit rl_full;
 	struct log_ratelimit rl_undelivered;
+	struct log_ratelimit rl_notify;
+	struct log_ratelimit rl_timeouts; /* "timed out" lines, all workers together */
 };
 
 #endif

@@ -15,6 +15,7 @@
 #include "heartbeat.h"
 #include "listener.h"
 #include "log.h"
+#include "sdnotify.h"
 #include "worker.h"
 
 static void
@@ -139,12 +140,23 @@ parse_args(int argc, char **argv, struct worker_ctx *w, enum log_level *level)
 			    "the path does not fit a Unix socket address (107 bytes)");
 }
 
+/* Tell the service manager (if any) how we are; a failure is worth a line, not an exit. */
+static void
+notify(const char *text)
+{
+	char err[VIGIL_ERRLEN];
+
+	if (vigil_sd_notify(text, err, sizeof(err)) == -1)
+		log_warnx("%s", err);
+}
+
 static void
 signal_stop_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct worker_ctx *w = arg;
 
 	log_info("received %s, stopping", strsignal((int)sig));
+	notify("STOPPING=1");
 	heartbeat_send_stopping(w->hb);
 	w->exit_status = 0;
 	event_base_loopbreak(w->base);
@@ -155,10 +167,12 @@ signal_stall_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct worker_ctx *w = arg;
 
-	if (heartbeat_toggle_stall(w->hb))
+	if (heartbeat_toggle_stall(w->hb)) {
 		log_warnx("stalling: heartbeats paused, still responsive (SIGUSR1 resumes)");
-	else {
+		notify("STATUS=stalled (SIGUSR1 resumes)");
+	} else {
 		log_info("resuming heartbeats");
+		notify("STATUS=heartbeating");
 		heartbeat_send_now(w->hb);
 	}
 }
@@ -191,18 +205,19 @@ main(int argc, char **argv)
 		fatalx("cannot create the event loop");
 	event_config_free(cfg);
 
-	w.exit_status = 1;
-	if (vigil_sock_bind(&w.sock, w.socket_path, SOCK_DGRAM, 0660, err, sizeof(err)) == -1 ||
-	    (w.listener = listener_start(&w, err, sizeof(err))) == NULL) {
-		log_error("%s", err);
-		goto out;
-	}
+	/* Before the socket exists, so that a TERM at any point still cleans up. */
 	sigs[0] = evsignal_new(w.base, SIGTERM, signal_stop_cb, &w);
 	sigs[1] = evsignal_new(w.base, SIGINT, signal_stop_cb, &w);
 	sigs[2] = evsignal_new(w.base, SIGUSR1, signal_stall_cb, &w);
 	for (int i = 0; i < 3; i++)
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) == -1)
 			fatalx("cannot install signal handlers");
+	w.exit_status = 1;
+	if (vigil_sock_bind(&w.sock, w.socket_path, SOCK_DGRAM, 0660, err, sizeof(err)) == -1 ||
+	    (w.listener = listener_start(&w, err, sizeof(err))) == NULL) {
+		log_error("%s", err);
+		goto out;
+	}
 
 	char d[32];
 	vigil_duration_format(w.interval, d, sizeof(d));
@@ -212,6 +227,7 @@ main(int argc, char **argv)
 		log_error("%s", err);
 		goto out;
 	}
+	notify("READY=1\nSTATUS=heartbeating");
 	if (event_base_dispatch(w.base) == -1) {
 		log_warnx("event loop failed");
 		w.exit_status = 1;

@@ -443,6 +443,111 @@ Test(daemons, control_socket_speaks_lines_of_json)
 	json_decref(st);
 }
 
+/* A client that pipelines commands gets every reply, in order, one at a time. */
+Test(daemons, pipelined_commands_are_all_answered)
+{
+	static char cmds[50 * 8 + 1], out[50 * 64];
+
+	t.sup = start_supervisor("600ms");
+	for (int i = 0; i < 50; i++)
+		strcat(cmds, "version\n");
+	control_exchange(cmds, strlen(cmds), out, sizeof(out));
+	int replies = 0;
+	for (char *l = strtok(out, "\n"); l != NULL; l = strtok(NULL, "\n")) {
+		cr_expect_str_eq(l, "{\"version\":\"" VIGIL_VERSION "\"}", "reply %d", replies);
+		replies++;
+	}
+	cr_expect_eq(replies, 50);
+	end_clean();
+}
+
+/* Past CONTROL_MAX_CLIENTS (32) a client is told why, and the others keep working. */
+Test(daemons, too_many_control_clients_are_told_so)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fds[32];
+	char out[256];
+
+	t.sup = start_supervisor("600ms");
+	memcpy(sun.sun_path, t.ctl, strlen(t.ctl) + 1);
+	for (int i = 0; i < 32; i++) {
+		fds[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+		cr_assert_eq(connect(fds[i], (struct sockaddr *)&sun, sizeof(sun)), 0);
+	}
+	json_t *st = NULL;
+	/* The 33rd connection, once the supervisor has accepted the 32 idle ones. */
+	for (int tries = 0; tries < 100 && st == NULL; tries++) {
+		control_exchange("version\n", 8, out, sizeof(out));
+		if (strstr(out, "too many control clients") != NULL)
+			st = json_string("refused");
+		else
+			usleep(10000);
+	}
+	cr_expect_not_null(st, "the 33rd client was not told: %s", out);
+	json_decref(st);
+	close(fds[0]);
+	json_t *ok = NULL;
+	for (int tries = 0; tries < 100 && ok == NULL; tries++) {
+		ok = vt_status(t.ctl);
+		if (ok == NULL)
+			usleep(10000);
+	}
+	cr_expect_not_null(ok, "no room after one client left");
+	json_decref(ok);
+	for (int i = 1; i < 32; i++)
+		close(fds[i]);
+	end_clean();
+}
+
+/* STATUS= text is stored as printable ASCII: no escape reaches a terminal or breaks JSON. */
+Test(daemons, hostile_status_text_is_neutralised)
+{
+	static const char dgram[] = "HEARTBEAT=1\nWORKER=s\nSTATUS=\x1b[2J\xff ok";
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+
+	t.sup = start_supervisor("600ms");
+	memcpy(sun.sun_path, t.sock, strlen(t.sock) + 1);
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	cr_assert_eq(sendto(fd, dgram, sizeof(dgram) - 1, 0, (struct sockaddr *)&sun, sizeof(sun)),
+		     (ssize_t)sizeof(dgram) - 1);
+	close(fd);
+	expect_state("s", "alive", 0, 2000);
+	json_t *st = vt_status(t.ctl);
+	cr_expect_str_eq(json_string_value(json_object_get(vt_worker(st, "s"), "status")), "?[2J? ok");
+	json_decref(st);
+	end_clean();
+}
+
+/* Only the supervisor may declare a worker late: a forged TIMEOUT is dropped. */
+Test(daemons, forged_timeout_is_ignored_by_the_worker)
+{
+	static const char forged[] = "TIMEOUT=1\nWORKER=w1\nMISSED=1\nSILENT_MS=1\nLAST_SEQ=1\n";
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+
+	t.sup = start_supervisor("600ms");
+	t.wrk = start_worker("w1", t.wsock, "--on-timeout=exit");
+	expect_state("w1", "alive", t.wrk, 3000);
+	memcpy(sun.sun_path, t.wsock, strlen(t.wsock) + 1);
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	cr_assert_eq(sendto(fd, forged, sizeof(forged) - 1, 0, (struct sockaddr *)&sun, sizeof(sun)),
+		     (ssize_t)sizeof(forged) - 1);
+	close(fd);
+	expect_log(t.wrk_log, "not from the supervisor", 2000);
+	cr_expect_eq(kill(t.wrk, 0), 0, "a forged TIMEOUT made the worker exit");
+	end_clean();
+}
+
+Test(daemons, sighup_is_not_fatal)
+{
+	t.sup = start_supervisor("600ms");
+	kill(t.sup, SIGHUP);
+	expect_log(t.sup_log, "received SIGHUP", 2000);
+	json_t *st = vt_status(t.ctl);
+	cr_expect_not_null(st, "the supervisor died of SIGHUP");
+	json_decref(st);
+	end_clean();
+}
+
 Test(daemons, sigterm_shuts_down_cleanly_and_unlinks_sockets)
 {
 	t.sup = start_supervisor("600ms");
