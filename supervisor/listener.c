@@ -110,6 +110,12 @@ listener_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+void
+listener_drain(struct supervisor *sv)
+{
+	listener_read_cb(sv->hb_sock.fd, EV_READ, sv->listener);
+}
+
 struct listener *
 listener_start(struct supervisor *sv, char *err, size_t errlen)
 {

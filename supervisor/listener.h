@@ -18,6 +18,9 @@ struct listener *listener_start(struct supervisor *sv, char *err, size_t errlen)
 
 void listener_free(struct listener *l);
 
+/* Read and hand over what the socket holds now (at most one wakeup's worth). */
+void listener_drain(struct supervisor *sv);
+
 /* Send one datagram without blocking; -1 with errno (EAGAIN: the peer's queue is full). */
 int listener_send(struct supervisor *sv, const struct sockaddr_un *to, socklen_t tolen,
 		  const char *buf, size_t len);

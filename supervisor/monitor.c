@@ -39,8 +39,23 @@ monitor_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	struct supervisor *sv = w->ctx;
-	struct state_event ev = {.type = STATE_EV_TIMER, .now = vigil_now_usec()};
+	uint64_t now = vigil_now_usec();
 
+	/*
+	 * Far past the deadline: we were paused. Read what the socket holds
+	 * before judging anyone; this worker's heartbeat may be in it.
+	 */
+	if (now > w->core.due && now - w->core.due >= STATE_PAUSE_USEC) {
+		uint64_t late = now - w->core.due;
+		log_ratelimited(&sv->rl_pause, now, LOG_LEVEL_WARN,
+				"the supervisor itself was paused or starved (a timer ran %" PRIu64
+				" ms late): reading queued heartbeats and giving every worker one "
+				"period of grace",
+				late / 1000);
+		listener_drain(sv);
+		now = vigil_now_usec();
+	}
+	struct state_event ev = {.type = STATE_EV_TIMER, .now = now};
 	event_base_update_cache_time(sv->base); /* after our clock read: see listener.c */
 	monitor_apply(sv, w, &ev);
 }
@@ -229,6 +244,8 @@ monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event 
 			 c->last_seq);
 	if (act & STATE_ACT_RESUMED)
 		log_info("worker %s is back after stopping (pid %" PRIu64 ")", w->name, c->pid);
+	if (act & STATE_ACT_GRACE)
+		sv->counters.graces++;
 	if (act & STATE_ACT_STOPPED)
 		log_info("worker %s stopped (pid %" PRIu64 ")", w->name, c->pid);
 	if (act & STATE_ACT_TIMEOUT) {

@@ -3,9 +3,10 @@
  *
  * The timer is re-armed from the last heartbeat's time on a fixed grid
  * (last_hb + k * timeout), never from "now", so repeated reports do not
- * drift; and a timer that libevent fires a little early (it arms from its
+ * drift; a timer that libevent fires a little early (it arms from its
  * cached loop time) is re-armed for the remainder instead of convicting
- * the worker before its deadline.
+ * the worker before its deadline; and a timer that fires far too late
+ * convicts nobody: the lateness was ours (STATE_PAUSE_USEC).
  */
 #include "state.h"
 
@@ -60,11 +61,16 @@ on_timer(struct worker_core *w, const struct state_event *ev)
 		return STATE_ACT_DISARM;
 	if (ev->now < w->due)
 		return STATE_ACT_ARM; /* early: wait for the remainder */
+	if (ev->now - w->due >= STATE_PAUSE_USEC) {
+		/* Our own pause, not the worker's silence: judge it one period from now. */
+		w->due = ev->now + w->timeout;
+		return STATE_ACT_GRACE | STATE_ACT_ARM;
+	}
 	w->state = WORKER_DEAD;
 	w->missed++;
 	w->timeouts++;
 	w->due = w->last_hb + (w->missed + 1) * w->timeout;
-	/* After a long stall of our own, skip the periods already gone by. */
+	/* Never in the past, whatever the lateness below STATE_PAUSE_USEC. */
 	if (w->due <= ev->now)
 		w->due = ev->now + w->timeout;
 	return STATE_ACT_TIMEOUT | STATE_ACT_ARM;

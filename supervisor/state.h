@@ -51,7 +51,16 @@ enum state_action {
 	STATE_ACT_TIMEOUT = 1u << 5,    /* log and send TIMEOUT: a period was missed */
 	STATE_ACT_ARM = 1u << 6,        /* arm the timer to fire at core->due */
 	STATE_ACT_DISARM = 1u << 7,     /* stop the timer */
+	STATE_ACT_GRACE = 1u << 8,      /* log: we, not the worker, were late; one period of grace */
 };
+
+/*
+ * A timer that runs this much after its deadline means the supervisor itself
+ * was stopped or starved (SIGSTOP, a hung host, a CPU hog): its socket may
+ * hold heartbeats it never read, or the kernel may have refused them. The
+ * worker is then given one more period before it can be convicted.
+ */
+#define STATE_PAUSE_USEC 100000ULL
 
 /* Apply one event to w; returns the STATE_ACT_* bits to carry out. */
 unsigned state_apply(struct worker_core *w, const struct state_event *ev);

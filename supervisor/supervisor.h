@@ -33,6 +33,7 @@ struct supervisor_counters {
 	uint64_t rejected_full;              /* new names refused: --max-workers reached */
 	uint64_t timeouts_sent;              /* TIMEOUT datagrams delivered */
 	uint64_t timeouts_undelivered;       /* TIMEOUT datagrams the worker could not take */
+	uint64_t graces;                     /* expiries forgiven: the supervisor was paused */
 };
 
 struct supervisor {
@@ -60,6 +61,7 @@ struct supervisor {
 	struct log_ratelimit rl_undelivered;
 	struct log_ratelimit rl_notify;
 	struct log_ratelimit rl_timeouts; /* "timed out" lines, all workers together */
+	struct log_ratelimit rl_pause;    /* "we were paused": once per pause */
 };
 
 #endif

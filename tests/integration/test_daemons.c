@@ -537,6 +537,56 @@ Test(daemons, forged_timeout_is_ignored_by_the_worker)
 	end_clean();
 }
 
+/*
+ * The supervisor SIGSTOPped for several timeouts while 20 workers keep
+ * heartbeating: the kernel queue (max_dgram_qlen, 10 on most hosts) cannot
+ * hold a heartbeat from each, yet after SIGCONT nobody may be declared dead.
+ */
+Test(daemons, supervisor_pause_raises_no_false_timeout)
+{
+	enum { N = 20 };
+	pid_t pids[N];
+	char names[N][16], socks[N][320];
+
+	t.sup = start_supervisor("500ms");
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "p%02d", i);
+		snprintf(socks[i], sizeof(socks[i]), "%s/workers/%s.sock", t.dir, names[i]);
+		pids[i] = start_worker(names[i], socks[i], NULL);
+	}
+	for (int i = 0; i < N; i++)
+		expect_state(names[i], "alive", pids[i], 5000);
+
+	kill(t.sup, SIGSTOP);
+	usleep(2000 * 1000); /* four timeouts' worth */
+	kill(t.sup, SIGCONT);
+	usleep(1500 * 1000); /* three more: time enough to convict wrongly */
+
+	json_t *st = vt_status(t.ctl);
+	cr_assert_not_null(st);
+	json_t *w;
+	size_t i;
+	json_int_t timeouts = 0;
+	json_array_foreach(json_object_get(st, "workers"), i, w)
+	{
+		timeouts += json_integer_value(json_object_get(w, "timeouts"));
+		cr_expect_str_eq(json_string_value(json_object_get(w, "state")), "alive", "%s",
+				 json_string_value(json_object_get(w, "name")));
+	}
+	cr_expect_eq(timeouts, 0, "%lld false timeouts after the supervisor's own pause",
+		     (long long)timeouts);
+	cr_expect_gt(json_integer_value(json_object_get(json_object_get(st, "supervisor"),
+							"pause_graces")),
+		     0, "the pause went unnoticed");
+	json_decref(st);
+	expect_log(t.sup_log, "the supervisor itself was paused or starved", 1000);
+	for (int k = 0; k < N; k++) {
+		int ws = vt_stop(pids[k], SIGTERM, 3000);
+		cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "worker %s exit %d", names[k], ws);
+	}
+	end_clean();
+}
+
 Test(daemons, sighup_is_not_fatal)
 {
 	t.sup = start_supervisor("600ms");

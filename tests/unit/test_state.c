@@ -173,7 +173,7 @@ struct lateness_case {
 
 ParameterizedTestParameters(state, repeated_reports_count_missed_on_the_grid)
 {
-	static struct lateness_case cases[] = {{0}, {1}, {250}, {5 * MS}, {599 * MS}};
+	static struct lateness_case cases[] = {{0}, {1}, {250}, {5 * MS}, {STATE_PAUSE_USEC - 1}};
 	return cr_make_param_array(struct lateness_case, cases, ARRAY_LEN(cases));
 }
 
@@ -321,34 +321,57 @@ struct stall_case {
 	int missed_first; /* periods already reported before the stall */
 };
 
-ParameterizedTestParameters(state, stalled_timer_rearms_in_the_future)
+ParameterizedTestParameters(state, stalled_timer_gives_one_period_of_grace)
 {
 	static struct stall_case cases[] = {
-	    {TIMEOUT, 0}, /* exactly one period late: the next grid point is now */
-	    {TIMEOUT + 1, 0}, {10 * TIMEOUT + 123, 0}, {1000 * TIMEOUT, 0},
-	    {TIMEOUT, 3},     {7 * TIMEOUT + 5, 3},
+	    {STATE_PAUSE_USEC, 0}, {TIMEOUT, 0},     {TIMEOUT + 1, 0}, {10 * TIMEOUT + 123, 0},
+	    {1000 * TIMEOUT, 0},   {TIMEOUT, 3},     {7 * TIMEOUT + 5, 3},
 	};
 	return cr_make_param_array(struct stall_case, cases, ARRAY_LEN(cases));
 }
 
-/* A timer that runs long after its deadline (the supervisor itself stalled). */
-ParameterizedTest(struct stall_case *c, state, stalled_timer_rearms_in_the_future)
+/*
+ * A timer that runs STATE_PAUSE_USEC or more after its deadline: the
+ * supervisor itself was stopped or starved. Nobody is convicted for that
+ * lateness; the worker gets one period from now, then is judged normally.
+ */
+ParameterizedTest(struct stall_case *c, state, stalled_timer_gives_one_period_of_grace)
 {
 	beat(100, 1);
 	for (int i = 0; i < c->missed_first; i++)
 		fire_when_due();
-	uint64_t missed = w.missed;
+	uint64_t missed = w.missed, timeouts = w.timeouts;
+	enum worker_state before = w.state;
 	now = w.due + c->late_us;
 	unsigned act = timer();
 
-	cr_expect_eq(act, STATE_ACT_TIMEOUT | STATE_ACT_ARM, "actions 0x%x", act);
-	cr_expect_eq(w.missed, missed + 1, "one report per expiry, not a burst");
-	cr_expect_gt(w.due, now, "late by %llu us: re-armed in the past: due %llu, now %llu",
-	             (unsigned long long)c->late_us, (unsigned long long)w.due,
-	             (unsigned long long)now);
-	cr_expect_leq(w.due, now + TIMEOUT, "late by %llu us: due %llu, now %llu",
-	              (unsigned long long)c->late_us, (unsigned long long)w.due,
-	              (unsigned long long)now);
+	cr_expect_eq(act, STATE_ACT_GRACE | STATE_ACT_ARM, "late by %llu us: actions 0x%x",
+		     (unsigned long long)c->late_us, act);
+	cr_expect_eq(w.missed, missed, "a pause of ours counted as a miss");
+	cr_expect_eq(w.timeouts, timeouts);
+	cr_expect_eq(w.state, before, "the state changed on our own lateness");
+	cr_expect_eq(w.due, now + TIMEOUT, "late by %llu us: due %llu, now %llu",
+		     (unsigned long long)c->late_us, (unsigned long long)w.due,
+		     (unsigned long long)now);
+
+	/* Still silent a period later, with the supervisor on time again: convicted. */
+	act = fire_when_due();
+	cr_expect_eq(act, STATE_ACT_TIMEOUT | STATE_ACT_ARM, "after the grace: actions 0x%x", act);
+	cr_expect_eq(w.missed, missed + 1);
+	cr_expect_eq(w.state, WORKER_DEAD);
+}
+
+Test(state, pause_threshold_boundary)
+{
+	beat(100, 1);
+	now = w.due + STATE_PAUSE_USEC - 1;
+	cr_expect_eq(timer(), STATE_ACT_TIMEOUT | STATE_ACT_ARM, "just under the threshold: judged");
+	cr_expect_gt(w.due, now, "re-armed in the past");
+
+	fresh();
+	beat(100, 1);
+	now = w.due + STATE_PAUSE_USEC;
+	cr_expect_eq(timer(), STATE_ACT_GRACE | STATE_ACT_ARM, "at the threshold: grace");
 }
 
 struct name_case {
