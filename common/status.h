@@ -28,6 +28,7 @@ struct vigil_status_row {
 	double silent_s; /* seconds since the last heartbeat */
 	uint64_t timeout_ms;
 	uint64_t interval_ms; /* 0 when the worker did not say */
+	uint64_t uid;         /* who registered the name (the kernel's word) */
 	char status[VIGIL_STATUS_TEXT_MAX + 1];
 };
 

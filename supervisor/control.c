@@ -78,7 +78,8 @@ control_status(struct supervisor *sv)
 				    json_integer((json_int_t)sv->counters.invalid[code]));
 		invalid_total += sv->counters.invalid[code];
 	}
-	return json_pack("{s:o, s:{s:I, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I}}",
+	return json_pack("{s:o, s:{s:I, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, "
+			 "s:I, s:I}}",
 			 "workers", workers, "supervisor", "pid", (json_int_t)getpid(),
 			 "version", VIGIL_VERSION, "uptime_s",
 			 (double)(now - sv->started) / 1e6, "timeout_ms",
@@ -89,7 +90,9 @@ control_status(struct supervisor *sv)
 			 "rejected_workers", (json_int_t)sv->counters.rejected_full,
 			 "timeouts_sent", (json_int_t)sv->counters.timeouts_sent,
 			 "timeouts_undelivered", (json_int_t)sv->counters.timeouts_undelivered,
-			 "pause_graces", (json_int_t)sv->counters.graces);
+			 "pause_graces", (json_int_t)sv->counters.graces, "senders_refused",
+			 (json_int_t)sv->counters.senders_refused, "impersonations",
+			 (json_int_t)sv->counters.impersonations);
 fail:
 	free(list);
 	json_decref(workers);

@@ -32,19 +32,22 @@ struct listener {
 	char bufs[LISTENER_BATCH][VIGIL_WIRE_MAX + 1];
 };
 
-/* The pid the kernel vouched for, or 0. */
-static uint64_t
-listener_cred_pid(struct msghdr *mh)
+/* Fill from with the credentials the kernel vouched for, if any came. */
+static void
+listener_creds(struct msghdr *mh, struct monitor_sender *from)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
 		    c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
 			struct ucred uc;
 			memcpy(&uc, CMSG_DATA(c), sizeof(uc));
-			return uc.pid > 0 ? (uint64_t)uc.pid : 0;
+			from->has_creds = 1;
+			from->pid = uc.pid > 0 ? (uint64_t)uc.pid : 0;
+			from->uid = uc.uid;
+			from->gid = uc.gid;
+			return;
 		}
 	}
-	return 0;
 }
 
 /* Decode one received datagram and pass it on, or count it as invalid. */
@@ -65,10 +68,10 @@ listener_dispatch(struct listener *l, struct mmsghdr *mm, uint64_t now)
 		return;
 	}
 	struct monitor_sender from = {
-	    .pid = listener_cred_pid(mh),
 	    .addr = mh->msg_name,
 	    .addrlen = mh->msg_namelen,
 	};
+	listener_creds(mh, &from);
 	monitor_message(sv, &m, &from, now);
 }
 

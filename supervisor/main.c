@@ -34,6 +34,9 @@ usage(FILE *fp)
 		"  -t, --timeout DUR       silence that makes a worker dead, e.g. 600ms, 3s\n"
 		"                          (default: 3 x the worker's INTERVAL_MS, or 10s)\n"
 		"  -m, --max-workers N     most workers tracked at once (default %d)\n"
+		"  -u, --allow-user USER   also let USER (name or uid) register workers\n"
+		"  -g, --allow-group GROUP also let members of GROUP register workers\n"
+		"                          (always allowed: our own uid, root, group vigil)\n"
 		"  -l, --log-level LEVEL   error, warning, info or debug (default info)\n"
 		"  -h, --help              show this help and exit\n"
 		"  -V, --version           show the version and exit\n"
@@ -62,6 +65,8 @@ parse_args(int argc, char **argv, struct supervisor *sv, enum log_level *level)
 	    {"control", required_argument, NULL, 'c'},
 	    {"timeout", required_argument, NULL, 't'},
 	    {"max-workers", required_argument, NULL, 'm'},
+	    {"allow-user", required_argument, NULL, 'u'},
+	    {"allow-group", required_argument, NULL, 'g'},
 	    {"log-level", required_argument, NULL, 'l'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -72,7 +77,9 @@ parse_args(int argc, char **argv, struct supervisor *sv, enum log_level *level)
 	int ch;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":s:c:t:m:l:hV", longopts, NULL)) != -1) {
+	char err[VIGIL_ERRLEN];
+
+	while ((ch = getopt_long(argc, argv, ":s:c:t:m:u:g:l:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			sv->socket_path = optarg;
@@ -97,6 +104,14 @@ parse_args(int argc, char **argv, struct supervisor *sv, enum log_level *level)
 			sv->max_workers = (size_t)v;
 			break;
 		}
+		case 'u':
+			if (allow_add_user(&sv->allow, optarg, err, sizeof(err)) == -1)
+				usage_error("invalid --allow-user", optarg, err);
+			break;
+		case 'g':
+			if (allow_add_group(&sv->allow, optarg, err, sizeof(err)) == -1)
+				usage_error("invalid --allow-group", optarg, err);
+			break;
 		case 'l':
 			if (log_level_parse(optarg, level) == -1)
 				usage_error("invalid --log-level", optarg,
@@ -176,6 +191,7 @@ main(int argc, char **argv)
 	char err[VIGIL_ERRLEN];
 	int status = 1;
 
+	allow_init(&sv.allow);
 	parse_args(argc, argv, &sv, &level);
 	log_init("vigil-supervisor", level);
 	log_libevent();
@@ -211,8 +227,11 @@ main(int argc, char **argv)
 	char d[32] = "3 x interval";
 	if (sv.timeout != 0)
 		vigil_duration_format(sv.timeout, d, sizeof(d));
-	log_info("listening on %s%s, control on %s, timeout %s", sv.socket_path,
-		 sv.hb_sock.path[0] == '\0' ? " (from systemd)" : "", sv.control_path, d);
+	char who[256];
+	allow_describe(&sv.allow, who, sizeof(who));
+	log_info("listening on %s%s, control on %s, timeout %s, senders allowed: %s",
+		 sv.socket_path, sv.hb_sock.path[0] == '\0' ? " (from systemd)" : "",
+		 sv.control_path, d, who);
 	/* Ready only now: every socket is bound and watched. */
 	if (notify_start(&sv, err, sizeof(err)) == -1) {
 		log_error("%s", err);

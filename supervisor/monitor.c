@@ -148,8 +148,26 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 	if (w == NULL) {
 		if (kind == VIGIL_MSG_STOPPING)
 			return; /* a stranger saying goodbye: nothing to track */
+		if (!from->has_creds || !allow_check(&sv->allow, (pid_t)from->pid,
+						     (uid_t)from->uid, (gid_t)from->gid)) {
+			sv->counters.senders_refused++;
+			log_ratelimited(&sv->rl_refused, now, LOG_LEVEL_WARN,
+					"refused worker %s from pid %" PRIu64 " uid %" PRIu64
+					": not on the allow-list (--allow-user, --allow-group)",
+					m->worker, from->pid, from->uid);
+			return;
+		}
 		if ((w = monitor_register(sv, m->worker, now)) == NULL)
 			return;
+		w->owner = (uid_t)from->uid;
+	} else if ((uid_t)from->uid != w->owner) {
+		/* Only the uid that registered a name speaks for it: no one resets its timer. */
+		sv->counters.impersonations++;
+		log_ratelimited(&sv->rl_refused, now, LOG_LEVEL_WARN,
+				"refused message for worker %s from uid %" PRIu64 " (pid %" PRIu64
+				"): the name belongs to uid %u",
+				m->worker, from->uid, from->pid, (unsigned)w->owner);
+		return;
 	}
 	monitor_note(w, m, from);
 	w->core.timeout = monitor_timeout_for(sv, w);

@@ -16,7 +16,10 @@ struct supervisor;
 
 /* Who sent a datagram: the kernel's word (SCM_CREDENTIALS) and its address. */
 struct monitor_sender {
-	uint64_t pid; /* 0 if no credentials came with the datagram */
+	int has_creds; /* SCM_CREDENTIALS came with it (always, with SO_PASSCRED) */
+	uint64_t pid;  /* 0 if no credentials came with the datagram */
+	uint64_t uid;
+	uint64_t gid;
 	const struct sockaddr_un *addr;
 	socklen_t addrlen;
 };

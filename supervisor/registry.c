@@ -154,5 +154,6 @@ registry_row(const struct worker *w, uint64_t now, struct vigil_status_row *row)
 	row->silent_s = now > c->last_hb ? (double)(now - c->last_hb) / 1e6 : 0.0;
 	row->timeout_ms = c->timeout / 1000;
 	row->interval_ms = c->interval / 1000;
+	row->uid = w->owner;
 	memcpy(row->status, w->status, sizeof(row->status));
 }

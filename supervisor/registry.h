@@ -24,6 +24,7 @@ struct worker {
 	void *ctx;           /* what the timer callback needs (the supervisor) */
 	struct sockaddr_un addr; /* where TIMEOUT goes: the heartbeats' source */
 	socklen_t addrlen;       /* 0: the sender had no address */
+	uid_t owner;             /* the uid that registered the name: only it may speak for it */
 	char status[VIGIL_STATUS_TEXT_MAX + 1];
 	char name[VIGIL_NAME_MAX + 1];
 };

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "allow.h"
 #include "log.h"
 #include "registry.h"
 #include "sock.h"
@@ -34,6 +35,8 @@ struct supervisor_counters {
 	uint64_t timeouts_sent;              /* TIMEOUT datagrams delivered */
 	uint64_t timeouts_undelivered;       /* TIMEOUT datagrams the worker could not take */
 	uint64_t graces;                     /* expiries forgiven: the supervisor was paused */
+	uint64_t senders_refused;            /* new names from senders not on the allow-list */
+	uint64_t impersonations;             /* messages for a name from another uid than its owner */
 };
 
 struct supervisor {
@@ -42,6 +45,7 @@ struct supervisor {
 	const char *control_path;
 	uint64_t timeout;     /* --timeout in usec; 0: derive per worker */
 	size_t max_workers;
+	struct allow allow; /* who may register a name */
 
 	/* runtime */
 	struct event_base *base;
@@ -62,6 +66,7 @@ struct supervisor {
 	struct log_ratelimit rl_notify;
 	struct log_ratelimit rl_timeouts; /* "timed out" lines, all workers together */
 	struct log_ratelimit rl_pause;    /* "we were paused": once per pause */
+	struct log_ratelimit rl_refused;  /* senders refused or impersonating */
 };
 
 #endif

@@ -13,6 +13,7 @@
 #include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -89,10 +90,10 @@ ctl_exists(void *arg)
 }
 
 static pid_t
-start_supervisor(const char *timeout)
+start_supervisor_with(const char *timeout, const char *extra)
 {
 	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", t.sock, "--control", t.ctl,
-			"--timeout", (char *)timeout, NULL};
+			"--timeout", (char *)timeout, (char *)extra, NULL};
 	pid_t pid = vt_spawn(t.sup_log, argv);
 
 	if (!vt_wait_for(ctl_exists, NULL, 5000)) {
@@ -100,6 +101,12 @@ start_supervisor(const char *timeout)
 		cr_assert_fail("supervisor did not create %s", t.ctl);
 	}
 	return pid;
+}
+
+static pid_t
+start_supervisor(const char *timeout)
+{
+	return start_supervisor_with(timeout, NULL);
 }
 
 static pid_t
@@ -587,6 +594,91 @@ Test(daemons, supervisor_pause_raises_no_false_timeout)
 	end_clean();
 }
 
+/*
+ * As uid/gid 65534 (nobody), send count copies of dgram to the supervisor,
+ * every 50 ms, from a child process; returns once it is done.
+ */
+static void
+send_as_nobody(const char *dgram, int count)
+{
+	pid_t pid = fork();
+
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+		memcpy(sun.sun_path, t.sock, strlen(t.sock) + 1);
+		if (setgroups(0, NULL) == -1 || setresgid(65534, 65534, 65534) == -1 ||
+		    setresuid(65534, 65534, 65534) == -1)
+			_exit(3);
+		int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+		for (int i = 0; i < count; i++) {
+			if (sendto(fd, dgram, strlen(dgram), 0, (struct sockaddr *)&sun,
+				   sizeof(sun)) == -1)
+				_exit(4);
+			usleep(50000);
+		}
+		_exit(0);
+	}
+	int st = vt_wait_exit(pid, 10000);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the sender as nobody failed: %d", st);
+}
+
+/* Let uid 65534 reach the supervisor's socket at all, as a group member would. */
+static void
+open_socket_to_all(void)
+{
+	cr_assert_eq(chmod(t.dir, 0755), 0);
+	cr_assert_eq(chmod(t.sock, 0666), 0);
+}
+
+/* Another uid cannot heartbeat under a registered name: the owner's timer is untouched. */
+Test(daemons, impersonation_is_refused)
+{
+	t.sup = start_supervisor("600ms");
+	t.wrk = start_worker("w1", t.wsock, NULL);
+	expect_state("w1", "alive", t.wrk, 3000);
+	open_socket_to_all();
+
+	kill(t.wrk, SIGUSR1); /* the real w1 hangs; an impostor keeps "heartbeating" for it */
+	send_as_nobody("HEARTBEAT=1\nWORKER=w1\nSEQ=999\n", 30);
+
+	json_t *st = vt_status(t.ctl);
+	json_t *w = vt_worker(st, "w1");
+	cr_expect_str_eq(json_string_value(json_object_get(w, "state")), "dead",
+			 "the impostor kept the hung worker alive");
+	cr_expect_eq(json_integer_value(json_object_get(w, "pid")), t.wrk);
+	cr_expect_neq(json_integer_value(json_object_get(w, "last_seq")), 999);
+	cr_expect_eq(json_integer_value(json_object_get(w, "restarts")), 0);
+	cr_expect_geq(json_integer_value(json_object_get(json_object_get(st, "supervisor"),
+							"impersonations")),
+		      30);
+	json_decref(st);
+	expect_log(t.sup_log, "the name belongs to uid 0", 1000);
+	end_clean();
+}
+
+/* A sender off the allow-list cannot register a name, until it is allowed. */
+Test(daemons, allow_list_decides_who_registers)
+{
+	t.sup = start_supervisor("600ms");
+	open_socket_to_all();
+	send_as_nobody("HEARTBEAT=1\nWORKER=x1\n", 1);
+	json_t *st = vt_status(t.ctl);
+	cr_expect_null(vt_worker(st, "x1"), "nobody registered a worker");
+	cr_expect_eq(json_integer_value(json_object_get(json_object_get(st, "supervisor"),
+						       "senders_refused")),
+		     1);
+	json_decref(st);
+	expect_log(t.sup_log, "not on the allow-list", 1000);
+	end_clean();
+
+	t.sup = start_supervisor_with("600ms", "--allow-user=65534");
+	open_socket_to_all();
+	send_as_nobody("HEARTBEAT=1\nWORKER=x1\n", 1);
+	expect_state("x1", "alive", 0, 2000);
+	end_clean();
+}
+
 Test(daemons, sighup_is_not_fatal)
 {
 	t.sup = start_supervisor("600ms");
@@ -653,6 +745,8 @@ static const struct usage_case usage_cases[] = {
     {VIGIL_SUPERVISOR_BIN, {"--bogus"}, "unknown option '--bogus'"},
     {VIGIL_SUPERVISOR_BIN, {"--log-level", "loud"}, "--log-level 'loud'"},
     {VIGIL_SUPERVISOR_BIN, {"extra"}, "unexpected argument 'extra'"},
+    {VIGIL_SUPERVISOR_BIN, {"--allow-user", "no-such-user-x"}, "no such user 'no-such-user-x'"},
+    {VIGIL_SUPERVISOR_BIN, {"--allow-group", "no-such-group-x"}, "no such group"},
     {VIGIL_WORKER_BIN, {"--interval", "1s"}, "--name is required"},
     {VIGIL_WORKER_BIN, {"--name", "a/b"}, "--name 'a/b'"},
     {VIGIL_WORKER_BIN, {"--name", "w", "--interval", "fast"}, "--interval 'fast'"},

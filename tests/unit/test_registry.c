@@ -368,6 +368,7 @@ Test(registry, row_reflects_the_worker)
 	w->core.last_hb = now - 1250000;
 	w->core.timeout = 600000;
 	w->core.interval = 200000;
+	w->owner = 1000;
 	strcpy(w->status, "draining");
 	memset(&row, 0x5a, sizeof(row));
 	registry_row(w, now, &row);
@@ -383,6 +384,7 @@ Test(registry, row_reflects_the_worker)
 	cr_expect_float_eq(row.silent_s, 1.25, 1e-9);
 	cr_expect_eq(row.timeout_ms, 600);
 	cr_expect_eq(row.interval_ms, 200);
+	cr_expect_eq(row.uid, 1000, "the owning uid");
 	cr_expect_str_eq(row.status, "draining");
 }
 
