@@ -69,46 +69,44 @@ parse_id(const char *s)
 	return (errno != 0 || *end != '\0' || v < 0 || v > 0x7fffffffL) ? -1 : v;
 }
 
+/* Add a user (group == 0) or a group by name or number. */
+static int
+allow_add(struct allow *a, const char *who, int group, char *err, size_t errlen)
+{
+	long id = parse_id(who);
+	size_t *n = group ? &a->ngids : &a->nuids;
+
+	if (id == -1) {
+		struct passwd *pw = group ? NULL : getpwnam(who);
+		struct group *g = group ? getgrnam(who) : NULL;
+		if (pw == NULL && g == NULL) {
+			snprintf(err, errlen, "no such %s '%s'", group ? "group" : "user", who);
+			return -1;
+		}
+		id = group ? (long)g->gr_gid : (long)pw->pw_uid;
+	}
+	if (*n >= ALLOW_MAX) {
+		snprintf(err, errlen, "too many %s allowed (at most %d)", group ? "groups" : "users",
+			 ALLOW_MAX);
+		return -1;
+	}
+	if (group)
+		put_gid(a, (gid_t)id);
+	else
+		put_uid(a, (uid_t)id);
+	return 0;
+}
+
 int
 allow_add_user(struct allow *a, const char *who, char *err, size_t errlen)
 {
-	long id = parse_id(who);
-	struct passwd *pw;
-
-	if (id == -1) {
-		if ((pw = getpwnam(who)) == NULL) {
-			snprintf(err, errlen, "no such user '%s'", who);
-			return -1;
-		}
-		id = (long)pw->pw_uid;
-	}
-	if (a->nuids >= ALLOW_MAX) {
-		snprintf(err, errlen, "too many users allowed (at most %d)", ALLOW_MAX);
-		return -1;
-	}
-	put_uid(a, (uid_t)id);
-	return 0;
+	return allow_add(a, who, 0, err, errlen);
 }
 
 int
 allow_add_group(struct allow *a, const char *who, char *err, size_t errlen)
 {
-	long id = parse_id(who);
-	struct group *g;
-
-	if (id == -1) {
-		if ((g = getgrnam(who)) == NULL) {
-			snprintf(err, errlen, "no such group '%s'", who);
-			return -1;
-		}
-		id = (long)g->gr_gid;
-	}
-	if (a->ngids >= ALLOW_MAX) {
-		snprintf(err, errlen, "too many groups allowed (at most %d)", ALLOW_MAX);
-		return -1;
-	}
-	put_gid(a, (gid_t)id);
-	return 0;
+	return allow_add(a, who, 1, err, errlen);
 }
 
 /* Whether any of pid's supplementary groups is allowed (its "Groups:" line in /proc). */

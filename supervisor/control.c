@@ -30,6 +30,7 @@ struct control {
 	struct control_client *clients;
 	size_t nclients;
 	struct log_ratelimit rl_refused;
+	struct event *resume; /* re-enables accepting after running out of descriptors */
 };
 
 struct control_cmd {
@@ -312,13 +313,30 @@ control_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockadd
 }
 
 static void
-control_error_cb(struct evconnlistener *lev, void *arg)
+control_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct control *ctl = arg;
 
-	/* EMFILE and friends: say so, once a second at most; the listener keeps going. */
+	evconnlistener_enable(ctl->listener);
+}
+
+static void
+control_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct control *ctl = arg;
+	int saved = errno;
+	struct timeval pause = {.tv_sec = 0, .tv_usec = CONTROL_ACCEPT_PAUSE_USEC};
+
 	log_ratelimited(&ctl->rl_refused, vigil_now_usec(), LOG_LEVEL_WARN,
-			"accept on %s: %s", ctl->sv->control_path, strerror(errno));
+			"accept on %s: %s (pausing new control clients)", ctl->sv->control_path,
+			strerror(saved));
+	/*
+	 * Out of descriptors (EMFILE, ENFILE) or memory: the pending connection
+	 * stays queued and the socket stays readable, so retrying at once would
+	 * spin. Stop accepting for a moment; heartbeats are not affected.
+	 */
+	evconnlistener_disable(lev);
+	event_add(ctl->resume, &pause);
 }
 
 struct control *
@@ -338,6 +356,11 @@ control_start(struct supervisor *sv, char *err, size_t errlen)
 		return NULL;
 	}
 	evconnlistener_set_error_cb(ctl->listener, control_error_cb);
+	if ((ctl->resume = evtimer_new(sv->base, control_resume_cb, ctl)) == NULL) {
+		snprintf(err, errlen, "cannot create the accept timer");
+		control_free(ctl);
+		return NULL;
+	}
 	return ctl;
 }
 
@@ -349,5 +372,7 @@ control_free(struct control *ctl)
 	while (ctl->clients != NULL)
 		control_client_free(ctl->clients);
 	evconnlistener_free(ctl->listener);
+	if (ctl->resume != NULL)
+		event_free(ctl->resume);
 	free(ctl);
 }

@@ -16,6 +16,7 @@ struct supervisor;
 #define CONTROL_MAX_INPUT 16384 /* unread input per client; reading pauses above it */
 #define CONTROL_IDLE_SEC 60     /* a client silent this long is closed */
 #define CONTROL_WRITE_SEC 10    /* a client not reading its reply this long is closed */
+#define CONTROL_ACCEPT_PAUSE_USEC 100000 /* out of descriptors: stop accepting this long */
 
 /* Start accepting on sv->ctl_sock.fd; NULL with err on failure. */
 struct control *control_start(struct supervisor *sv, char *err, size_t errlen);

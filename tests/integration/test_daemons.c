@@ -679,6 +679,61 @@ Test(daemons, allow_list_decides_who_registers)
 	end_clean();
 }
 
+/* CPU ticks (user + system) the process has used, from /proc/PID/stat. */
+static long
+cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024];
+	long utime = -1, stime = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *fp = fopen(path, "r");
+	cr_assert_not_null(fp);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* fields after the command name, which may hold spaces */
+	cr_assert_not_null(p);
+	cr_assert_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime,
+			    &stime),
+		     2);
+	return utime + stime;
+}
+
+/* Out of descriptors, accept() fails with EMFILE: no busy loop, and it recovers. */
+Test(daemons, descriptor_exhaustion_on_the_control_socket)
+{
+	char *argv[] = {"/usr/bin/prlimit", "--nofile=24:24", "--", VIGIL_SUPERVISOR_BIN,
+			"--socket", t.sock, "--control", t.ctl, "--timeout", "1s", NULL};
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fds[40];
+
+	t.sup = vt_spawn(t.sup_log, argv);
+	cr_assert(vt_wait_for(ctl_exists, NULL, 5000), "no control socket");
+	memcpy(sun.sun_path, t.ctl, strlen(t.ctl) + 1);
+	for (int i = 0; i < 40; i++) {
+		fds[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+		connect(fds[i], (struct sockaddr *)&sun, sizeof(sun)); /* queued if not accepted */
+	}
+	expect_log(t.sup_log, "Too many open files", 3000);
+	long before = cpu_ticks(t.sup);
+	usleep(1000 * 1000);
+	long used = cpu_ticks(t.sup) - before;
+	cr_expect_lt(used, 30, "the supervisor spun: %ld ticks of CPU in one second", used);
+
+	for (int i = 0; i < 40; i++)
+		close(fds[i]);
+	json_t *st = NULL;
+	for (int tries = 0; tries < 200 && st == NULL; tries++) {
+		st = vt_status(t.ctl);
+		if (st == NULL)
+			usleep(20000);
+	}
+	cr_expect_not_null(st, "the control socket never recovered");
+	json_decref(st);
+	end_clean();
+}
+
 Test(daemons, sighup_is_not_fatal)
 {
 	t.sup = start_supervisor("600ms");
