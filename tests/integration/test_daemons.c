@@ -734,6 +734,43 @@ Test(daemons, descriptor_exhaustion_on_the_control_socket)
 	end_clean();
 }
 
+/* A SIGSTOPped supervisor: the worker's sends fail with EAGAIN, it never blocks, and recovers. */
+Test(daemons, worker_survives_a_stopped_supervisor)
+{
+	t.sup = start_supervisor("10s");
+	t.wrk = start_worker("w1", t.wsock, NULL);
+	expect_state("w1", "alive", t.wrk, 3000);
+	kill(t.sup, SIGSTOP);
+	/* Ten datagrams fill the queue on most hosts; 100 ms heartbeats do that in a second. */
+	expect_log(t.wrk_log, "cannot reach supervisor", 10000);
+	cr_expect(vt_file_contains(t.wrk_log, "Resource temporarily unavailable"),
+		  "the worker did not see EAGAIN");
+	/* Never blocked: it still answers SIGUSR1 at once while the supervisor is stopped. */
+	kill(t.wrk, SIGUSR1);
+	expect_log(t.wrk_log, "stalling: heartbeats paused", 1000);
+	kill(t.wrk, SIGUSR1);
+	kill(t.sup, SIGCONT);
+	expect_log(t.wrk_log, "reachable again", 3000);
+	expect_state("w1", "alive", t.wrk, 2000);
+	end_clean();
+}
+
+/* The worker's socket file deleted under it: TIMEOUTs fail, the supervisor logs and carries on. */
+Test(daemons, worker_socket_deleted_under_it)
+{
+	t.sup = start_supervisor("300ms");
+	t.wrk = start_worker("w1", t.wsock, NULL);
+	expect_state("w1", "alive", t.wrk, 3000);
+	cr_assert_eq(unlink(t.wsock), 0);
+	kill(t.wrk, SIGUSR1);
+	expect_log(t.sup_log, "cannot deliver TIMEOUT to worker w1", 3000);
+	cr_expect(vt_file_contains(t.sup_log, "No such file or directory"));
+	cr_expect_gt(sup_counter("timeouts_undelivered"), 0);
+	kill(t.wrk, SIGUSR1); /* heartbeats still go out from the (unlinked) socket */
+	expect_state("w1", "alive", t.wrk, 2000);
+	end_clean();
+}
+
 Test(daemons, sighup_is_not_fatal)
 {
 	t.sup = start_supervisor("600ms");
