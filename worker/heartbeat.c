@@ -15,9 +15,23 @@
 #include "log.h"
 #include "worker.h"
 
+/*
+ * The worker's socket is connect()ed to the supervisor's. When the
+ * supervisor's queue is full (EAGAIN: load, or a flood from another
+ * sender), the datagram waits in pending[] for the socket to become
+ * writable: for a connected datagram socket the kernel reports that when
+ * the peer's queue has room, and wakes waiters in turn, so a heartbeat is
+ * not starved by a sender that spins on EAGAIN. Nothing blocks. A newer
+ * message replaces a pending one.
+ */
 struct heartbeat {
 	struct worker_ctx *w;
 	struct event *timer;
+	struct event *writable; /* EV_WRITE on the socket while pending[] waits */
+	char pending[VIGIL_WIRE_MAX];
+	size_t pending_len;
+	int waiting;            /* pending[] is not delivered yet */
+	int connected;          /* the socket is connected to the supervisor's */
 	uint64_t seq;          /* the last SEQ sent; the first heartbeat carries 1 */
 	int stalled;           /* SIGUSR1: skip heartbeats, stay responsive */
 	int unreachable;       /* the supervisor refused our last datagram */
@@ -49,38 +63,92 @@ heartbeat_arm(struct heartbeat *hb)
 	event_add(hb->timer, &tv);
 }
 
-/* Send one datagram to the supervisor, tracking (and logging) reachability. */
+/* (Re)connect to the supervisor's socket: after start, or after it was restarted. */
+static int
+heartbeat_connect(struct heartbeat *hb)
+{
+	struct worker_ctx *w = hb->w;
+
+	hb->connected = connect(w->sock.fd, (struct sockaddr *)&w->sup_addr, w->sup_addrlen) == 0;
+	return hb->connected ? 0 : -1;
+}
+
+/* Note a datagram that will not arrive; say so once per outage. */
+static void
+heartbeat_lost(struct heartbeat *hb, int err)
+{
+	struct worker_ctx *w = hb->w;
+	char d[32];
+
+	hb->undelivered++;
+	if (hb->unreachable)
+		return;
+	hb->unreachable = 1;
+	vigil_duration_format(w->interval, d, sizeof(d));
+	errno = err;
+	log_warn("cannot reach supervisor at %s (retrying every %s)", w->supervisor_path, d);
+}
+
+/* Try to deliver pending[]: sent, waiting for room (EAGAIN), or lost. */
+static void
+heartbeat_try(struct heartbeat *hb)
+{
+	struct worker_ctx *w = hb->w;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!hb->connected && heartbeat_connect(hb) == -1)
+			break; /* errno from connect: ENOENT, ECONNREFUSED, EACCES... */
+		if (send(w->sock.fd, hb->pending, hb->pending_len, MSG_DONTWAIT | MSG_NOSIGNAL) ==
+		    (ssize_t)hb->pending_len) {
+			hb->waiting = 0;
+			if (hb->unreachable)
+				log_info("supervisor at %s reachable again (%" PRIu64
+					 " heartbeats were not delivered)",
+					 w->supervisor_path, hb->undelivered);
+			hb->unreachable = 0;
+			hb->undelivered = 0;
+			return;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			/* Room will come: the kernel wakes us when the supervisor reads. */
+			hb->waiting = 1;
+			event_add(hb->writable, NULL);
+			return;
+		}
+		/* The peer went away (a restarted supervisor): connect to the path again. */
+		hb->connected = 0;
+	}
+	hb->waiting = 0;
+	heartbeat_lost(hb, errno);
+}
+
+static void
+heartbeat_writable_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct heartbeat *hb = arg;
+
+	if (hb->waiting)
+		heartbeat_try(hb);
+}
+
+/* Send one message to the supervisor (it replaces one still waiting for room). */
 static void
 heartbeat_send(struct heartbeat *hb, struct vigil_msg *m)
 {
 	struct worker_ctx *w = hb->w;
-	char buf[VIGIL_WIRE_MAX];
 	int len;
 
+	if (hb->waiting)
+		heartbeat_lost(hb, EAGAIN); /* a whole interval without room */
 	m->fields |= VIGIL_F_WORKER | VIGIL_F_PID;
 	memcpy(m->worker, w->name, strlen(w->name) + 1);
 	m->pid = (uint64_t)getpid();
-	if ((len = vigil_wire_encode(m, buf, sizeof(buf))) < 0)
+	if ((len = vigil_wire_encode(m, hb->pending, sizeof(hb->pending))) < 0)
 		fatalx("cannot encode a heartbeat"); /* our own fields: a bug */
-	ssize_t n = sendto(w->sock.fd, buf, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL,
-			   (struct sockaddr *)&w->sup_addr, w->sup_addrlen);
-	if (n == len) {
-		if (hb->unreachable)
-			log_info("supervisor at %s reachable again (%" PRIu64
-				 " heartbeats were not delivered)",
-				 w->supervisor_path, hb->undelivered);
-		hb->unreachable = 0;
-		hb->undelivered = 0;
-		return;
-	}
-	hb->undelivered++;
-	if (!hb->unreachable) {
-		char d[32];
-		vigil_duration_format(w->interval, d, sizeof(d));
-		log_warn("cannot reach supervisor at %s (retrying every %s)", w->supervisor_path,
-			 d);
-	}
-	hb->unreachable = 1;
+	hb->pending_len = (size_t)len;
+	hb->waiting = 0;
+	event_del(hb->writable);
+	heartbeat_try(hb);
 }
 
 static void
@@ -148,9 +216,10 @@ heartbeat_start(struct worker_ctx *w, char *err, size_t errlen)
 	if (getrandom(&hb->rng, sizeof(hb->rng), GRND_NONBLOCK) != sizeof(hb->rng) || hb->rng == 0)
 		hb->rng = vigil_now_usec() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
 	hb->timer = event_new(w->base, -1, 0, heartbeat_timer_cb, hb);
-	if (hb->timer == NULL) {
-		snprintf(err, errlen, "cannot create the heartbeat timer");
-		free(hb);
+	hb->writable = event_new(w->base, w->sock.fd, EV_WRITE, heartbeat_writable_cb, hb);
+	if (hb->timer == NULL || hb->writable == NULL) {
+		snprintf(err, errlen, "cannot create the heartbeat timers");
+		heartbeat_free(hb);
 		return NULL;
 	}
 	/* The first heartbeat goes out at once: register before the first interval. */
@@ -164,6 +233,9 @@ heartbeat_free(struct heartbeat *hb)
 {
 	if (hb == NULL)
 		return;
-	event_free(hb->timer);
+	if (hb->timer != NULL)
+		event_free(hb->timer);
+	if (hb->writable != NULL)
+		event_free(hb->writable);
 	free(hb);
 }
