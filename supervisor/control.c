@@ -12,6 +12,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "command.h"
 #include "control.h"
 #include "duration.h"
 #include "supervisor.h"
@@ -117,32 +118,20 @@ control_cmd_help(struct supervisor *sv)
 	return json_pack("{s:o}", "commands", cmds);
 }
 
-/* The reply to one command line (a new reference). */
+/* The reply to one command (a new reference); NULL for quit. */
 static json_t *
-control_dispatch(struct supervisor *sv, const char *line)
+control_dispatch(struct supervisor *sv, const struct command *cmd)
 {
-	char name[32];
+	char word[32], msg[96];
 
-	/* Surrounding blanks are forgiven; arguments are not taken by any command yet. */
-	while (*line == ' ' || *line == '\t')
-		line++;
-	size_t n = strcspn(line, " \t");
-	if (line[n + strspn(line + n, " \t")] != '\0')
-		return json_pack("{s:s}", "error", "commands take no arguments (try help)");
 	for (size_t i = 0; i < CONTROL_NCMDS; i++) {
-		if (strlen(control_cmds[i].name) == n && strncmp(control_cmds[i].name, line, n) == 0 &&
-		    control_cmds[i].fn != NULL)
-			return control_cmds[i].fn(sv);
+		if (strlen(control_cmds[i].name) == cmd->len &&
+		    memcmp(control_cmds[i].name, cmd->word, cmd->len) == 0)
+			return control_cmds[i].fn != NULL ? control_cmds[i].fn(sv) : NULL;
 	}
-	snprintf(name, sizeof(name), "%.*s", (int)(n < 24 ? n : 24), line);
-	for (char *p = name; *p; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-			*p = '?';
-	json_t *reply = json_object();
-	char msg[96];
-	snprintf(msg, sizeof(msg), "unknown command '%s' (try help)", name);
-	json_object_set_new(reply, "error", json_string(msg));
-	return reply;
+	command_word(cmd, word, sizeof(word));
+	snprintf(msg, sizeof(msg), "unknown command '%s' (try help)", word);
+	return json_pack("{s:s}", "error", msg);
 }
 
 static void
@@ -180,13 +169,29 @@ control_reply(struct control_client *cl, json_t *reply)
 static void
 control_client_line(struct control_client *cl, const char *line, size_t len)
 {
-	if (len > CONTROL_MAX_LINE) {
+	struct command cmd;
+	json_t *reply;
+
+	switch (command_parse(line, len, &cmd)) {
+	case COMMAND_EMPTY:
+		return;
+	case COMMAND_TOO_LONG:
 		control_reply(cl, json_pack("{s:s}", "error", "line too long"));
 		cl->closing = 1;
-	} else if (strcmp(line, "quit") == 0)
-		cl->closing = 1;
-	else if (line[strspn(line, " \t")] != '\0')
-		control_reply(cl, control_dispatch(cl->ctl->sv, line));
+		return;
+	case COMMAND_BINARY:
+		control_reply(cl, json_pack("{s:s}", "error", "not a line of text"));
+		return;
+	case COMMAND_ARGS:
+		control_reply(cl, json_pack("{s:s}", "error", "commands take no arguments (try help)"));
+		return;
+	case COMMAND_OK:
+		if ((reply = control_dispatch(cl->ctl->sv, &cmd)) == NULL)
+			cl->closing = 1; /* quit */
+		else
+			control_reply(cl, reply);
+		return;
+	}
 }
 
 /*
@@ -220,7 +225,7 @@ control_client_process(struct control_client *cl)
 		char last[CONTROL_MAX_LINE + 1];
 		evbuffer_remove(in, last, left);
 		last[left] = '\0';
-		control_client_line(cl, last, strlen(last));
+		control_client_line(cl, last, left);
 	}
 	if (cl->eof && evbuffer_get_length(in) == 0)
 		cl->closing = 1;

@@ -9,10 +9,12 @@
 
 #include <stddef.h>
 
+#include "command.h"
+
 struct supervisor;
 
 #define CONTROL_MAX_CLIENTS 32
-#define CONTROL_MAX_LINE 1024
+#define CONTROL_MAX_LINE COMMAND_MAX_LINE
 #define CONTROL_MAX_INPUT 16384 /* unread input per client; reading pauses above it */
 #define CONTROL_IDLE_SEC 60     /* a client silent this long is closed */
 #define CONTROL_WRITE_SEC 10    /* a client not reading its reply this long is closed */

@@ -171,5 +171,9 @@ main(int argc, char **argv)
 	       "sockets; %" PRIu64 " refused (queue full), %" PRIu64 " failed\n",
 	       garbage ? "garbage" : "heartbeats", sent, secs, (double)sent / secs, workers, nsocks,
 	       refused, failed);
+	for (unsigned long i = 0; i < nsocks; i++)
+		close(fds[i]);
+	free(fds);
+	free(seq);
 	return failed > 0 ? 1 : 0;
 }
