@@ -903,6 +903,24 @@ Test(daemons, unusable_runtime_directory_names_the_path)
 	end_clean();
 }
 
+/* A runtime directory the supervisor's user may not write: the error names the path and why. */
+Test(daemons, unwritable_runtime_directory_names_the_path)
+{
+	char out[4096], rundir[320], sock[400], ctl[400];
+
+	snprintf(rundir, sizeof(rundir), "%s/run", t.dir);
+	cr_assert_eq(mkdir(rundir, 0755), 0); /* root's; nobody may enter but not write */
+	cr_assert_eq(chmod(t.dir, 0755), 0);
+	snprintf(sock, sizeof(sock), "%s/supervisor.sock", rundir);
+	snprintf(ctl, sizeof(ctl), "%s/control.sock", rundir);
+	char *argv[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+			VIGIL_SUPERVISOR_BIN, "--socket", sock, "--control", ctl, NULL};
+	int rc = vt_run(argv, out, sizeof(out), 1);
+	cr_expect_eq(rc, 1, "exit %d: %s", rc, out);
+	cr_expect(strstr(out, sock) != NULL && strstr(out, "Permission denied") != NULL,
+		  "the error does not name %s and the reason: %s", sock, out);
+}
+
 struct usage_case {
 	const char *bin;
 	const char *args[4];
