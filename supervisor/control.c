@@ -34,104 +34,176 @@ struct control {
 	struct event *resume; /* re-enables accepting after running out of descriptors */
 };
 
+/* A command writes its one reply line to out; it returns -1 for quit (no reply). */
 struct control_cmd {
 	const char *name;
 	const char *help;
-	json_t *(*fn)(struct supervisor *sv);
+	int (*fn)(struct supervisor *sv, struct evbuffer *out);
 };
 
-static json_t *control_status(struct supervisor *sv);
-static json_t *control_cmd_help(struct supervisor *sv);
-static json_t *control_cmd_version(struct supervisor *sv);
+static int control_cmd_status(struct supervisor *sv, struct evbuffer *out);
+static int control_cmd_help(struct supervisor *sv, struct evbuffer *out);
+static int control_cmd_version(struct supervisor *sv, struct evbuffer *out);
+static int control_cmd_quit(struct supervisor *sv, struct evbuffer *out);
 
 /* Every control command; "help" is generated from this table. */
 static const struct control_cmd control_cmds[] = {
-    {"status", "every worker and the supervisor's counters", control_status},
+    {"status", "every worker and the supervisor's counters", control_cmd_status},
     {"version", "the supervisor's version", control_cmd_version},
     {"help", "this list", control_cmd_help},
-    {"quit", "close the connection", NULL},
+    {"quit", "close the connection", control_cmd_quit},
 };
 #define CONTROL_NCMDS (sizeof(control_cmds) / sizeof(control_cmds[0]))
 
-/* The status document: {"workers":[...],"supervisor":{...}}. */
-static json_t *
-control_status(struct supervisor *sv)
+#define CONTROL_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(6))
+
+/* Append reply (a reference this takes) to out as one line; an error line if it is NULL. */
+static void
+control_put(struct evbuffer *out, json_t *reply)
 {
-	struct registry *r = &sv->registry;
-	uint64_t now = vigil_now_usec();
-	json_t *workers = json_array();
+	char *text = reply != NULL ? json_dumps(reply, CONTROL_JSON_FLAGS) : NULL;
+
+	if (text == NULL)
+		evbuffer_add_printf(out, "{\"error\":\"out of memory\"}\n");
+	else
+		evbuffer_add_printf(out, "%s\n", text);
+	free(text);
+	json_decref(reply);
+}
+
+/* Append obj (a reference this takes) to out, unterminated; -1 if it cannot be encoded. */
+static int
+control_put_json(struct evbuffer *out, json_t *obj)
+{
+	char small[2048];
+	int rc = -1;
+
+	if (obj == NULL)
+		return -1;
+	size_t n = json_dumpb(obj, small, sizeof(small), CONTROL_JSON_FLAGS);
+	if (n > 0 && n <= sizeof(small)) {
+		rc = evbuffer_add(out, small, n);
+	} else if (n > 0) {
+		char *text = json_dumps(obj, CONTROL_JSON_FLAGS);
+		if (text != NULL)
+			rc = evbuffer_add(out, text, strlen(text));
+		free(text);
+	}
+	json_decref(obj);
+	return rc;
+}
+
+/* The supervisor's own part of the status document. */
+static json_t *
+control_status_supervisor(struct supervisor *sv, uint64_t now)
+{
 	json_t *invalid = json_object();
 	uint64_t invalid_total = 0;
-	struct worker **list = NULL;
 
-	if (r->count > 0 && (list = calloc(r->count, sizeof(*list))) == NULL)
-		goto fail;
-	size_t n = registry_list(r, list, r->count);
-	for (size_t i = 0; i < n; i++) {
-		struct vigil_status_row row;
-		registry_row(list[i], now, &row);
-		if (json_array_append_new(workers, vigil_status_row_to_json(&row)) == -1)
-			goto fail;
-	}
-	free(list);
-	list = NULL;
+	if (invalid == NULL)
+		return NULL;
 	for (int code = 1; code < VIGIL_WIRE_NERR; code++) {
 		json_object_set_new(invalid, vigil_wire_strerror(code),
 				    json_integer((json_int_t)sv->counters.invalid[code]));
 		invalid_total += sv->counters.invalid[code];
 	}
-	return json_pack("{s:o, s:{s:I, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, "
-			 "s:I, s:I}}",
-			 "workers", workers, "supervisor", "pid", (json_int_t)getpid(),
-			 "version", VIGIL_VERSION, "uptime_s",
+	return json_pack("{s:I, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, "
+			 "s:I}",
+			 "pid", (json_int_t)getpid(), "version", VIGIL_VERSION, "uptime_s",
 			 (double)(now - sv->started) / 1e6, "timeout_ms",
-			 (json_int_t)(sv->timeout / 1000), "workers", (json_int_t)r->count,
-			 "max_workers", (json_int_t)sv->max_workers, "datagrams",
-			 (json_int_t)sv->counters.datagrams, "invalid_datagrams",
-			 (json_int_t)invalid_total, "invalid_by_reason", invalid,
-			 "rejected_workers", (json_int_t)sv->counters.rejected_full,
-			 "timeouts_sent", (json_int_t)sv->counters.timeouts_sent,
-			 "timeouts_undelivered", (json_int_t)sv->counters.timeouts_undelivered,
-			 "pause_graces", (json_int_t)sv->counters.graces, "senders_refused",
+			 (json_int_t)(sv->timeout / 1000), "workers",
+			 (json_int_t)sv->registry.count, "max_workers", (json_int_t)sv->max_workers,
+			 "datagrams", (json_int_t)sv->counters.datagrams, "invalid_datagrams",
+			 (json_int_t)invalid_total, "invalid_by_reason", invalid, "rejected_workers",
+			 (json_int_t)sv->counters.rejected_full, "timeouts_sent",
+			 (json_int_t)sv->counters.timeouts_sent, "timeouts_undelivered",
+			 (json_int_t)sv->counters.timeouts_undelivered, "pause_graces",
+			 (json_int_t)sv->counters.graces, "senders_refused",
 			 (json_int_t)sv->counters.senders_refused, "impersonations",
 			 (json_int_t)sv->counters.impersonations);
-fail:
-	free(list);
-	json_decref(workers);
-	json_decref(invalid);
-	return NULL;
 }
 
-static json_t *
-control_cmd_version(struct supervisor *sv)
+/*
+ * The status document, {"workers":[...],"supervisor":{...}}, written a
+ * worker at a time: its peak memory is the text itself (a few hundred bytes
+ * a worker), not a tree of every worker's fields besides. Built in its own
+ * buffer, so that a failure midway sends an error line, never half a line.
+ */
+static int
+control_cmd_status(struct supervisor *sv, struct evbuffer *out)
 {
-	return json_pack("{s:s}", "version", VIGIL_VERSION);
+	struct registry *r = &sv->registry;
+	uint64_t now = vigil_now_usec();
+	struct evbuffer *doc = evbuffer_new();
+	struct worker **list = NULL;
+	int ok = doc != NULL;
+
+	if (ok && r->count > 0 && (list = calloc(r->count, sizeof(*list))) == NULL)
+		ok = 0;
+	size_t n = ok ? registry_list(r, list, r->count) : 0;
+	ok = ok && evbuffer_add_printf(doc, "{\"workers\":[") > 0;
+	for (size_t i = 0; ok && i < n; i++) {
+		struct vigil_status_row row;
+		registry_row(list[i], now, &row);
+		ok = (i == 0 || evbuffer_add(doc, ",", 1) == 0) &&
+		     control_put_json(doc, vigil_status_row_to_json(&row)) == 0;
+	}
+	free(list);
+	ok = ok && evbuffer_add_printf(doc, "],\"supervisor\":") > 0 &&
+	     control_put_json(doc, control_status_supervisor(sv, now)) == 0 &&
+	     evbuffer_add(doc, "}\n", 2) == 0;
+	if (ok)
+		evbuffer_add_buffer(out, doc); /* moves the chunks, no copy */
+	else
+		control_put(out, NULL);
+	if (doc != NULL)
+		evbuffer_free(doc);
+	return 0;
 }
 
-static json_t *
-control_cmd_help(struct supervisor *sv)
+static int
+control_cmd_version(struct supervisor *sv, struct evbuffer *out)
+{
+	(void)sv;
+	control_put(out, json_pack("{s:s}", "version", VIGIL_VERSION));
+	return 0;
+}
+
+static int
+control_cmd_help(struct supervisor *sv, struct evbuffer *out)
 {
 	json_t *cmds = json_object();
 
-	for (size_t i = 0; i < CONTROL_NCMDS; i++)
+	(void)sv;
+	for (size_t i = 0; cmds != NULL && i < CONTROL_NCMDS; i++)
 		json_object_set_new(cmds, control_cmds[i].name, json_string(control_cmds[i].help));
-	return json_pack("{s:o}", "commands", cmds);
+	control_put(out, cmds != NULL ? json_pack("{s:o}", "commands", cmds) : NULL);
+	return 0;
 }
 
-/* The reply to one command (a new reference); NULL for quit. */
-static json_t *
-control_dispatch(struct supervisor *sv, const struct command *cmd)
+static int
+control_cmd_quit(struct supervisor *sv, struct evbuffer *out)
+{
+	(void)sv;
+	(void)out;
+	return -1;
+}
+
+/* Answer one command; -1 for quit. */
+static int
+control_dispatch(struct supervisor *sv, const struct command *cmd, struct evbuffer *out)
 {
 	char word[32], msg[96];
 
 	for (size_t i = 0; i < CONTROL_NCMDS; i++) {
 		if (strlen(control_cmds[i].name) == cmd->len &&
 		    memcmp(control_cmds[i].name, cmd->word, cmd->len) == 0)
-			return control_cmds[i].fn != NULL ? control_cmds[i].fn(sv) : NULL;
+			return control_cmds[i].fn(sv, out);
 	}
 	command_word(cmd, word, sizeof(word));
 	snprintf(msg, sizeof(msg), "unknown command '%s' (try help)", word);
-	return json_pack("{s:s}", "error", msg);
+	control_put(out, json_pack("{s:s}", "error", msg));
+	return 0;
 }
 
 static void
@@ -150,19 +222,11 @@ control_client_free(struct control_client *cl)
 	free(cl);
 }
 
-/* Append one reply line (a JSON object) to the client's output. */
+/* Append one reply line (a JSON object; a reference this takes) to the client's output. */
 static void
 control_reply(struct control_client *cl, json_t *reply)
 {
-	struct evbuffer *out = bufferevent_get_output(cl->bev);
-	char *text = reply != NULL ? json_dumps(reply, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
-
-	if (text == NULL)
-		evbuffer_add_printf(out, "{\"error\":\"out of memory\"}\n");
-	else
-		evbuffer_add_printf(out, "%s\n", text);
-	free(text);
-	json_decref(reply);
+	control_put(bufferevent_get_output(cl->bev), reply);
 }
 
 /* Answer one command line. */
@@ -170,7 +234,6 @@ static void
 control_client_line(struct control_client *cl, const char *line, size_t len)
 {
 	struct command cmd;
-	json_t *reply;
 
 	switch (command_parse(line, len, &cmd)) {
 	case COMMAND_EMPTY:
@@ -186,10 +249,8 @@ control_client_line(struct control_client *cl, const char *line, size_t len)
 		control_reply(cl, json_pack("{s:s}", "error", "commands take no arguments (try help)"));
 		return;
 	case COMMAND_OK:
-		if ((reply = control_dispatch(cl->ctl->sv, &cmd)) == NULL)
+		if (control_dispatch(cl->ctl->sv, &cmd, bufferevent_get_output(cl->bev)) == -1)
 			cl->closing = 1; /* quit */
-		else
-			control_reply(cl, reply);
 		return;
 	}
 }
