@@ -88,8 +88,8 @@ monitor_register(struct supervisor *sv, const char *name, uint64_t now)
 		return NULL;
 	}
 	w->ctx = sv;
-	w->timer = event_new(sv->base, -1, 0, monitor_timer_cb, w);
-	if (w->timer == NULL || event_priority_set(w->timer, MONITOR_TIMER_PRIORITY) == -1) {
+	if (event_assign(w->timer, sv->base, -1, 0, monitor_timer_cb, w) == -1 ||
+	    event_priority_set(w->timer, MONITOR_TIMER_PRIORITY) == -1) {
 		log_warnx("cannot create a timer for worker %s", name);
 		registry_remove(&sv->registry, w);
 		return NULL;
@@ -106,22 +106,12 @@ monitor_note(struct worker *w, const struct vigil_msg *m, const struct monitor_s
 		w->core.interval = (m->interval_ms < SUPERVISOR_INTERVAL_MAX_MS
 					? m->interval_ms
 					: SUPERVISOR_INTERVAL_MAX_MS) * 1000;
-	if (m->fields & VIGIL_F_STATUS) {
-		size_t n = m->status_len < VIGIL_STATUS_TEXT_MAX ? m->status_len
-								 : VIGIL_STATUS_TEXT_MAX;
-		/* Peer text: kept as printable ASCII, so no view of it can be abused. */
-		for (size_t i = 0; i < n; i++) {
-			unsigned char c = (unsigned char)m->status[i];
-			w->status[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-		}
-		w->status[n] = '\0';
-	}
+	if ((m->fields & VIGIL_F_STATUS) && registry_set_status(w, m->status, m->status_len) == -1)
+		log_warn("cannot keep the status of worker %s", w->name);
 	/* Only a named sender can be answered; keep the newest such address. */
 	if (from->addrlen > offsetof(struct sockaddr_un, sun_path) &&
-	    (from->addrlen != w->addrlen || memcmp(&w->addr, from->addr, from->addrlen) != 0)) {
-		memcpy(&w->addr, from->addr, from->addrlen);
-		w->addrlen = from->addrlen;
-	}
+	    registry_set_addr(w, from->addr, from->addrlen) == -1)
+		log_warn("cannot keep the address of worker %s", w->name);
 }
 
 void
@@ -186,9 +176,9 @@ monitor_send_timeout(struct supervisor *sv, struct worker *w, uint64_t now)
 {
 	struct vigil_msg m = {0};
 	char buf[VIGIL_WIRE_MAX];
-	char addr[sizeof(w->addr.sun_path) * 4 + 1];
+	char addr[sizeof(w->addr->sun_path) * 4 + 1];
 
-	if (w->addrlen == 0)
+	if (w->addr == NULL)
 		return;
 	m.fields = VIGIL_F_TIMEOUT | VIGIL_F_WORKER | VIGIL_F_MISSED | VIGIL_F_SILENT_MS |
 		   VIGIL_F_LAST_SEQ;
@@ -199,16 +189,16 @@ monitor_send_timeout(struct supervisor *sv, struct worker *w, uint64_t now)
 	int len = vigil_wire_encode(&m, buf, sizeof(buf));
 	if (len < 0)
 		fatalx("cannot encode TIMEOUT for %s", w->name); /* our own fields: a bug */
-	if (listener_send(sv, &w->addr, w->addrlen, buf, (size_t)len) == 0) {
+	if (listener_send(sv, w->addr, w->addrlen, buf, (size_t)len) == 0) {
 		sv->counters.timeouts_sent++;
 		return;
 	}
 	sv->counters.timeouts_undelivered++;
 	/* The address may be abstract (leading NUL) or come from anyone: escape it. */
 	size_t alen = w->addrlen - offsetof(struct sockaddr_un, sun_path);
-	if (w->addr.sun_path[0] != '\0')
-		alen = strnlen(w->addr.sun_path, alen);
-	log_escape(w->addr.sun_path, alen, addr, sizeof(addr));
+	if (w->addr->sun_path[0] != '\0')
+		alen = strnlen(w->addr->sun_path, alen);
+	log_escape(w->addr->sun_path, alen, addr, sizeof(addr));
 	log_ratelimited(&sv->rl_undelivered, now, LOG_LEVEL_WARN,
 			"cannot deliver TIMEOUT to worker %s at %s: %s%s", w->name, addr,
 			strerror(errno),

@@ -2,6 +2,9 @@
  * registry.c: worker table. See registry.h.
  */
 #include <errno.h>
+#include <malloc.h>
+#include <stdalign.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +45,10 @@ registry_init(struct registry *r, size_t max)
 static void
 worker_free(struct worker *w)
 {
-	if (w->timer != NULL)
-		event_free(w->timer);
+	if (event_initialized(w->timer))
+		event_del(w->timer);
+	free(w->addr);
+	free(w->status);
 	free(w);
 }
 
@@ -89,9 +94,13 @@ registry_add(struct registry *r, const char *name, size_t len)
 		errno = ENOSPC;
 		return NULL;
 	}
-	w = calloc(1, sizeof(*w));
+	/* One block: the struct, the name, then the timer's storage, aligned for it. */
+	size_t align = alignof(max_align_t);
+	size_t at = (offsetof(struct worker, name) + len + 1 + align - 1) & ~(align - 1);
+	w = calloc(1, at + event_get_struct_event_size());
 	if (w == NULL)
 		return NULL;
+	w->timer = (struct event *)(void *)((char *)w + at);
 	memcpy(w->name, name, len);
 	w->name[len] = '\0';
 	size_t b = hash_name(name, len) & (r->nbuckets - 1);
@@ -114,6 +123,51 @@ registry_remove(struct registry *r, struct worker *w)
 			return;
 		}
 	}
+}
+
+int
+registry_set_addr(struct worker *w, const struct sockaddr_un *addr, socklen_t len)
+{
+	if (w->addr != NULL && len == w->addrlen && memcmp(w->addr, addr, len) == 0)
+		return 0;
+	struct sockaddr_un *copy = malloc(len);
+	if (copy == NULL)
+		return -1;
+	memcpy(copy, addr, len);
+	free(w->addr);
+	w->addr = copy;
+	w->addrlen = len;
+	return 0;
+}
+
+int
+registry_set_status(struct worker *w, const char *text, size_t len)
+{
+	/* Full size once: a worker that reports status changes it often. */
+	if (w->status == NULL && (w->status = malloc(VIGIL_STATUS_TEXT_MAX + 1)) == NULL)
+		return -1;
+	if (len > VIGIL_STATUS_TEXT_MAX)
+		len = VIGIL_STATUS_TEXT_MAX;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		w->status[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	w->status[len] = '\0';
+	return 0;
+}
+
+size_t
+registry_footprint(const struct registry *r, const struct worker *w)
+{
+	/* What malloc gives each block, and its header word (glibc's chunk overhead). */
+	size_t n = malloc_usable_size((void *)w) + sizeof(size_t);
+
+	if (w->addr != NULL)
+		n += malloc_usable_size(w->addr) + sizeof(size_t);
+	if (w->status != NULL)
+		n += malloc_usable_size(w->status) + sizeof(size_t);
+	/* The bucket array is sized for r->max workers: each one's share of it. */
+	return n + (r->nbuckets * sizeof(*r->buckets) + r->max - 1) / r->max;
 }
 
 static int
@@ -143,7 +197,7 @@ registry_row(const struct worker *w, uint64_t now, struct vigil_status_row *row)
 	const struct worker_core *c = &w->core;
 
 	memset(row, 0, sizeof(*row));
-	memcpy(row->name, w->name, sizeof(row->name));
+	memcpy(row->name, w->name, strlen(w->name) + 1); /* stored to size, at most VIGIL_NAME_MAX */
 	snprintf(row->state, sizeof(row->state), "%s", state_name(c, now));
 	row->pid = c->pid;
 	row->last_seq = c->last_seq;
@@ -155,5 +209,6 @@ registry_row(const struct worker *w, uint64_t now, struct vigil_status_row *row)
 	row->timeout_ms = c->timeout / 1000;
 	row->interval_ms = c->interval / 1000;
 	row->uid = w->owner;
-	memcpy(row->status, w->status, sizeof(row->status));
+	if (w->status != NULL)
+		memcpy(row->status, w->status, strlen(w->status) + 1);
 }

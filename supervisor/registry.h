@@ -1,8 +1,10 @@
 /*
  * registry.h: the supervisor's table of workers, found by name through a
  * hash table with a fixed bucket array sized from the worker limit. A worker
- * struct is allocated once, when its name first heartbeats, and owns its
- * timer event; nothing on the heartbeat path allocates.
+ * is one allocation, made when its name first heartbeats: the struct, its
+ * name and the storage of its timer event; its address and STATUS= text are
+ * allocated to size when the worker first sends them. Nothing on the
+ * heartbeat path allocates. docs/PERFORMANCE.md gives the bytes per worker.
  */
 #ifndef VIGIL_REGISTRY_H
 #define VIGIL_REGISTRY_H
@@ -20,13 +22,13 @@ struct event;
 struct worker {
 	struct worker *next; /* hash chain */
 	struct worker_core core;
-	struct event *timer; /* owned; freed with the worker */
-	void *ctx;           /* what the timer callback needs (the supervisor) */
-	struct sockaddr_un addr; /* where TIMEOUT goes: the heartbeats' source */
-	socklen_t addrlen;       /* 0: the sender had no address */
-	uid_t owner;             /* the uid that registered the name: only it may speak for it */
-	char status[VIGIL_STATUS_TEXT_MAX + 1];
-	char name[VIGIL_NAME_MAX + 1];
+	struct event *timer;      /* storage in this allocation; see registry_add */
+	void *ctx;                /* what the timer callback needs (the supervisor) */
+	struct sockaddr_un *addr; /* where TIMEOUT goes: the heartbeats' source; NULL: none */
+	char *status;             /* STATUS= text, printable; NULL until the worker sends one */
+	socklen_t addrlen;        /* bytes of *addr */
+	uid_t owner;              /* the uid that registered the name: only it may speak for it */
+	char name[];              /* NUL-terminated, at most VIGIL_NAME_MAX bytes before it */
 };
 
 struct registry {
@@ -46,14 +48,34 @@ void registry_free(struct registry *r);
 struct worker *registry_find(const struct registry *r, const char *name, size_t len);
 
 /*
- * Add a new worker called name (which must not exist yet), zeroed, with no
- * timer. Returns NULL if the registry is full (errno ENOSPC) or memory ran
- * out (ENOMEM).
+ * Add a new worker called name (which must not exist yet), zeroed. Its
+ * timer points to storage for a struct event that the caller sets up with
+ * event_assign(); until then event_initialized() is false for it. Returns
+ * NULL if the registry is full (errno ENOSPC) or memory ran out (ENOMEM).
  */
 struct worker *registry_add(struct registry *r, const char *name, size_t len);
 
-/* Remove w and free it with its timer. */
+/* Remove w and free it, deleting its timer if it was assigned. */
 void registry_remove(struct registry *r, struct worker *w);
+
+/*
+ * Remember addr (len bytes) as where w is answered, if it differs from the
+ * one kept; -1 (errno ENOMEM) leaves the old one.
+ */
+int registry_set_addr(struct worker *w, const struct sockaddr_un *addr, socklen_t len);
+
+/*
+ * Keep text (len bytes, cut at VIGIL_STATUS_TEXT_MAX) as w's status, every
+ * byte outside printable ASCII replaced by '?', so that no view of peer text
+ * can be abused; -1 (errno ENOMEM) leaves the old one.
+ */
+int registry_set_status(struct worker *w, const char *text, size_t len);
+
+/*
+ * Bytes of memory w holds: its blocks as malloc sized them, with glibc's
+ * header word each, and its share of the bucket array (sized for r->max).
+ */
+size_t registry_footprint(const struct registry *r, const struct worker *w);
 
 /*
  * Fill out[] with up to cap workers sorted by name; returns how many. Not

@@ -1,9 +1,11 @@
 /*
- * test_registry.c: the worker table. Workers here have no timer (NULL),
+ * test_registry.c: the worker table. Workers here have no timer assigned,
  * which registry_free and registry_remove accept, except where a test
  * checks that a real timer goes with its worker.
  */
 #include <errno.h>
+#include <malloc.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -66,9 +68,10 @@ Test(registry, add_then_find)
 	cr_expect_str_eq(a->name, "web-1");
 	cr_expect_eq(a->core.state, WORKER_NEW, "a new worker starts zeroed");
 	cr_expect_eq(a->core.heartbeats, 0);
-	cr_expect_eq(a->addrlen, 0);
-	cr_expect_str_eq(a->status, "");
-	cr_expect_null(a->timer);
+	cr_expect_null(a->addr);
+	cr_expect_null(a->status);
+	cr_assert_not_null(a->timer, "storage for the timer comes with the worker");
+	cr_expect_not(event_initialized(a->timer), "the timer is not assigned yet");
 }
 
 Test(registry, empty_registry_finds_nothing)
@@ -335,9 +338,8 @@ Test(registry, timer_goes_with_its_worker)
 	cr_assert_not_null(base);
 	struct worker *a = add("a");
 	struct worker *b = add("b");
-	a->timer = evtimer_new(base, NULL, NULL);
-	b->timer = evtimer_new(base, NULL, NULL);
-	cr_assert(a->timer != NULL && b->timer != NULL);
+	cr_assert_eq(evtimer_assign(a->timer, base, NULL, NULL), 0);
+	cr_assert_eq(evtimer_assign(b->timer, base, NULL, NULL), 0);
 	evtimer_add(a->timer, &tv);
 	evtimer_add(b->timer, &tv);
 	cr_assert_eq(event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED), 2);
@@ -369,7 +371,7 @@ Test(registry, row_reflects_the_worker)
 	w->core.timeout = 600000;
 	w->core.interval = 200000;
 	w->owner = 1000;
-	strcpy(w->status, "draining");
+	cr_assert_eq(registry_set_status(w, "draining", 8), 0);
 	memset(&row, 0x5a, sizeof(row));
 	registry_row(w, now, &row);
 
@@ -425,13 +427,101 @@ Test(registry, row_keeps_the_longest_name_and_status)
 
 	memset(name, 'n', VIGIL_NAME_MAX);
 	name[VIGIL_NAME_MAX] = '\0';
+	char text[VIGIL_STATUS_TEXT_MAX];
 	struct worker *w = add(name);
-	memset(w->status, 's', VIGIL_STATUS_TEXT_MAX);
-	w->status[VIGIL_STATUS_TEXT_MAX] = '\0';
+	memset(text, 's', sizeof(text));
+	cr_assert_eq(registry_set_status(w, text, sizeof(text)), 0);
 	registry_row(w, 0, &row);
 
 	cr_expect_str_eq(row.name, name);
 	cr_expect_eq(strlen(row.status), VIGIL_STATUS_TEXT_MAX);
 	cr_expect_str_eq(row.status, w->status);
 	cr_expect_str_eq(row.state, "new");
+}
+
+/* The address is copied to size, replaced when it changes, and freed with the worker. */
+Test(registry, address_kept_to_size)
+{
+	struct worker *w = add("web-1");
+	struct sockaddr_un a = {.sun_family = AF_UNIX, .sun_path = "/run/vigil/web-1.sock"};
+	struct sockaddr_un b = {.sun_family = AF_UNIX, .sun_path = "/run/vigil/web-1b.sock"};
+	socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(a.sun_path) + 1);
+	socklen_t blen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(b.sun_path) + 1);
+
+	cr_assert_eq(registry_set_addr(w, &a, alen), 0);
+	cr_assert_not_null(w->addr);
+	cr_expect_eq(w->addrlen, alen);
+	cr_expect_str_eq(w->addr->sun_path, a.sun_path);
+	cr_expect_lt(malloc_usable_size(w->addr), sizeof(struct sockaddr_un),
+		     "a short path must not cost a whole sockaddr_un");
+	const struct sockaddr_un *kept = w->addr;
+	cr_assert_eq(registry_set_addr(w, &a, alen), 0);
+	cr_expect_eq(w->addr, kept, "the same address is not copied again");
+	cr_assert_eq(registry_set_addr(w, &b, blen), 0);
+	cr_expect_eq(w->addrlen, blen);
+	cr_expect_str_eq(w->addr->sun_path, b.sun_path);
+	/* An abstract address: a leading NUL, the rest counted by its length. */
+	struct sockaddr_un c = {.sun_family = AF_UNIX, .sun_path = "\0abs\0x"};
+	socklen_t clen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 6);
+	cr_assert_eq(registry_set_addr(w, &c, clen), 0);
+	cr_expect_eq(memcmp(w->addr->sun_path, "\0abs\0x", 6), 0);
+}
+
+/* Peer text is cut to VIGIL_STATUS_TEXT_MAX and kept printable. */
+Test(registry, status_is_cut_and_sanitized)
+{
+	struct worker *w = add("web-1");
+	char longtext[VIGIL_STATUS_TEXT_MAX + 50];
+
+	cr_assert_eq(registry_set_status(w, "ok\x1b[2J\x7f\xc3\xa9!", 10), 0);
+	cr_expect_str_eq(w->status, "ok?[2J??" "?!"); /* split: no trigraph */
+	memset(longtext, 'x', sizeof(longtext));
+	cr_assert_eq(registry_set_status(w, longtext, sizeof(longtext)), 0);
+	cr_expect_eq(strlen(w->status), VIGIL_STATUS_TEXT_MAX);
+	cr_assert_eq(registry_set_status(w, "", 0), 0);
+	cr_expect_str_eq(w->status, "");
+
+	struct vigil_status_row row;
+	cr_assert_eq(registry_set_status(w, "serving", 7), 0);
+	registry_row(w, 0, &row);
+	cr_expect_str_eq(row.status, "serving");
+	registry_row(add("quiet"), 0, &row);
+	cr_expect_str_eq(row.status, "", "a worker that never sent STATUS= shows none");
+}
+
+/*
+ * The memory target (docs/PERFORMANCE.md): at most 512 bytes per worker, its
+ * bucket share included, for a worker with the longest name and a typical
+ * socket path, its timer assigned; and a long name costs no more than its bytes.
+ */
+Test(registry, a_worker_fits_in_512_bytes)
+{
+	struct registry big;
+	struct event_base *base = event_base_new();
+	char name[VIGIL_NAME_MAX + 1];
+	struct sockaddr_un a = {.sun_family = AF_UNIX, .sun_path = "/run/vigil/workers/"};
+
+	cr_assert_not_null(base);
+	cr_assert_eq(registry_init(&big, 1000000), 0);
+	memset(name, 'n', VIGIL_NAME_MAX);
+	name[VIGIL_NAME_MAX] = '\0';
+	memcpy(a.sun_path + strlen(a.sun_path), name, 60);
+	socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(a.sun_path) + 1);
+
+	struct worker *lng = registry_add(&big, name, VIGIL_NAME_MAX);
+	struct worker *shrt = registry_add(&big, "w", 1);
+	cr_assert(lng != NULL && shrt != NULL);
+	/* Names are stored to size: the short one saves all but malloc's rounding. */
+	size_t saved = registry_footprint(&big, lng) - registry_footprint(&big, shrt);
+	cr_expect_geq(saved, VIGIL_NAME_MAX - 1 - 16, "a 1-byte name saves only %zu bytes", saved);
+	cr_assert_eq(evtimer_assign(lng->timer, base, NULL, NULL), 0);
+	cr_assert_eq(registry_set_addr(lng, &a, alen), 0);
+	size_t bytes = registry_footprint(&big, lng);
+	cr_expect_leq(bytes, 512, "a worker holds %zu bytes", bytes);
+
+	/* The status text, when a worker sends one, is the one thing that grows it. */
+	cr_assert_eq(registry_set_status(lng, "ok", 2), 0);
+	cr_expect_leq(registry_footprint(&big, lng), 512 + VIGIL_STATUS_TEXT_MAX + 16);
+	registry_free(&big);
+	event_base_free(base);
 }
