@@ -204,6 +204,7 @@ main(int argc, char **argv)
 	    event_base_priority_init(sv.base, 2) == -1)
 		fatalx("cannot create the event loop");
 	event_config_free(cfg);
+	ctimeout_init(&sv.ctimeouts, sv.base);
 	/* Before any socket exists, so that a TERM at any point still cleans up. */
 	sigs[0] = evsignal_new(sv.base, SIGTERM, signal_stop_cb, &sv);
 	sigs[1] = evsignal_new(sv.base, SIGINT, signal_stop_cb, &sv);

@@ -266,8 +266,14 @@ monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event 
 		uint64_t left = c->due > now ? c->due - now : 0;
 		struct timeval tv = {.tv_sec = (time_t)(left / 1000000),
 				     .tv_usec = (suseconds_t)(left % 1000000)};
-		/* Re-adding a pending event just moves its deadline: no allocation. */
-		event_add(w->timer, &tv);
+		/*
+		 * Re-adding a pending event just moves its deadline: no allocation.
+		 * A whole timeout (after a heartbeat) goes through its common
+		 * timeout's queue, O(1); a remainder goes to the heap.
+		 */
+		const struct timeval *ctv =
+		    left == c->timeout ? ctimeout_get(&sv->ctimeouts, left) : NULL;
+		event_add(w->timer, ctv != NULL ? ctv : &tv);
 	}
 	if (c->state != before) {
 		if (before != WORKER_NEW)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "allow.h"
+#include "ctimeout.h"
 #include "log.h"
 #include "registry.h"
 #include "sock.h"
@@ -54,6 +55,7 @@ struct supervisor {
 	struct listener *listener;
 	struct control *control;
 	struct registry registry;
+	struct ctimeout_table ctimeouts; /* one libevent queue per distinct timeout */
 	size_t by_state[WORKER_STOPPED + 1]; /* workers in each state, for STATUS= */
 	struct supervisor_counters counters;
 	struct event *watchdog;   /* pings systemd's watchdog, if it asked */
