@@ -3,9 +3,12 @@
  * send heartbeats over M sockets, at a total rate or flat out, or the same
  * sockets send garbage (malformed datagrams) to test floods. Sends never
  * block; datagrams the kernel refuses (EAGAIN: the supervisor's queue is
- * full) are counted. Prints one summary line.
+ * full) are counted. With --once instead, each worker sends exactly one
+ * heartbeat and a send waits while the queue is full, so that every name
+ * gets registered. Prints one summary line.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,8 +27,11 @@ usage(FILE *fp)
 {
 	fprintf(fp, "Usage: vigil-load --supervisor PATH [--workers N] [--sockets M]\n"
 		    "                  [--rate PER_SEC | --flood] [--duration DUR] [--garbage]\n"
-		    "                  [--prefix NAME]\n"
+		    "                  [--prefix NAME] [--once]\n"
 		    "Send heartbeats (or, with --garbage, malformed datagrams) to a supervisor.\n"
+		    "--once: one heartbeat per worker, then stop (paced by --rate unless\n"
+		    "--flood); sends wait for room in the supervisor's queue instead of being\n"
+		    "refused.\n"
 		    "Defaults: 100 workers, 4 sockets, 1000 datagrams/s, 5s, prefix 'load'.\n");
 }
 
@@ -45,15 +51,16 @@ main(int argc, char **argv)
 	    {"sockets", required_argument, NULL, 'm'},    {"rate", required_argument, NULL, 'r'},
 	    {"flood", no_argument, NULL, 'f'},            {"duration", required_argument, NULL, 'd'},
 	    {"garbage", no_argument, NULL, 'g'},          {"prefix", required_argument, NULL, 'p'},
-	    {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+	    {"once", no_argument, NULL, 'o'},             {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *sup = NULL, *prefix = "load", *why;
 	unsigned long workers = 100, nsocks = 4, rate = 1000;
 	uint64_t duration = 5 * VIGIL_USEC_PER_SEC;
-	int flood = 0, garbage = 0, ch;
+	int flood = 0, garbage = 0, once = 0, ch;
 	char *end;
 
-	while ((ch = getopt_long(argc, argv, "S:n:m:r:fd:gp:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "S:n:m:r:fd:gp:oh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'S':
 			sup = optarg;
@@ -86,6 +93,9 @@ main(int argc, char **argv)
 		case 'p':
 			prefix = optarg;
 			break;
+		case 'o':
+			once = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -96,6 +106,8 @@ main(int argc, char **argv)
 	}
 	if (sup == NULL)
 		return usage_error("--supervisor", "(missing)");
+	if (once && garbage)
+		return usage_error("--once with", "--garbage");
 
 	struct sockaddr_un sun;
 	socklen_t len;
@@ -113,6 +125,11 @@ main(int argc, char **argv)
 			perror("vigil-load: socket");
 			return 1;
 		}
+		/* A blocking AF_UNIX datagram send waits while the receiver's queue is full. */
+		if (once && fcntl(fds[i], F_SETFL, 0) == -1) {
+			perror("vigil-load: fcntl");
+			return 1;
+		}
 	}
 
 	uint64_t start = vigil_now_usec(), sent = 0, refused = 0, failed = 0, n = 0;
@@ -120,7 +137,7 @@ main(int argc, char **argv)
 	char buf[512];
 	for (;;) {
 		uint64_t now = vigil_now_usec();
-		if (now - start >= duration)
+		if (once ? n == workers : now - start >= duration)
 			break;
 		if (!flood) {
 			/* Pace: the n-th datagram is due at start + n / rate. */
