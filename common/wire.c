@@ -36,6 +36,7 @@ static const struct key_def keys[] = {
     KEY("WATCHDOG", VIGIL_F_WATCHDOG, V_WATCHDOG, 0),
     KEY("WATCHDOG_USEC", VIGIL_F_WATCHDOG_USEC, V_UINT, UOFF(watchdog_usec)),
     KEY("STATUS", VIGIL_F_STATUS, V_TEXT, 0),
+    KEY("BARRIER", VIGIL_F_BARRIER, V_FLAG, 0),
 };
 
 static const char *const err_labels[VIGIL_WIRE_NERR] = {
@@ -220,13 +221,15 @@ vigil_wire_kind(const struct vigil_msg *m)
 {
 	if (m->fields & VIGIL_F_STOPPING)
 		return VIGIL_MSG_STOPPING;
-	if (m->fields & (VIGIL_F_HEARTBEAT | VIGIL_F_READY))
-		return VIGIL_MSG_HEARTBEAT;
-	/* WATCHDOG=trigger asks to be failed now: it must never count as a heartbeat. */
-	if ((m->fields & VIGIL_F_WATCHDOG) && !m->watchdog_trigger)
+	/* WATCHDOG=trigger asks to be failed now: it never counts as a heartbeat. */
+	if ((m->fields & VIGIL_F_WATCHDOG) && m->watchdog_trigger)
+		return VIGIL_MSG_TRIGGER;
+	if (m->fields & (VIGIL_F_HEARTBEAT | VIGIL_F_READY | VIGIL_F_WATCHDOG))
 		return VIGIL_MSG_HEARTBEAT;
 	if (m->fields & VIGIL_F_TIMEOUT)
 		return VIGIL_MSG_TIMEOUT;
+	if (m->fields & (VIGIL_F_STATUS | VIGIL_F_WATCHDOG_USEC | VIGIL_F_BARRIER))
+		return VIGIL_MSG_UPDATE;
 	return VIGIL_MSG_NONE;
 }
 

@@ -29,6 +29,7 @@ enum vigil_field {
 	VIGIL_F_MISSED = 1u << 11,
 	VIGIL_F_SILENT_MS = 1u << 12,
 	VIGIL_F_LAST_SEQ = 1u << 13,
+	VIGIL_F_BARRIER = 1u << 14, /* sd_notify BARRIER=1: answered by closing its descriptor */
 };
 
 /* Why a datagram was rejected; also the label under which drops are counted. */
@@ -53,6 +54,8 @@ enum vigil_msg_kind {
 	VIGIL_MSG_HEARTBEAT, /* HEARTBEAT=1 or WATCHDOG=1 (READY=1 counts too; WATCHDOG=trigger not) */
 	VIGIL_MSG_STOPPING,  /* STOPPING=1: a clean exit follows */
 	VIGIL_MSG_TIMEOUT,   /* TIMEOUT=1: supervisor -> worker */
+	VIGIL_MSG_TRIGGER,   /* WATCHDOG=trigger: the sender asks to be declared dead now */
+	VIGIL_MSG_UPDATE,    /* only STATUS=, WATCHDOG_USEC= or BARRIER=1: news, not a heartbeat */
 };
 
 struct vigil_msg {

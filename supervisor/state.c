@@ -76,6 +76,36 @@ on_timer(struct worker_core *w, const struct state_event *ev)
 	return STATE_ACT_TIMEOUT | STATE_ACT_ARM;
 }
 
+/* The worker asked to be failed: a missed period now, reported like one. */
+static unsigned
+on_trigger(struct worker_core *w, const struct state_event *ev)
+{
+	if (w->state == WORKER_NEW)
+		return 0;
+	w->state = WORKER_DEAD;
+	w->missed++;
+	w->timeouts++;
+	w->due = ev->now + w->timeout;
+	return STATE_ACT_TIMEOUT | STATE_ACT_ARM;
+}
+
+/*
+ * A new timeout counts from the last heartbeat, as systemd's does when
+ * WATCHDOG_USEC= changes it: an alive worker already silent longer than the
+ * new timeout is judged at once (the timer runs now). A dead or stopped
+ * worker keeps its schedule; the new timeout applies from its next period.
+ */
+static unsigned
+on_retime(struct worker_core *w, const struct state_event *ev)
+{
+	if (w->state != WORKER_ALIVE)
+		return 0;
+	w->due = w->last_hb + w->timeout;
+	if (w->due < ev->now)
+		w->due = ev->now;
+	return STATE_ACT_ARM;
+}
+
 unsigned
 state_apply(struct worker_core *w, const struct state_event *ev)
 {
@@ -86,6 +116,10 @@ state_apply(struct worker_core *w, const struct state_event *ev)
 		return on_stopping(w, ev);
 	case STATE_EV_TIMER:
 		return on_timer(w, ev);
+	case STATE_EV_TRIGGER:
+		return on_trigger(w, ev);
+	case STATE_EV_RETIME:
+		return on_retime(w, ev);
 	}
 	return 0;
 }

@@ -31,7 +31,13 @@ struct worker_core {
 	uint64_t due;        /* when the timer must fire next, if armed */
 };
 
-enum state_event_type { STATE_EV_HEARTBEAT, STATE_EV_STOPPING, STATE_EV_TIMER };
+enum state_event_type {
+	STATE_EV_HEARTBEAT,
+	STATE_EV_STOPPING,
+	STATE_EV_TIMER,
+	STATE_EV_TRIGGER, /* WATCHDOG=trigger: the worker asks to be declared dead now */
+	STATE_EV_RETIME,  /* core->timeout changed (WATCHDOG_USEC=): re-arm from the last heartbeat */
+};
 
 struct state_event {
 	enum state_event_type type;

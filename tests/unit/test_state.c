@@ -415,3 +415,61 @@ Test(state, new_worker_has_a_name_too)
 {
 	cr_expect_str_eq(state_name(&w, now), "new");
 }
+
+static unsigned
+event_now(enum state_event_type type)
+{
+	struct state_event ev = {.type = type, .now = now};
+	return state_apply(&w, &ev);
+}
+
+/* WATCHDOG=trigger: dead at once, reported like a missed period, next report a period later. */
+Test(state, trigger_declares_dead_now)
+{
+	beat(42, 1);
+	now += 100 * MS;
+	unsigned act = event_now(STATE_EV_TRIGGER);
+	cr_expect_eq(act, STATE_ACT_TIMEOUT | STATE_ACT_ARM, "actions 0x%x", act);
+	cr_expect_eq(w.state, WORKER_DEAD);
+	cr_expect_eq(w.missed, 1);
+	cr_expect_eq(w.timeouts, 1);
+	cr_expect_eq(w.due, now + TIMEOUT);
+	/* Still silent a period later: a second missed period, as for any dead worker. */
+	act = fire_when_due();
+	cr_expect(act & STATE_ACT_TIMEOUT);
+	cr_expect_eq(w.missed, 2);
+	/* A heartbeat recovers it. */
+	now += 10 * MS;
+	cr_expect(beat(42, 2) & STATE_ACT_RECOVERED);
+	cr_expect_eq(w.missed, 0);
+}
+
+/* A trigger for a name never seen heartbeating registers nothing. */
+Test(state, trigger_from_a_stranger_does_nothing)
+{
+	cr_expect_eq(event_now(STATE_EV_TRIGGER), 0);
+	cr_expect_eq(w.state, WORKER_NEW);
+	cr_expect_eq(w.timeouts, 0);
+}
+
+/* WATCHDOG_USEC=: the deadline moves to last heartbeat + the new timeout. */
+Test(state, retime_counts_from_the_last_heartbeat)
+{
+	beat(42, 1);
+	uint64_t hb = now;
+	now += 200 * MS;
+	w.timeout = 2000 * MS;
+	cr_expect_eq(event_now(STATE_EV_RETIME), STATE_ACT_ARM);
+	cr_expect_eq(w.due, hb + 2000 * MS, "longer: from the heartbeat, not from now");
+	w.timeout = 100 * MS;
+	cr_expect_eq(event_now(STATE_EV_RETIME), STATE_ACT_ARM);
+	cr_expect_eq(w.due, now, "already silent longer than the new timeout: judged now");
+	unsigned act = timer();
+	cr_expect(act & STATE_ACT_TIMEOUT, "actions 0x%x", act);
+	cr_expect_eq(w.state, WORKER_DEAD);
+	/* Dead: the schedule stands; no re-arm from a retime. */
+	uint64_t due = w.due;
+	w.timeout = 5000 * MS;
+	cr_expect_eq(event_now(STATE_EV_RETIME), 0);
+	cr_expect_eq(w.due, due);
+}

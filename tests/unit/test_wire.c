@@ -636,11 +636,19 @@ ParameterizedTestParameters(wire_kind, precedence)
 	    {"TIMEOUT=1\nREADY=1", VIGIL_MSG_HEARTBEAT},
 	    {"TIMEOUT=1\nWATCHDOG=1", VIGIL_MSG_HEARTBEAT},
 	    /* WATCHDOG=trigger asks to be failed: never a heartbeat. */
-	    {"WATCHDOG=trigger\nWORKER=a", VIGIL_MSG_NONE},
-	    {"WATCHDOG=trigger\nHEARTBEAT=1\nWORKER=a", VIGIL_MSG_HEARTBEAT},
+	    {"WATCHDOG=trigger\nWORKER=a", VIGIL_MSG_TRIGGER},
+	    {"WATCHDOG=trigger\nHEARTBEAT=1\nWORKER=a", VIGIL_MSG_TRIGGER},
+	    {"READY=1\nWATCHDOG=trigger", VIGIL_MSG_TRIGGER},
 	    {"WATCHDOG=trigger\nSTOPPING=1\nWORKER=a", VIGIL_MSG_STOPPING},
+	    /* sd_notify's news without a heartbeat: STATUS=, WATCHDOG_USEC=, BARRIER=1 alone */
+	    {"STATUS=x", VIGIL_MSG_UPDATE},
+	    {"WATCHDOG_USEC=5000000", VIGIL_MSG_UPDATE},
+	    {"BARRIER=1", VIGIL_MSG_UPDATE},
+	    {"BARRIER=1\nWATCHDOG=1", VIGIL_MSG_HEARTBEAT},
+	    {"TIMEOUT=1\nSTATUS=x", VIGIL_MSG_TIMEOUT},
 	    /* Fields without a verb ask for nothing. */
-	    {"WORKER=a\nSEQ=1\nPID=2\nINTERVAL_MS=3\nSTATUS=x\nWATCHDOG_USEC=4", VIGIL_MSG_NONE},
+	    {"WORKER=a\nSEQ=1\nPID=2\nINTERVAL_MS=3\nSTATUS=x\nWATCHDOG_USEC=4", VIGIL_MSG_UPDATE},
+	    {"WORKER=a\nSEQ=1\nPID=2\nINTERVAL_MS=3", VIGIL_MSG_NONE},
 	    {"MISSED=1\nSILENT_MS=2\nLAST_SEQ=3", VIGIL_MSG_NONE},
 	    {"FOO=1", VIGIL_MSG_NONE},
 	};
