@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -17,6 +18,7 @@
 
 #define LISTENER_BATCH 64     /* datagrams per recvmmsg */
 #define LISTENER_MAX_BATCHES 8 /* per callback, so timers and control get their turn */
+#define LISTENER_MAX_FDS 8     /* descriptors taken per datagram; the kernel drops the rest */
 
 struct listener {
 	struct supervisor *sv;
@@ -25,7 +27,7 @@ struct listener {
 	struct iovec iov[LISTENER_BATCH];
 	struct sockaddr_un addrs[LISTENER_BATCH];
 	union {
-		char buf[CMSG_SPACE(sizeof(struct ucred))];
+		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(LISTENER_MAX_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} cmsg[LISTENER_BATCH];
 	/* One byte more than the largest valid datagram, to see oversized ones. */
@@ -50,6 +52,26 @@ listener_creds(struct msghdr *mh, struct monitor_sender *from)
 	}
 }
 
+/*
+ * Close every descriptor that came with a datagram. sd_notify senders pass
+ * them with BARRIER=1 (and wait for us to close it, as systemd does) or
+ * FDSTORE=1 (which we do not keep); none may leak, whatever the message.
+ */
+static void
+listener_close_fds(struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			close(fd);
+		}
+	}
+}
+
 /* Decode one received datagram and pass it on, or count it as invalid. */
 static void
 listener_dispatch(struct listener *l, struct mmsghdr *mm, uint64_t now)
@@ -61,6 +83,7 @@ listener_dispatch(struct listener *l, struct mmsghdr *mm, uint64_t now)
 	size_t len = mm->msg_len;
 
 	sv->counters.datagrams++;
+	listener_close_fds(mh);
 	if (mh->msg_flags & MSG_TRUNC)
 		len = VIGIL_WIRE_MAX + 1;
 	if (vigil_wire_decode(mh->msg_iov->iov_base, len, &m, &err) == -1) {
@@ -92,7 +115,7 @@ listener_read_cb(evutil_socket_t fd, short what, void *arg)
 			mh->msg_controllen = sizeof(l->cmsg[i].buf);
 			mh->msg_flags = 0;
 		}
-		int n = recvmmsg(fd, l->msgs, LISTENER_BATCH, MSG_DONTWAIT, NULL);
+		int n = recvmmsg(fd, l->msgs, LISTENER_BATCH, MSG_DONTWAIT | MSG_CMSG_CLOEXEC, NULL);
 		if (n == -1) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				log_warn("receive on %s", l->sv->socket_path);

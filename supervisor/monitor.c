@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "duration.h"
+#include "identity.h"
 #include "listener.h"
 #include "monitor.h"
 #include "notify.h"
@@ -60,10 +61,15 @@ monitor_timer_cb(evutil_socket_t fd, short what, void *arg)
 	monitor_apply(sv, w, &ev);
 }
 
-/* The timeout this worker gets: --timeout, else a multiple of its interval. */
+/*
+ * The timeout this worker gets: the one it asked for (WATCHDOG_USEC=, as
+ * systemd honours it), else --timeout, else a multiple of its interval.
+ */
 static uint64_t
 monitor_timeout_for(const struct supervisor *sv, const struct worker *w)
 {
+	if (w->watchdog_usec != 0)
+		return w->watchdog_usec;
 	if (sv->timeout != 0)
 		return sv->timeout;
 	if (w->core.interval != 0)
@@ -106,12 +112,34 @@ monitor_note(struct worker *w, const struct vigil_msg *m, const struct monitor_s
 		w->core.interval = (m->interval_ms < SUPERVISOR_INTERVAL_MAX_MS
 					? m->interval_ms
 					: SUPERVISOR_INTERVAL_MAX_MS) * 1000;
+	/* WATCHDOG_USEC=0 goes back to the supervisor's timeout; beyond the maximum, clamped. */
+	if (m->fields & VIGIL_F_WATCHDOG_USEC)
+		w->watchdog_usec = m->watchdog_usec < SUPERVISOR_TIMEOUT_MAX ? m->watchdog_usec
+									: SUPERVISOR_TIMEOUT_MAX;
 	if ((m->fields & VIGIL_F_STATUS) && registry_set_status(w, m->status, m->status_len) == -1)
 		log_warn("cannot keep the status of worker %s", w->name);
 	/* Only a named sender can be answered; keep the newest such address. */
 	if (from->addrlen > offsetof(struct sockaddr_un, sun_path) &&
 	    registry_set_addr(w, from->addr, from->addrlen) == -1)
 		log_warn("cannot keep the address of worker %s", w->name);
+}
+
+/*
+ * The name a message speaks for, into name: its WORKER=, or for an sd_notify
+ * message without one (no HEARTBEAT=1, which is ours and needs WORKER=), the
+ * sender's service or pid as the kernel vouched for it. -1 if there is none.
+ */
+static int
+monitor_name(const struct vigil_msg *m, const struct monitor_sender *from, char *name, size_t cap)
+{
+	if (m->fields & VIGIL_F_WORKER) {
+		snprintf(name, cap, "%s", m->worker);
+		return 0;
+	}
+	if ((m->fields & VIGIL_F_HEARTBEAT) || !from->has_creds || from->pid == 0)
+		return -1;
+	identity_name(from->pid, name, cap);
+	return 0;
 }
 
 void
@@ -121,33 +149,34 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 	enum vigil_msg_kind kind = vigil_wire_kind(m);
 	struct vigil_wire_error err = {0};
 	struct state_event ev = {.now = now};
+	char name[VIGIL_NAME_MAX + 1];
 
-	if (kind != VIGIL_MSG_HEARTBEAT && kind != VIGIL_MSG_STOPPING) {
+	if (kind == VIGIL_MSG_NONE || kind == VIGIL_MSG_TIMEOUT) {
 		/* TIMEOUT is for workers, and a message with no verb asks nothing. */
 		err.code = VIGIL_WIRE_NO_MESSAGE;
 		monitor_invalid(sv, &err, now);
 		return;
 	}
-	if (!(m->fields & VIGIL_F_WORKER)) {
+	if (monitor_name(m, from, name, sizeof(name)) == -1) {
 		err.code = VIGIL_WIRE_NO_WORKER;
 		monitor_invalid(sv, &err, now);
 		return;
 	}
 
-	struct worker *w = registry_find(&sv->registry, m->worker, strlen(m->worker));
+	struct worker *w = registry_find(&sv->registry, name, strlen(name));
 	if (w == NULL) {
-		if (kind == VIGIL_MSG_STOPPING)
-			return; /* a stranger saying goodbye: nothing to track */
+		if (kind != VIGIL_MSG_HEARTBEAT)
+			return; /* a stranger's goodbye, trigger or news: nothing to track */
 		if (!from->has_creds || !allow_check(&sv->allow, (pid_t)from->pid,
 						     (uid_t)from->uid, (gid_t)from->gid)) {
 			sv->counters.senders_refused++;
 			log_ratelimited(&sv->rl_refused, now, LOG_LEVEL_WARN,
 					"refused worker %s from pid %" PRIu64 " uid %" PRIu64
 					": not on the allow-list (--allow-user, --allow-group)",
-					m->worker, from->pid, from->uid);
+					name, from->pid, from->uid);
 			return;
 		}
-		if ((w = monitor_register(sv, m->worker, now)) == NULL)
+		if ((w = monitor_register(sv, name, now)) == NULL)
 			return;
 		w->owner = (uid_t)from->uid;
 	} else if ((uid_t)from->uid != w->owner) {
@@ -156,17 +185,35 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 		log_ratelimited(&sv->rl_refused, now, LOG_LEVEL_WARN,
 				"refused message for worker %s from uid %" PRIu64 " (pid %" PRIu64
 				"): the name belongs to uid %u",
-				m->worker, from->uid, from->pid, (unsigned)w->owner);
+				name, from->uid, from->pid, (unsigned)w->owner);
 		return;
 	}
+	uint64_t timeout = w->core.timeout;
 	monitor_note(w, m, from);
 	w->core.timeout = monitor_timeout_for(sv, w);
 
-	ev.type = kind == VIGIL_MSG_STOPPING ? STATE_EV_STOPPING : STATE_EV_HEARTBEAT;
 	/* Identity comes from the kernel; PID= is only a fallback without credentials. */
 	ev.pid = from->pid != 0 ? from->pid : ((m->fields & VIGIL_F_PID) ? m->pid : 0);
 	ev.seq = m->seq;
 	ev.has_seq = (m->fields & VIGIL_F_SEQ) != 0;
+	switch (kind) {
+	case VIGIL_MSG_STOPPING:
+		ev.type = STATE_EV_STOPPING;
+		break;
+	case VIGIL_MSG_TRIGGER:
+		log_ratelimited(&sv->rl_timeouts, now, LOG_LEVEL_WARN,
+				"worker %s asked to be declared dead (WATCHDOG=trigger)", name);
+		ev.type = STATE_EV_TRIGGER;
+		break;
+	case VIGIL_MSG_UPDATE:
+		if (w->core.timeout == timeout)
+			return; /* STATUS= or BARRIER=1: noted, nothing to judge */
+		ev.type = STATE_EV_RETIME;
+		break;
+	default:
+		ev.type = STATE_EV_HEARTBEAT;
+		break;
+	}
 	monitor_apply(sv, w, &ev);
 }
 

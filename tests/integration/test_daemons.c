@@ -3,6 +3,7 @@
  * started in a private temporary directory. Everything is observed the way
  * a user would: through `vigilctl status --json`, exit codes and logs.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ static struct {
 	char sock[300], ctl[300], wsock[300];
 	char sup_log[300], wrk_log[300];
 	pid_t sup, wrk;
+	pid_t other; /* any other program a test starts: killed if the test fails */
 } t;
 
 static void
@@ -76,6 +78,7 @@ end_clean(void)
 static void
 teardown(void)
 {
+	vt_stop(t.other, SIGKILL, 2000);
 	vt_stop(t.wrk, SIGKILL, 2000);
 	vt_stop(t.sup, SIGKILL, 2000);
 	vt_rmdir(t.dir);
@@ -1028,4 +1031,181 @@ Test(usage, vigilctl_without_supervisor_says_which_socket)
 	int rc = vt_run(argv, out, sizeof(out), 1);
 	cr_expect_eq(rc, 1, "exit %d: %s", rc, out);
 	cr_expect(strstr(out, "cannot connect to /nonexistent/vigil/control.sock") != NULL, "%s", out);
+}
+
+/*
+ * sd_notify compatibility: programs written for systemd's watchdog, pointed
+ * at the supervisor with NOTIFY_SOCKET and unchanged otherwise. They send
+ * no WORKER=, so the supervisor names them by their service (none here:
+ * the tests run outside one) or their pid, as the kernel vouches for it.
+ */
+
+/* Run script with sh, NOTIFY_SOCKET set to the supervisor's socket; its log is the worker log. */
+static pid_t
+start_notifier(const char *script)
+{
+	char *cmd = NULL;
+	cr_assert_neq(asprintf(&cmd, "export NOTIFY_SOCKET=%s; %s", t.sock, script), -1);
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	pid_t pid = vt_spawn(t.wrk_log, argv);
+	free(cmd);
+	t.other = pid;
+	return pid;
+}
+
+static void
+stop_notifier(pid_t pid)
+{
+	vt_stop(pid, SIGKILL, 2000);
+	t.other = 0;
+}
+
+static const char *
+pid_name(pid_t pid)
+{
+	static char name[32];
+	snprintf(name, sizeof(name), "pid-%d", (int)pid);
+	return name;
+}
+
+/* The real systemd-notify: WATCHDOG=1 keeps a nameless program alive, its silence times it out. */
+Test(daemons, systemd_notify_watchdog_keeps_alive_then_silence_times_out)
+{
+	t.sup = start_supervisor("600ms");
+	/* --pid=$$: the pings speak for the shell (root may name another pid in its credentials). */
+	pid_t sh = start_notifier("i=0; while [ $i -lt 12 ]; do i=$((i+1)); "
+				  "systemd-notify --pid=$$ WATCHDOG=1 \"STATUS=round $i\" || exit 9; "
+				  "sleep 0.1; done; exec sleep 60");
+	const char *name = pid_name(sh);
+	expect_state(name, "alive", sh, 3000);
+	/* Past the 600 ms timeout while it keeps pinging: still alive, never timed out. */
+	usleep(700 * 1000);
+	json_t *st = vt_status(t.ctl);
+	json_t *w = vt_worker(st, name);
+	cr_assert_not_null(w, "%s not in status", name);
+	cr_expect_str_eq(json_string_value(json_object_get(w, "state")), "alive");
+	cr_expect_eq(json_integer_value(json_object_get(w, "timeouts")), 0);
+	cr_expect_geq(json_integer_value(json_object_get(w, "heartbeats")), 5);
+	cr_expect_eq(strncmp(json_string_value(json_object_get(w, "status")), "round ", 6), 0,
+		     "STATUS= from systemd-notify: '%s'", json_string_value(json_object_get(w, "status")));
+	json_decref(st);
+	/* The loop ends, the shell lives on silently: dead one timeout later. */
+	expect_state(name, "dead", sh, 3000);
+	expect_log(t.sup_log, "timed out", 1000);
+	cr_expect_eq(sup_counter("invalid_datagrams"), 0, "systemd-notify's datagrams were refused");
+	stop_notifier(sh);
+	end_clean();
+}
+
+/* WATCHDOG=trigger: dead at once, long before the timeout. */
+Test(daemons, systemd_notify_trigger_declares_dead_at_once)
+{
+	t.sup = start_supervisor("20s");
+	pid_t sh = start_notifier("systemd-notify --pid=$$ WATCHDOG=1 || exit 9; sleep 0.3; "
+				  "systemd-notify --pid=$$ WATCHDOG=trigger || exit 9; exec sleep 60");
+	const char *name = pid_name(sh);
+	expect_state(name, "alive", sh, 3000);
+	uint64_t t0 = vt_now_ms();
+	expect_state(name, "dead", sh, 3000);
+	cr_expect_lt(vt_now_ms() - t0, 2000, "a trigger must not wait for the 20 s timeout");
+	expect_log(t.sup_log, "asked to be declared dead (WATCHDOG=trigger)", 1000);
+	json_t *st = vt_status(t.ctl);
+	cr_expect_eq(json_integer_value(json_object_get(vt_worker(st, name), "timeouts")), 1);
+	json_decref(st);
+	stop_notifier(sh);
+	end_clean();
+}
+
+/* WATCHDOG_USEC=: the program's own timeout wins over --timeout, counted from its last ping. */
+Test(daemons, watchdog_usec_sets_the_timeout)
+{
+	t.sup = start_supervisor("20s");
+	pid_t sh = start_notifier("systemd-notify --pid=$$ WATCHDOG=1 WATCHDOG_USEC=400000 || exit 9; "
+				  "exec sleep 60");
+	const char *name = pid_name(sh);
+	expect_state(name, "alive", sh, 3000);
+	json_t *st = vt_status(t.ctl);
+	cr_expect_eq(json_integer_value(json_object_get(vt_worker(st, name), "timeout_ms")), 400);
+	json_decref(st);
+	expect_state(name, "dead", sh, 2000);
+	expect_log(t.sup_log, "timeout 400ms", 1000);
+	stop_notifier(sh);
+	end_clean();
+}
+
+/* Descriptors the supervisor holds open, from /proc. */
+static int
+open_fds(pid_t pid)
+{
+	char path[64];
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(path);
+	cr_assert_not_null(d, "%s: %s", path, strerror(errno));
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * libsystemd's own client: READY=1, then sd_notify_barrier(), which waits
+ * until the receiver closes the descriptor sent with BARRIER=1 (it fails
+ * after 5 s otherwise), then pings carrying descriptors that must not leak.
+ */
+Test(daemons, libsystemd_client_is_supervised_and_its_fds_closed)
+{
+#ifndef VIGIL_SDCLIENT_BIN
+	if (getenv("CI") != NULL)
+		cr_assert_fail("sd-client was not built: libsystemd-dev is missing (scripts/deps test)");
+	cr_skip_test("libsystemd-dev is not installed: sd-client was not built");
+#else
+	t.sup = start_supervisor("600ms");
+	int before = open_fds(t.sup);
+	char *argv[] = {VIGIL_SDCLIENT_BIN, "20", "50", "3", NULL};
+	char *cmd = NULL;
+	cr_assert_neq(asprintf(&cmd, "NOTIFY_SOCKET=%s", t.sock), -1);
+	putenv(cmd); /* inherited by the child; this test process ends with the test */
+	pid_t pid = vt_spawn(t.wrk_log, argv);
+	t.other = pid;
+	const char *name = pid_name(pid);
+	expect_state(name, "alive", pid, 3000);
+	expect_log(t.wrk_log, "barrier passed", 6000);
+	expect_log(t.wrk_log, "20 watchdog pings sent", 5000);
+	json_t *st = vt_status(t.ctl);
+	json_t *w = vt_worker(st, name);
+	cr_expect_str_eq(json_string_value(json_object_get(w, "status")), "a libsystemd program");
+	cr_expect_geq(json_integer_value(json_object_get(w, "heartbeats")), 20);
+	cr_expect_eq(json_integer_value(json_object_get(w, "timeouts")), 0);
+	json_decref(st);
+	cr_expect_eq(open_fds(t.sup), before, "60 descriptors came with the pings: %d open, %d before",
+		     open_fds(t.sup), before);
+	cr_expect_eq(sup_counter("invalid_datagrams"), 0);
+	stop_notifier(pid);
+	end_clean();
+#endif
+}
+
+/* Nameless news from a stranger, or a nameless HEARTBEAT=1 (ours needs WORKER=), registers nobody. */
+Test(daemons, nameless_messages_that_register_nobody)
+{
+	t.sup = start_supervisor("600ms");
+	pid_t sh = start_notifier("systemd-notify --pid=$$ STATUS=hello || exit 9; "
+				  "systemd-notify --pid=$$ WATCHDOG=trigger || exit 9; "
+				  "systemd-notify --pid=$$ STOPPING=1 || exit 9; "
+				  "printf 'HEARTBEAT=1\\n' | socat -u - UNIX-SENDTO:$NOTIFY_SOCKET; "
+				  "echo sent; exec sleep 60");
+	expect_log(t.wrk_log, "sent", 3000);
+	uint64_t end = vt_now_ms() + 2000;
+	while (sup_counter("invalid_datagrams") < 1 && vt_now_ms() < end)
+		usleep(10000);
+	json_t *st = vt_status(t.ctl);
+	cr_expect_eq(json_array_size(json_object_get(st, "workers")), 0, "a worker was registered");
+	json_t *by = json_object_get(json_object_get(st, "supervisor"), "invalid_by_reason");
+	cr_expect_eq(json_integer_value(json_object_get(by, "no_worker")), 1,
+		     "HEARTBEAT=1 without WORKER= is ours, and needs a name");
+	json_decref(st);
+	stop_notifier(sh);
+	end_clean();
 }

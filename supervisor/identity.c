@@ -1,0 +1,77 @@
+/*
+ * identity.c: names for nameless sd_notify senders. See identity.h.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "identity.h"
+#include "wire.h"
+
+/* The innermost "*.service" component of a cgroup path (len bytes); 0 or -1. */
+static int
+unit_from_path(const char *path, size_t len, char *out, size_t cap)
+{
+	static const char suffix[] = ".service";
+	const size_t slen = sizeof(suffix) - 1;
+	size_t end = len;
+
+	while (end > 0) {
+		size_t start = end;
+		while (start > 0 && path[start - 1] != '/')
+			start--;
+		size_t n = end - start;
+		if (n > slen && memcmp(path + end - slen, suffix, slen) == 0) {
+			if (!vigil_wire_name_valid(path + start, n) || n + 1 > cap)
+				return -1;
+			memcpy(out, path + start, n);
+			out[n] = '\0';
+			return 0;
+		}
+		end = start > 0 ? start - 1 : 0;
+	}
+	return -1;
+}
+
+int
+identity_unit_from_cgroup(const char *text, size_t len, char *out, size_t cap)
+{
+	const char *p = text, *endp = text + len;
+
+	while (p < endp) {
+		const char *nl = memchr(p, '\n', (size_t)(endp - p));
+		const char *eol = nl != NULL ? nl : endp;
+		/* "ID:controllers:path": the systemd hierarchy is "0::" or "N:name=systemd:". */
+		const char *c1 = memchr(p, ':', (size_t)(eol - p));
+		const char *c2 = c1 != NULL ? memchr(c1 + 1, ':', (size_t)(eol - c1 - 1)) : NULL;
+		if (c2 != NULL) {
+			size_t clen = (size_t)(c2 - c1 - 1);
+			int v2 = c1 - p == 1 && p[0] == '0' && clen == 0;
+			int v1 = clen == 12 && memcmp(c1 + 1, "name=systemd", 12) == 0;
+			if ((v2 || v1) &&
+			    unit_from_path(c2 + 1, (size_t)(eol - c2 - 1), out, cap) == 0)
+				return 0;
+		}
+		p = eol + 1;
+	}
+	return -1;
+}
+
+void
+identity_name(uint64_t pid, char *out, size_t cap)
+{
+	char path[64], buf[4096];
+	ssize_t n = -1;
+
+	snprintf(path, sizeof(path), "/proc/%" PRIu64 "/cgroup", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd != -1) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+	}
+	if (n > 0 && identity_unit_from_cgroup(buf, (size_t)n, out, cap) == 0)
+		return;
+	snprintf(out, cap, "pid-%" PRIu64, pid);
+}

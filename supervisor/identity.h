@@ -1,0 +1,26 @@
+/*
+ * identity.h: a name for an sd_notify sender that gives none. A program
+ * written for systemd's watchdog sends WATCHDOG=1 without WORKER=; like
+ * systemd, vigil tells senders apart by what the kernel vouches for: the
+ * sender's pid (SCM_CREDENTIALS) and, through /proc/PID/cgroup, the systemd
+ * service it runs in. The name is that service's unit name, or pid-PID.
+ */
+#ifndef VIGIL_IDENTITY_H
+#define VIGIL_IDENTITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * From the text of a /proc/PID/cgroup file (len bytes), the innermost
+ * ".service" unit on the systemd hierarchy (the "0::" line of cgroup v2, or
+ * "name=systemd" on v1), into out (cap >= VIGIL_NAME_MAX + 1). Returns 0, or
+ * -1 if there is none or its name is not a valid worker name. Scopes are not
+ * taken: a login session's scope holds unrelated processes.
+ */
+int identity_unit_from_cgroup(const char *text, size_t len, char *out, size_t cap);
+
+/* The name for pid: its service's unit name, else "pid-PID". */
+void identity_name(uint64_t pid, char *out, size_t cap);
+
+#endif
