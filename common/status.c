@@ -128,7 +128,7 @@ state_colour(const char *state)
 		return "\033[32m";
 	if (strcmp(state, "late") == 0)
 		return "\033[33m";
-	if (strcmp(state, "dead") == 0)
+	if (strcmp(state, "dead") == 0 || strcmp(state, "exited") == 0)
 		return "\033[31m";
 	return "\033[2m";
 }

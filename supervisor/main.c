@@ -37,6 +37,8 @@ usage(FILE *fp)
 		"  -u, --allow-user USER   also let USER (name or uid) register workers\n"
 		"  -g, --allow-group GROUP also let members of GROUP register workers\n"
 		"                          (always allowed: our own uid, root, group vigil)\n"
+		"  -x, --detect-exit       report a worker whose process ends as exited at\n"
+		"                          once (a pidfd per worker), not a timeout later\n"
 		"  -l, --log-level LEVEL   error, warning, info or debug (default info)\n"
 		"  -h, --help              show this help and exit\n"
 		"  -V, --version           show the version and exit\n"
@@ -68,6 +70,7 @@ parse_args(int argc, char **argv, struct supervisor *sv, enum log_level *level)
 	    {"allow-user", required_argument, NULL, 'u'},
 	    {"allow-group", required_argument, NULL, 'g'},
 	    {"log-level", required_argument, NULL, 'l'},
+	    {"detect-exit", no_argument, NULL, 'x'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -79,7 +82,7 @@ parse_args(int argc, char **argv, struct supervisor *sv, enum log_level *level)
 	opterr = 0;
 	char err[VIGIL_ERRLEN];
 
-	while ((ch = getopt_long(argc, argv, ":s:c:t:m:u:g:l:hV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":s:c:t:m:u:g:l:xhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			sv->socket_path = optarg;
@@ -116,6 +119,9 @@ parse_args(int argc, char **argv, struct supervisor *sv, enum log_level *level)
 			if (log_level_parse(optarg, level) == -1)
 				usage_error("invalid --log-level", optarg,
 					    "use error, warning, info or debug");
+			break;
+		case 'x':
+			sv->detect_exit = 1;
 			break;
 		case 'h':
 			usage(stdout);

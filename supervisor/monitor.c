@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -276,6 +278,55 @@ monitor_log_timeout(struct supervisor *sv, const struct worker *w, uint64_t now)
 			c->missed == 3 ? " (further reports at missed 4, 8, 16, ...)" : "");
 }
 
+/* --detect-exit: the worker's process ended (its pidfd is readable). */
+static void
+monitor_exit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct supervisor *sv = w->ctx;
+	struct state_event ev = {.type = STATE_EV_EXITED, .now = vigil_now_usec()};
+
+	(void)fd;
+	(void)what;
+	registry_unwatch_exit(w);
+	monitor_apply(sv, w, &ev);
+}
+
+/*
+ * --detect-exit: watch the process the kernel vouched for with a pidfd,
+ * replacing any earlier watch. At the timers' priority, below the sockets,
+ * so that a STOPPING=1 sent just before a clean exit is read first.
+ */
+static void
+monitor_watch_exit(struct supervisor *sv, struct worker *w, uint64_t now)
+{
+	registry_unwatch_exit(w);
+	int fd = (int)syscall(SYS_pidfd_open, (pid_t)w->core.pid, 0);
+	if (fd == -1) {
+		if (errno == ESRCH) {
+			/* Gone between its datagram and now. */
+			struct state_event ev = {.type = STATE_EV_EXITED, .now = now};
+			monitor_apply(sv, w, &ev);
+		} else {
+			log_ratelimited(&sv->rl_exit, now, LOG_LEVEL_WARN,
+					"cannot watch worker %s (pid %" PRIu64 ") for its exit: %s",
+					w->name, w->core.pid, strerror(errno));
+		}
+		return;
+	}
+	w->exit_ev = event_new(sv->base, fd, EV_READ, monitor_exit_cb, w);
+	if (w->exit_ev == NULL || event_priority_set(w->exit_ev, MONITOR_TIMER_PRIORITY) == -1 ||
+	    event_add(w->exit_ev, NULL) == -1) {
+		if (w->exit_ev != NULL)
+			event_free(w->exit_ev);
+		w->exit_ev = NULL;
+		close(fd);
+		log_ratelimited(&sv->rl_exit, now, LOG_LEVEL_WARN,
+				"cannot watch worker %s (pid %" PRIu64 ") for its exit", w->name,
+				w->core.pid);
+	}
+}
+
 /* Apply one event to w and carry out the actions the state machine asks for. */
 static void
 monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event *ev)
@@ -303,6 +354,10 @@ monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event 
 		sv->counters.graces++;
 	if (act & STATE_ACT_STOPPED)
 		log_info("worker %s stopped (pid %" PRIu64 ")", w->name, c->pid);
+	if (act & STATE_ACT_EXITED)
+		log_ratelimited(&sv->rl_timeouts, now, LOG_LEVEL_WARN,
+				"worker %s exited (pid %" PRIu64 ", without STOPPING=1)", w->name,
+				c->pid);
 	if (act & STATE_ACT_TIMEOUT) {
 		monitor_log_timeout(sv, w, now);
 		monitor_send_timeout(sv, w, now);
@@ -328,6 +383,13 @@ monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event 
 		sv->by_state[c->state]++;
 		notify_status(sv);
 	}
+	/*
+	 * Last, as it may apply an event of its own: a new process behind the
+	 * name (or the first, or one heartbeating with no watch) is watched.
+	 */
+	if (sv->detect_exit && c->pid != 0 && ev->type == STATE_EV_HEARTBEAT &&
+	    ((act & (STATE_ACT_REGISTERED | STATE_ACT_RESTARTED)) || w->exit_ev == NULL))
+		monitor_watch_exit(sv, w, now);
 }
 
 void

@@ -20,7 +20,10 @@ notify_summary(const struct supervisor *sv, char *buf, size_t cap)
 	static const struct {
 		enum worker_state state;
 		const char *name;
-	} order[] = {{WORKER_ALIVE, "alive"}, {WORKER_DEAD, "dead"}, {WORKER_STOPPED, "stopped"}};
+	} order[] = {{WORKER_ALIVE, "alive"},
+		     {WORKER_DEAD, "dead"},
+		     {WORKER_EXITED, "exited"},
+		     {WORKER_STOPPED, "stopped"}};
 	const char *sep = ": ";
 	size_t n;
 

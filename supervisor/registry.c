@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -47,6 +48,7 @@ worker_free(struct worker *w)
 {
 	if (event_initialized(w->timer))
 		event_del(w->timer);
+	registry_unwatch_exit(w);
 	free(w->addr);
 	free(w->status);
 	free(w);
@@ -123,6 +125,17 @@ registry_remove(struct registry *r, struct worker *w)
 			return;
 		}
 	}
+}
+
+void
+registry_unwatch_exit(struct worker *w)
+{
+	if (w->exit_ev == NULL)
+		return;
+	evutil_socket_t fd = event_get_fd(w->exit_ev);
+	event_free(w->exit_ev);
+	close(fd);
+	w->exit_ev = NULL;
 }
 
 int

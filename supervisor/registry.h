@@ -23,6 +23,7 @@ struct worker {
 	struct worker *next; /* hash chain */
 	struct worker_core core;
 	struct event *timer;      /* storage in this allocation; see registry_add */
+	struct event *exit_ev;    /* --detect-exit: readable when its process ends; owns the pidfd */
 	void *ctx;                /* what the timer callback needs (the supervisor) */
 	struct sockaddr_un *addr; /* where TIMEOUT goes: the heartbeats' source; NULL: none */
 	char *status;             /* STATUS= text, printable; NULL until the worker sends one */
@@ -55,6 +56,9 @@ struct worker *registry_find(const struct registry *r, const char *name, size_t 
  * NULL if the registry is full (errno ENOSPC) or memory ran out (ENOMEM).
  */
 struct worker *registry_add(struct registry *r, const char *name, size_t len);
+
+/* Stop watching w's process for its exit: free exit_ev and close its pidfd, if any. */
+void registry_unwatch_exit(struct worker *w);
 
 /* Remove w and free it, deleting its timer if it was assigned. */
 void registry_remove(struct registry *r, struct worker *w);

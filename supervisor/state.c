@@ -20,6 +20,7 @@ on_heartbeat(struct worker_core *w, const struct state_event *ev)
 		act |= STATE_ACT_REGISTERED;
 		break;
 	case WORKER_DEAD:
+	case WORKER_EXITED:
 		act |= STATE_ACT_RECOVERED;
 		break;
 	case WORKER_STOPPED:
@@ -106,6 +107,22 @@ on_retime(struct worker_core *w, const struct state_event *ev)
 	return STATE_ACT_ARM;
 }
 
+/*
+ * The process ended. After STOPPING=1 that was the clean exit announced;
+ * otherwise the worker is reported now, not a timeout later, and its timer
+ * stops: a process that is gone cannot be late.
+ */
+static unsigned
+on_exited(struct worker_core *w, const struct state_event *ev)
+{
+	(void)ev;
+	if (w->state != WORKER_ALIVE && w->state != WORKER_DEAD)
+		return 0;
+	w->state = WORKER_EXITED;
+	w->missed = 0;
+	return STATE_ACT_EXITED | STATE_ACT_DISARM;
+}
+
 unsigned
 state_apply(struct worker_core *w, const struct state_event *ev)
 {
@@ -120,6 +137,8 @@ state_apply(struct worker_core *w, const struct state_event *ev)
 		return on_trigger(w, ev);
 	case STATE_EV_RETIME:
 		return on_retime(w, ev);
+	case STATE_EV_EXITED:
+		return on_exited(w, ev);
 	}
 	return 0;
 }
@@ -137,6 +156,8 @@ state_name(const struct worker_core *w, uint64_t now)
 		return "dead";
 	case WORKER_STOPPED:
 		return "stopped";
+	case WORKER_EXITED:
+		return "exited";
 	case WORKER_NEW:
 		break;
 	}

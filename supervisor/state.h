@@ -14,6 +14,7 @@ enum worker_state {
 	WORKER_ALIVE,
 	WORKER_DEAD,
 	WORKER_STOPPED,
+	WORKER_EXITED, /* its process ended without STOPPING=1 (--detect-exit) */
 };
 
 /* Everything the state machine knows about one worker. Times in monotonic usec. */
@@ -37,6 +38,7 @@ enum state_event_type {
 	STATE_EV_TIMER,
 	STATE_EV_TRIGGER, /* WATCHDOG=trigger: the worker asks to be declared dead now */
 	STATE_EV_RETIME,  /* core->timeout changed (WATCHDOG_USEC=): re-arm from the last heartbeat */
+	STATE_EV_EXITED,  /* the worker's process ended (its pidfd became readable) */
 };
 
 struct state_event {
@@ -58,6 +60,7 @@ enum state_action {
 	STATE_ACT_ARM = 1u << 6,        /* arm the timer to fire at core->due */
 	STATE_ACT_DISARM = 1u << 7,     /* stop the timer */
 	STATE_ACT_GRACE = 1u << 8,      /* log: we, not the worker, were late; one period of grace */
+	STATE_ACT_EXITED = 1u << 9,     /* log: the process ended without STOPPING=1 */
 };
 
 /*
@@ -71,7 +74,7 @@ enum state_action {
 /* Apply one event to w; returns the STATE_ACT_* bits to carry out. */
 unsigned state_apply(struct worker_core *w, const struct state_event *ev);
 
-/* The state name shown to users at time now: "alive", "late", "dead", "stopped". */
+/* The state name shown to users at time now: "alive", "late", "dead", "exited", "stopped". */
 const char *state_name(const struct worker_core *w, uint64_t now);
 
 #endif

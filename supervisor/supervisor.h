@@ -46,6 +46,7 @@ struct supervisor {
 	const char *control_path;
 	uint64_t timeout;     /* --timeout in usec; 0: derive per worker */
 	size_t max_workers;
+	int detect_exit;      /* --detect-exit: watch each worker's process with a pidfd */
 	struct allow allow; /* who may register a name */
 
 	/* runtime */
@@ -56,7 +57,7 @@ struct supervisor {
 	struct control *control;
 	struct registry registry;
 	struct ctimeout_table ctimeouts; /* one libevent queue per distinct timeout */
-	size_t by_state[WORKER_STOPPED + 1]; /* workers in each state, for STATUS= */
+	size_t by_state[WORKER_EXITED + 1]; /* workers in each state, for STATUS= */
 	struct supervisor_counters counters;
 	struct event *watchdog;   /* pings systemd's watchdog, if it asked */
 	uint64_t started; /* monotonic usec */
@@ -69,6 +70,7 @@ struct supervisor {
 	struct log_ratelimit rl_timeouts; /* "timed out" lines, all workers together */
 	struct log_ratelimit rl_pause;    /* "we were paused": once per pause */
 	struct log_ratelimit rl_refused;  /* senders refused or impersonating */
+	struct log_ratelimit rl_exit;     /* --detect-exit could not watch a process */
 };
 
 #endif

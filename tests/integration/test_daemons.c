@@ -1209,3 +1209,45 @@ Test(daemons, nameless_messages_that_register_nobody)
 	stop_notifier(sh);
 	end_clean();
 }
+
+/*
+ * --detect-exit: a killed worker is "exited" at once (a pidfd per worker),
+ * not "dead" a timeout later; restarted, it is watched again; a clean stop
+ * (STOPPING=1, then exit) stays "stopped".
+ */
+Test(daemons, detect_exit_reports_a_killed_worker_at_once)
+{
+	t.sup = start_supervisor_with("20s", "--detect-exit");
+	t.wrk = start_worker("w1", t.wsock, NULL);
+	expect_state("w1", "alive", t.wrk, 3000);
+	usleep(100 * 1000); /* the watch is set with the first heartbeat */
+	uint64_t t0 = vt_now_ms();
+	vt_stop(t.wrk, SIGKILL, 2000);
+	t.wrk = 0;
+	expect_state("w1", "exited", 0, 2000);
+	cr_expect_lt(vt_now_ms() - t0, 1000, "exit seen only after %llu ms",
+		     (unsigned long long)(vt_now_ms() - t0));
+	expect_log(t.sup_log, "worker w1 exited", 1000);
+	json_t *st = vt_status(t.ctl);
+	cr_expect_eq(json_integer_value(json_object_get(vt_worker(st, "w1"), "timeouts")), 0);
+	json_decref(st);
+
+	/* Started again: a new pid, alive, and watched again. */
+	t.wrk = start_worker("w1", t.wsock, NULL);
+	expect_state("w1", "alive", t.wrk, 3000);
+	usleep(100 * 1000);
+	vt_stop(t.wrk, SIGKILL, 2000);
+	t.wrk = 0;
+	expect_state("w1", "exited", 0, 2000);
+
+	/* A clean stop is not an exit to report. */
+	t.wrk = start_worker("w1", t.wsock, NULL);
+	expect_state("w1", "alive", t.wrk, 3000);
+	int ws = vt_stop(t.wrk, SIGTERM, 3000);
+	t.wrk = 0;
+	cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+	expect_state("w1", "stopped", 0, 2000);
+	usleep(300 * 1000);
+	expect_state("w1", "stopped", 0, 100);
+	end_clean();
+}

@@ -473,3 +473,40 @@ Test(state, retime_counts_from_the_last_heartbeat)
 	cr_expect_eq(event_now(STATE_EV_RETIME), 0);
 	cr_expect_eq(w.due, due);
 }
+
+/* --detect-exit: a process that ends is reported at once, and its timer stops. */
+Test(state, exit_reported_at_once_and_disarms)
+{
+	beat(42, 1);
+	now += 50 * MS;
+	unsigned act = event_now(STATE_EV_EXITED);
+	cr_expect_eq(act, STATE_ACT_EXITED | STATE_ACT_DISARM, "actions 0x%x", act);
+	cr_expect_eq(w.state, WORKER_EXITED);
+	cr_expect_str_eq(state_name(&w, now), "exited");
+	cr_expect_eq(w.timeouts, 0, "an exit is not a timeout");
+	/* A stale timer run finds nothing to judge. */
+	now += TIMEOUT;
+	cr_expect_eq(timer(), STATE_ACT_DISARM);
+	cr_expect_eq(w.timeouts, 0);
+	/* Its successor heartbeats: back, as a restart. */
+	act = beat(43, 1);
+	cr_expect(act & STATE_ACT_RECOVERED);
+	cr_expect(act & STATE_ACT_RESTARTED);
+	cr_expect_eq(w.state, WORKER_ALIVE);
+	cr_expect_eq(w.restarts, 1);
+}
+
+/* A dead (hung, then killed) worker's exit is reported too; after STOPPING=1 it is not news. */
+Test(state, exit_after_dead_or_stopping)
+{
+	beat(42, 1);
+	fire_when_due();
+	cr_assert_eq(w.state, WORKER_DEAD);
+	cr_expect_eq(event_now(STATE_EV_EXITED), STATE_ACT_EXITED | STATE_ACT_DISARM);
+	cr_expect_eq(w.missed, 0);
+	fresh();
+	beat(42, 1);
+	stopping(42);
+	cr_expect_eq(event_now(STATE_EV_EXITED), 0, "the clean exit STOPPING=1 announced");
+	cr_expect_eq(w.state, WORKER_STOPPED);
+}
