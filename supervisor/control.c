@@ -108,7 +108,7 @@ control_status_supervisor(struct supervisor *sv, uint64_t now)
 		invalid_total += sv->counters.invalid[code];
 	}
 	return json_pack("{s:I, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, "
-			 "s:I}",
+			 "s:I, s:I, s:I}",
 			 "pid", (json_int_t)getpid(), "version", VIGIL_VERSION, "uptime_s",
 			 (double)(now - sv->started) / 1e6, "timeout_ms",
 			 (json_int_t)(sv->timeout / 1000), "workers",
@@ -120,7 +120,9 @@ control_status_supervisor(struct supervisor *sv, uint64_t now)
 			 (json_int_t)sv->counters.timeouts_undelivered, "pause_graces",
 			 (json_int_t)sv->counters.graces, "senders_refused",
 			 (json_int_t)sv->counters.senders_refused, "impersonations",
-			 (json_int_t)sv->counters.impersonations);
+			 (json_int_t)sv->counters.impersonations, "signals_sent",
+			 (json_int_t)sv->counters.signals_sent, "signals_refused",
+			 (json_int_t)sv->counters.signals_refused);
 }
 
 /*

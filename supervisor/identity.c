@@ -59,6 +59,51 @@ identity_unit_from_cgroup(const char *text, size_t len, char *out, size_t cap)
 	return -1;
 }
 
+uint64_t
+identity_start_time_from_stat(const char *text, size_t len)
+{
+	/* "PID (COMM) STATE PPID ...": COMM may hold anything, so count from its last ')'. */
+	const char *p = NULL;
+	for (size_t i = len; i > 0; i--) {
+		if (text[i - 1] == ')') {
+			p = text + i;
+			break;
+		}
+	}
+	if (p == NULL)
+		return 0;
+	const char *end = text + len;
+	/* After ')': field 3 (state) onwards; starttime is field 22, the 20th from here. */
+	for (int field = 3; field < 22; field++) {
+		while (p < end && *p == ' ')
+			p++;
+		while (p < end && *p != ' ')
+			p++;
+	}
+	while (p < end && *p == ' ')
+		p++;
+	uint64_t v = 0;
+	int digits = 0;
+	for (; p < end && *p >= '0' && *p <= '9' && digits < 20; p++, digits++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	return digits > 0 ? v : 0;
+}
+
+uint64_t
+identity_start_time(uint64_t pid)
+{
+	char path[64], buf[1024];
+	ssize_t n = -1;
+
+	snprintf(path, sizeof(path), "/proc/%" PRIu64 "/stat", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd != -1) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+	}
+	return n > 0 ? identity_start_time_from_stat(buf, (size_t)n) : 0;
+}
+
 void
 identity_name(uint64_t pid, char *out, size_t cap)
 {

@@ -23,4 +23,14 @@ int identity_unit_from_cgroup(const char *text, size_t len, char *out, size_t ca
 /* The name for pid: its service's unit name, else "pid-PID". */
 void identity_name(uint64_t pid, char *out, size_t cap);
 
+/*
+ * When pid's process started (field 22 of /proc/PID/stat, clock ticks after
+ * boot): with the pid, it names one process for good, so a pid reused by
+ * another process is told apart. 0 if it cannot be read (gone, or hidden).
+ */
+uint64_t identity_start_time(uint64_t pid);
+
+/* The same, from the text of a /proc/PID/stat file (len bytes); 0 if malformed. */
+uint64_t identity_start_time_from_stat(const char *text, size_t len);
+
 #endif

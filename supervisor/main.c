@@ -37,6 +37,9 @@ usage(FILE *fp)
 		"  -u, --allow-user USER   also let USER (name or uid) register workers\n"
 		"  -g, --allow-group GROUP also let members of GROUP register workers\n"
 		"                          (always allowed: our own uid, root, group vigil)\n"
+		"  -o, --on-timeout POLICY what to do beyond reporting: notify (default), or\n"
+		"                          signal:SIG@N steps, e.g. signal:TERM@2,signal:KILL@4\n"
+		"                          (send SIG when MISSED reaches N)\n"
 		"  -x, --detect-exit       report a worker whose process ends as exited at\n"
 		"                          once (a pidfd per worker), not a timeout later\n"
 		"  -l, --log-level LEVEL   error, warning, info or debug (default info)\n"
@@ -71,6 +74,7 @@ parse_args(int argc, char **argv, struct supervisor *sv, enum log_level *level)
 	    {"allow-group", required_argument, NULL, 'g'},
 	    {"log-level", required_argument, NULL, 'l'},
 	    {"detect-exit", no_argument, NULL, 'x'},
+	    {"on-timeout", required_argument, NULL, 'o'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -82,7 +86,7 @@ parse_args(int argc, char **argv, struct supervisor *sv, enum log_level *level)
 	opterr = 0;
 	char err[VIGIL_ERRLEN];
 
-	while ((ch = getopt_long(argc, argv, ":s:c:t:m:u:g:l:xhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":s:c:t:m:u:g:l:xo:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			sv->socket_path = optarg;
@@ -122,6 +126,10 @@ parse_args(int argc, char **argv, struct supervisor *sv, enum log_level *level)
 			break;
 		case 'x':
 			sv->detect_exit = 1;
+			break;
+		case 'o':
+			if (policy_parse(optarg, &sv->policy, err, sizeof(err)) == -1)
+				usage_error("invalid --on-timeout", optarg, err);
 			break;
 		case 'h':
 			usage(stdout);
@@ -236,9 +244,11 @@ main(int argc, char **argv)
 		vigil_duration_format(sv.timeout, d, sizeof(d));
 	char who[256];
 	allow_describe(&sv.allow, who, sizeof(who));
-	log_info("listening on %s%s, control on %s, timeout %s, senders allowed: %s",
+	char policy[256];
+	policy_describe(&sv.policy, policy, sizeof(policy));
+	log_info("listening on %s%s, control on %s, timeout %s, on timeout %s%s, senders allowed: %s",
 		 sv.socket_path, sv.hb_sock.path[0] == '\0' ? " (from systemd)" : "",
-		 sv.control_path, d, who);
+		 sv.control_path, d, policy, sv.detect_exit ? ", detecting exits" : "", who);
 	/* Ready only now: every socket is bound and watched. */
 	if (notify_start(&sv, err, sizeof(err)) == -1) {
 		log_error("%s", err);

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,6 +328,55 @@ monitor_watch_exit(struct supervisor *sv, struct worker *w, uint64_t now)
 	}
 }
 
+/* Count and log (rate-limited) a signal the policy asked for but that was not sent. */
+static void
+monitor_signal_refused(struct supervisor *sv, const struct worker *w, int sig, uint64_t now,
+		       const char *why)
+{
+	sv->counters.signals_refused++;
+	log_ratelimited(&sv->rl_timeouts, now, LOG_LEVEL_WARN,
+			"worker %s: did not send SIG%s to pid %" PRIu64 ": %s", w->name,
+			policy_signal_name(sig), w->core.pid, why);
+}
+
+/*
+ * --on-timeout signal:SIG@N: signal the process the kernel vouched for,
+ * never a pid that now belongs to another process. With --detect-exit the
+ * pidfd names the very process (pidfd_send_signal); otherwise its start
+ * time must still be the one seen when the pid joined the name.
+ */
+static void
+monitor_signal(struct supervisor *sv, struct worker *w, int sig, uint64_t now)
+{
+	const struct worker_core *c = &w->core;
+	int rc;
+
+	if (c->pid == 0) {
+		monitor_signal_refused(sv, w, sig, now, "its pid is unknown");
+		return;
+	}
+	if (w->exit_ev != NULL) {
+		rc = (int)syscall(SYS_pidfd_send_signal, (int)event_get_fd(w->exit_ev), sig, NULL, 0);
+	} else {
+		uint64_t started = identity_start_time(c->pid);
+		if (w->start_time == 0 || started != w->start_time) {
+			monitor_signal_refused(sv, w, sig, now,
+					       started == 0 ? "the process is gone (or hidden from us)"
+							    : "the pid now belongs to another process");
+			return;
+		}
+		rc = kill((pid_t)c->pid, sig);
+	}
+	if (rc == -1) {
+		monitor_signal_refused(sv, w, sig, now, strerror(errno));
+		return;
+	}
+	sv->counters.signals_sent++;
+	log_ratelimited(&sv->rl_timeouts, now, LOG_LEVEL_WARN,
+			"worker %s: sent SIG%s to pid %" PRIu64 " (missed %" PRIu64 ", --on-timeout)",
+			w->name, policy_signal_name(sig), c->pid, c->missed);
+}
+
 /* Apply one event to w and carry out the actions the state machine asks for. */
 static void
 monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event *ev)
@@ -358,9 +408,15 @@ monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event 
 		log_ratelimited(&sv->rl_timeouts, now, LOG_LEVEL_WARN,
 				"worker %s exited (pid %" PRIu64 ", without STOPPING=1)", w->name,
 				c->pid);
+	/* A policy that signals needs to know the process behind the pid, from its start. */
+	if ((act & (STATE_ACT_REGISTERED | STATE_ACT_RESTARTED)) && sv->policy.n > 0)
+		w->start_time = identity_start_time(c->pid);
 	if (act & STATE_ACT_TIMEOUT) {
 		monitor_log_timeout(sv, w, now);
 		monitor_send_timeout(sv, w, now);
+		int sig = policy_signal_at(&sv->policy, c->missed);
+		if (sig != 0)
+			monitor_signal(sv, w, sig, now);
 	}
 	if (act & STATE_ACT_DISARM)
 		event_del(w->timer);

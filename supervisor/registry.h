@@ -28,6 +28,7 @@ struct worker {
 	struct sockaddr_un *addr; /* where TIMEOUT goes: the heartbeats' source; NULL: none */
 	char *status;             /* STATUS= text, printable; NULL until the worker sends one */
 	uint64_t watchdog_usec;   /* the timeout the worker asked for (WATCHDOG_USEC=); 0: none */
+	uint64_t start_time;      /* its process's start (/proc/PID/stat), if a policy signals */
 	socklen_t addrlen;        /* bytes of *addr */
 	uid_t owner;              /* the uid that registered the name: only it may speak for it */
 	char name[];              /* NUL-terminated, at most VIGIL_NAME_MAX bytes before it */

@@ -10,6 +10,7 @@
 
 #include "allow.h"
 #include "ctimeout.h"
+#include "policy.h"
 #include "log.h"
 #include "registry.h"
 #include "sock.h"
@@ -38,6 +39,8 @@ struct supervisor_counters {
 	uint64_t graces;                     /* expiries forgiven: the supervisor was paused */
 	uint64_t senders_refused;            /* new names from senders not on the allow-list */
 	uint64_t impersonations;             /* messages for a name from another uid than its owner */
+	uint64_t signals_sent;               /* --on-timeout signals delivered */
+	uint64_t signals_refused;            /* not sent: the pid is no longer the worker's, or gone */
 };
 
 struct supervisor {
@@ -47,6 +50,7 @@ struct supervisor {
 	uint64_t timeout;     /* --timeout in usec; 0: derive per worker */
 	size_t max_workers;
 	int detect_exit;      /* --detect-exit: watch each worker's process with a pidfd */
+	struct policy policy; /* --on-timeout: signals at given MISSED counts */
 	struct allow allow; /* who may register a name */
 
 	/* runtime */

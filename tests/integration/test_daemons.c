@@ -92,11 +92,12 @@ ctl_exists(void *arg)
 	return access(t.ctl, F_OK) == 0;
 }
 
+/* A supervisor with up to two more options (NULL for none). */
 static pid_t
-start_supervisor_with(const char *timeout, const char *extra)
+start_supervisor_with2(const char *timeout, const char *extra, const char *extra2)
 {
 	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", t.sock, "--control", t.ctl,
-			"--timeout", (char *)timeout, (char *)extra, NULL};
+			"--timeout", (char *)timeout, (char *)extra, (char *)extra2, NULL};
 	pid_t pid = vt_spawn(t.sup_log, argv);
 
 	if (!vt_wait_for(ctl_exists, NULL, 5000)) {
@@ -104,6 +105,12 @@ start_supervisor_with(const char *timeout, const char *extra)
 		cr_assert_fail("supervisor did not create %s", t.ctl);
 	}
 	return pid;
+}
+
+static pid_t
+start_supervisor_with(const char *timeout, const char *extra)
+{
+	return start_supervisor_with2(timeout, extra, NULL);
 }
 
 static pid_t
@@ -1249,5 +1256,111 @@ Test(daemons, detect_exit_reports_a_killed_worker_at_once)
 	expect_state("w1", "stopped", 0, 2000);
 	usleep(300 * 1000);
 	expect_state("w1", "stopped", 0, 100);
+	end_clean();
+}
+
+/*
+ * --on-timeout signal:KILL@2: a stalled worker (alive, silent) is killed
+ * when MISSED reaches 2, not before; a heartbeating one never is.
+ */
+Test(daemons, policy_kills_a_stalled_worker_at_missed_2)
+{
+	char w2sock[320];
+
+	t.sup = start_supervisor_with("300ms", "--on-timeout=signal:KILL@2");
+	t.wrk = start_worker("w1", t.wsock, NULL);
+	snprintf(w2sock, sizeof(w2sock), "%s/workers/w2.sock", t.dir);
+	pid_t w2 = start_worker("w2", w2sock, NULL);
+	t.other = w2;
+	expect_state("w1", "alive", t.wrk, 3000);
+	expect_state("w2", "alive", w2, 3000);
+
+	uint64_t t0 = vt_now_ms();
+	kill(t.wrk, SIGUSR1); /* stall: alive, no heartbeats */
+	int ws = vt_wait_exit(t.wrk, 3000);
+	uint64_t took = vt_now_ms() - t0;
+	cr_assert(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL, "w1 was not killed: status %d", ws);
+	t.wrk = 0;
+	/* Two periods of 300 ms from its last heartbeat, at most 100 ms before the stall. */
+	cr_expect_geq(took, 450, "killed after %llu ms: before MISSED reached 2",
+	              (unsigned long long)took);
+	cr_expect_lt(took, 1500, "killed only after %llu ms", (unsigned long long)took);
+	expect_log(t.sup_log, "worker w1: sent SIGKILL to pid", 1000);
+	cr_expect_eq(sup_counter("signals_sent"), 1);
+	cr_expect_eq(sup_counter("signals_refused"), 0);
+	cr_expect_eq(kill(w2, 0), 0, "the heartbeating worker was signalled");
+	expect_state("w2", "alive", w2, 100);
+	int ws2 = vt_stop(w2, SIGTERM, 3000);
+	t.other = 0;
+	cr_expect(WIFEXITED(ws2) && WEXITSTATUS(ws2) == 0);
+	end_clean();
+}
+
+/*
+ * A pid that now belongs to another process is never signalled: a nameless
+ * sd_notify sender registers with its shell's pid and exits; a new process
+ * is given that very pid (ns_last_pid); at MISSED 1 the supervisor must see
+ * the start time differ and refuse.
+ */
+Test(daemons, policy_never_signals_a_reused_pid)
+{
+	FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "r+");
+	if (f == NULL) {
+		if (getenv("CI") != NULL)
+			cr_assert_fail("/proc/sys/kernel/ns_last_pid: %s (needs root)",
+			               strerror(errno));
+		cr_skip_test("cannot write /proc/sys/kernel/ns_last_pid (needs root)");
+	}
+	fclose(f);
+	t.sup = start_supervisor_with("300ms", "--on-timeout=signal:KILL@1");
+	/* The shell registers as pid-$$ and exits at once. */
+	pid_t sh = start_notifier("systemd-notify --pid=$$ WATCHDOG=1 || exit 9; exit 0");
+	int ws = vt_wait_exit(sh, 3000);
+	t.other = 0;
+	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "the notifier failed: %d", ws);
+	expect_state(pid_name(sh), "alive", sh, 1000);
+
+	/* Hand its pid to a new process (others may fork meanwhile: try a few times). */
+	pid_t reuse = -1;
+	for (int attempt = 0; attempt < 20 && reuse != sh; attempt++) {
+		if (reuse > 0)
+			vt_stop(reuse, SIGKILL, 1000);
+		f = fopen("/proc/sys/kernel/ns_last_pid", "w");
+		cr_assert_not_null(f);
+		fprintf(f, "%d", (int)sh - 1);
+		fclose(f);
+		char *argv[] = {"/bin/sleep", "60", NULL};
+		reuse = vt_spawn(t.wrk_log, argv);
+	}
+	cr_assert_eq(reuse, sh, "could not start a process with pid %d", (int)sh);
+	t.other = reuse;
+
+	expect_log(t.sup_log, "the pid now belongs to another process", 3000);
+	cr_expect_eq(kill(reuse, 0), 0, "the process that reused the pid was signalled");
+	cr_expect_eq(sup_counter("signals_sent"), 0);
+	cr_expect_geq(sup_counter("signals_refused"), 1);
+	stop_notifier(reuse);
+	end_clean();
+}
+
+/*
+ * With --detect-exit the signal goes through the worker's pidfd
+ * (pidfd_send_signal), which names that very process: a stalled vigil-worker
+ * gets SIGTERM at MISSED 1, says STOPPING=1 and exits cleanly.
+ */
+Test(daemons, policy_signals_through_the_pidfd)
+{
+	t.sup = start_supervisor_with2("300ms", "--detect-exit", "--on-timeout=signal:TERM@1");
+	t.wrk = start_worker("w1", t.wsock, NULL);
+	expect_state("w1", "alive", t.wrk, 3000);
+	usleep(100 * 1000);
+	kill(t.wrk, SIGUSR1);
+	int ws = vt_wait_exit(t.wrk, 3000);
+	t.wrk = 0;
+	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "w1 did not exit cleanly on SIGTERM: %d",
+	          ws);
+	expect_log(t.sup_log, "worker w1: sent SIGTERM to pid", 1000);
+	expect_state("w1", "stopped", 0, 2000);
+	cr_expect_eq(sup_counter("signals_sent"), 1);
 	end_clean();
 }

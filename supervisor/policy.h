@@ -1,0 +1,38 @@
+/*
+ * policy.h: what the supervisor does about a timeout beyond reporting it
+ * (--on-timeout). A policy is a ladder of steps, comma-separated:
+ *   notify          report it: log and TIMEOUT datagram (always done)
+ *   signal:SIG@N    send SIG (TERM, KILL, ...) when MISSED reaches N
+ * e.g. "signal:TERM@2,signal:KILL@4". Pure: parsing and lookup, no I/O.
+ */
+#ifndef VIGIL_POLICY_H
+#define VIGIL_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define POLICY_MAX_STEPS 8
+
+struct policy_step {
+	int sig;     /* the signal to send */
+	uint64_t at; /* when MISSED reaches this */
+};
+
+struct policy {
+	size_t n; /* 0: notify only */
+	struct policy_step step[POLICY_MAX_STEPS];
+};
+
+/* Parse text into p; -1 with err naming the step that is wrong and why. */
+int policy_parse(const char *text, struct policy *p, char *err, size_t errlen);
+
+/* The signal due when a worker's MISSED has just become missed; 0 if none. */
+int policy_signal_at(const struct policy *p, uint64_t missed);
+
+/* "notify", or the ladder as given, e.g. "signal:TERM@2,signal:KILL@4". */
+void policy_describe(const struct policy *p, char *buf, size_t cap);
+
+/* "TERM" for SIGTERM, for the signals a policy may name; NULL otherwise. */
+const char *policy_signal_name(int sig);
+
+#endif
