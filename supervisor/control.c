@@ -15,6 +15,7 @@
 #include "command.h"
 #include "control.h"
 #include "duration.h"
+#include "hooks.h"
 #include "supervisor.h"
 
 struct control_client {
@@ -98,8 +99,9 @@ static json_t *
 control_status_supervisor(struct supervisor *sv, uint64_t now)
 {
 	json_t *invalid = json_object();
-	uint64_t invalid_total = 0;
+	uint64_t invalid_total = 0, hooks_started, hooks_refused, hooks_killed;
 
+	hooks_counts(sv->hooks, &hooks_started, &hooks_refused, &hooks_killed);
 	if (invalid == NULL)
 		return NULL;
 	for (int code = 1; code < VIGIL_WIRE_NERR; code++) {
@@ -108,7 +110,7 @@ control_status_supervisor(struct supervisor *sv, uint64_t now)
 		invalid_total += sv->counters.invalid[code];
 	}
 	return json_pack("{s:I, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, "
-			 "s:I, s:I, s:I}",
+			 "s:I, s:I, s:I, s:I, s:I, s:I}",
 			 "pid", (json_int_t)getpid(), "version", VIGIL_VERSION, "uptime_s",
 			 (double)(now - sv->started) / 1e6, "timeout_ms",
 			 (json_int_t)(sv->timeout / 1000), "workers",
@@ -122,7 +124,9 @@ control_status_supervisor(struct supervisor *sv, uint64_t now)
 			 (json_int_t)sv->counters.senders_refused, "impersonations",
 			 (json_int_t)sv->counters.impersonations, "signals_sent",
 			 (json_int_t)sv->counters.signals_sent, "signals_refused",
-			 (json_int_t)sv->counters.signals_refused);
+			 (json_int_t)sv->counters.signals_refused, "hooks_started",
+			 (json_int_t)hooks_started, "hooks_refused", (json_int_t)hooks_refused,
+			 "hooks_killed", (json_int_t)hooks_killed);
 }
 
 /*

@@ -17,6 +17,7 @@
 #include "control.h"
 #include "duration.h"
 #include "listener.h"
+#include "hooks.h"
 #include "monitor.h"
 #include "notify.h"
 #include "sdnotify.h"
@@ -38,8 +39,10 @@ usage(FILE *fp)
 		"  -g, --allow-group GROUP also let members of GROUP register workers\n"
 		"                          (always allowed: our own uid, root, group vigil)\n"
 		"  -o, --on-timeout POLICY what to do beyond reporting: notify (default), or\n"
-		"                          signal:SIG@N steps, e.g. signal:TERM@2,signal:KILL@4\n"
-		"                          (send SIG when MISSED reaches N)\n"
+		"                          steps signal:SIG@N (send SIG when MISSED reaches N)\n"
+		"                          and exec:PATH@N (run PATH), e.g.\n"
+		"                          exec:/usr/local/bin/page@1,signal:TERM@2,signal:KILL@4\n"
+		"  -k, --hook-timeout DUR  kill a hook still running after DUR (default 10s)\n"
 		"  -x, --detect-exit       report a worker whose process ends as exited at\n"
 		"                          once (a pidfd per worker), not a timeout later\n"
 		"  -l, --log-level LEVEL   error, warning, info or debug (default info)\n"
@@ -75,6 +78,7 @@ parse_args(int argc, char **argv, struct supervisor *sv, enum log_level *level)
 	    {"log-level", required_argument, NULL, 'l'},
 	    {"detect-exit", no_argument, NULL, 'x'},
 	    {"on-timeout", required_argument, NULL, 'o'},
+	    {"hook-timeout", required_argument, NULL, 'k'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -86,7 +90,7 @@ parse_args(int argc, char **argv, struct supervisor *sv, enum log_level *level)
 	opterr = 0;
 	char err[VIGIL_ERRLEN];
 
-	while ((ch = getopt_long(argc, argv, ":s:c:t:m:u:g:l:xo:hV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":s:c:t:m:u:g:l:xo:k:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			sv->socket_path = optarg;
@@ -130,6 +134,21 @@ parse_args(int argc, char **argv, struct supervisor *sv, enum log_level *level)
 		case 'o':
 			if (policy_parse(optarg, &sv->policy, err, sizeof(err)) == -1)
 				usage_error("invalid --on-timeout", optarg, err);
+			/* A hook that cannot run is a mistake to catch now, not at a timeout. */
+			for (size_t i = 0; i < sv->policy.n; i++) {
+				const char *path = sv->policy.step[i].path;
+				if (path[0] != '\0' && access(path, X_OK) == -1) {
+					snprintf(err, sizeof(err), "%s: %s", path, strerror(errno));
+					usage_error("invalid --on-timeout", optarg, err);
+				}
+			}
+			break;
+		case 'k':
+			if (vigil_duration_parse(optarg, &sv->hook_timeout, &why) == -1)
+				usage_error("invalid --hook-timeout", optarg, why);
+			if (sv->hook_timeout < 1000 || sv->hook_timeout > SUPERVISOR_TIMEOUT_MAX)
+				usage_error("invalid --hook-timeout", optarg,
+					    "must be from 1ms to 168h");
 			break;
 		case 'h':
 			usage(stdout);
@@ -198,6 +217,7 @@ main(int argc, char **argv)
 	    .hb_sock = {.fd = -1},
 	    .ctl_sock = {.fd = -1},
 	    .rl_timeouts = {.burst = SUPERVISOR_TIMEOUT_LOG_BURST},
+	    .hook_timeout = SUPERVISOR_HOOK_TIMEOUT,
 	};
 	enum log_level level = LOG_LEVEL_INFO;
 	struct event_config *cfg;
@@ -219,6 +239,8 @@ main(int argc, char **argv)
 		fatalx("cannot create the event loop");
 	event_config_free(cfg);
 	ctimeout_init(&sv.ctimeouts, sv.base);
+	if ((sv.hooks = hooks_new(sv.base, sv.hook_timeout)) == NULL)
+		fatalx("cannot set up hooks (SIGCHLD)");
 	/* Before any socket exists, so that a TERM at any point still cleans up. */
 	sigs[0] = evsignal_new(sv.base, SIGTERM, signal_stop_cb, &sv);
 	sigs[1] = evsignal_new(sv.base, SIGINT, signal_stop_cb, &sv);
@@ -267,6 +289,7 @@ out:
 	control_free(sv.control);
 	listener_free(sv.listener);
 	registry_free(&sv.registry);
+	hooks_free(sv.hooks);
 	vigil_sock_close(&sv.ctl_sock);
 	vigil_sock_close(&sv.hb_sock);
 	event_base_free(sv.base);

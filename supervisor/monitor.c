@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "duration.h"
+#include "hooks.h"
 #include "identity.h"
 #include "listener.h"
 #include "monitor.h"
@@ -377,6 +378,24 @@ monitor_signal(struct supervisor *sv, struct worker *w, int sig, uint64_t now)
 			w->name, policy_signal_name(sig), c->pid, c->missed);
 }
 
+/* --on-timeout exec:PATH@N: run the hook about w, never waiting for it. */
+static void
+monitor_hook(struct supervisor *sv, const struct worker *w, const char *path, uint64_t now)
+{
+	struct hook_event ev = {
+	    .worker = w->name,
+	    .event = "timeout",
+	    .pid = w->core.pid,
+	    .missed = w->core.missed,
+	    .silent_ms = (now - w->core.last_hb) / 1000,
+	};
+
+	if (hooks_run(sv->hooks, path, &ev) == -1)
+		log_ratelimited(&sv->rl_timeouts, now, LOG_LEVEL_WARN,
+				"worker %s: cannot run hook %s: %s", w->name, path,
+				errno == EAGAIN ? "too many hooks running" : strerror(errno));
+}
+
 /* Apply one event to w and carry out the actions the state machine asks for. */
 static void
 monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event *ev)
@@ -414,9 +433,11 @@ monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event 
 	if (act & STATE_ACT_TIMEOUT) {
 		monitor_log_timeout(sv, w, now);
 		monitor_send_timeout(sv, w, now);
-		int sig = policy_signal_at(&sv->policy, c->missed);
-		if (sig != 0)
-			monitor_signal(sv, w, sig, now);
+		const struct policy_step *step = policy_step_at(&sv->policy, c->missed);
+		if (step != NULL && step->sig != 0)
+			monitor_signal(sv, w, step->sig, now);
+		else if (step != NULL)
+			monitor_hook(sv, w, step->path, now);
 	}
 	if (act & STATE_ACT_DISARM)
 		event_del(w->timer);

@@ -29,6 +29,50 @@ policy_signal_name(int sig)
 	return NULL;
 }
 
+/* "N", the count after '@' (len bytes at d), into *at; 0, or -1 with err. */
+static int
+policy_parse_at(const char *d, size_t dlen, uint64_t *at, char *err, size_t errlen)
+{
+	uint64_t v = 0;
+	int ok = dlen > 0 && dlen <= 7;
+
+	for (size_t i = 0; ok && i < dlen; i++) {
+		ok = d[i] >= '0' && d[i] <= '9';
+		v = v * 10 + (uint64_t)(d[i] - '0');
+	}
+	if (!ok || v == 0 || v > POLICY_AT_MAX) {
+		snprintf(err, errlen, "'%.*s' after @ is not a count from 1 to %d", (int)dlen, d,
+			 POLICY_AT_MAX);
+		return -1;
+	}
+	*at = v;
+	return 0;
+}
+
+/* "PATH[@N]" (the part after "exec:", len bytes at s) into st; 0, or -1 with err. */
+static int
+policy_parse_exec(const char *s, size_t len, struct policy_step *st, char *err, size_t errlen)
+{
+	const char *at = memrchr(s, '@', len);
+	size_t plen = at != NULL ? (size_t)(at - s) : len;
+
+	st->sig = 0;
+	st->at = 1;
+	if (at != NULL && policy_parse_at(at + 1, len - plen - 1, &st->at, err, errlen) == -1)
+		return -1;
+	if (plen == 0 || s[0] != '/') {
+		snprintf(err, errlen, "'exec:%.*s' needs an absolute path", (int)len, s);
+		return -1;
+	}
+	if (plen >= sizeof(st->path)) {
+		snprintf(err, errlen, "exec: a path longer than %d bytes", POLICY_PATH_MAX - 1);
+		return -1;
+	}
+	memcpy(st->path, s, plen);
+	st->path[plen] = '\0';
+	return 0;
+}
+
 /* One "SIG@N" (the part after "signal:", len bytes at s) into st; 0, or -1 with err. */
 static int
 policy_parse_signal(const char *s, size_t len, struct policy_step *st, char *err, size_t errlen)
@@ -36,6 +80,7 @@ policy_parse_signal(const char *s, size_t len, struct policy_step *st, char *err
 	const char *at = memchr(s, '@', len);
 	char name[16];
 
+	st->path[0] = '\0';
 	if (at == NULL) {
 		snprintf(err, errlen, "'signal:%.*s' needs @N, the MISSED count to act at",
 		         (int)len, s);
@@ -62,21 +107,7 @@ policy_parse_signal(const char *s, size_t len, struct policy_step *st, char *err
 		    (int)(at - s), s);
 		return -1;
 	}
-	const char *d = at + 1;
-	size_t dlen = len - (size_t)(d - s);
-	uint64_t v = 0;
-	int ok = dlen > 0 && dlen <= 7;
-	for (size_t i = 0; ok && i < dlen; i++) {
-		ok = d[i] >= '0' && d[i] <= '9';
-		v = v * 10 + (uint64_t)(d[i] - '0');
-	}
-	if (!ok || v == 0 || v > POLICY_AT_MAX) {
-		snprintf(err, errlen, "'%.*s' after @ is not a count from 1 to %d", (int)dlen, d,
-		         POLICY_AT_MAX);
-		return -1;
-	}
-	st->at = v;
-	return 0;
+	return policy_parse_at(at + 1, len - (size_t)(at + 1 - s), &st->at, err, errlen);
 }
 
 int
@@ -91,30 +122,27 @@ policy_parse(const char *text, struct policy *p, char *err, size_t errlen)
 
 		if (len == 6 && strncmp(s, "notify", 6) == 0) {
 			/* Reporting always happens: nothing to add. */
-		} else if (len > 7 && strncmp(s, "signal:", 7) == 0) {
+		} else if ((len > 7 && strncmp(s, "signal:", 7) == 0) ||
+			   (len > 5 && strncmp(s, "exec:", 5) == 0)) {
 			struct policy_step st;
 			if (p->n == POLICY_MAX_STEPS) {
 				snprintf(err, errlen, "more than %d steps", POLICY_MAX_STEPS);
 				return -1;
 			}
-			if (policy_parse_signal(s + 7, len - 7, &st, err, errlen) == -1)
+			if ((s[0] == 's' ? policy_parse_signal(s + 7, len - 7, &st, err, errlen)
+					 : policy_parse_exec(s + 5, len - 5, &st, err, errlen)) == -1)
 				return -1;
 			if (p->n > 0 && st.at <= p->step[p->n - 1].at) {
-				snprintf(
-				    err, errlen,
-				    "'%.*s' must come at a higher MISSED than the step before it",
-				    (int)len, s);
+				snprintf(err, errlen,
+					 "'%.*s' must come at a higher MISSED than the step before it",
+					 (int)len, s);
 				return -1;
 			}
 			p->step[p->n++] = st;
-		} else if (len > 5 && strncmp(s, "exec:", 5) == 0) {
-			snprintf(err, errlen,
-			         "exec: hooks are not supported yet (use notify or "
-			         "signal:SIG@N)");
-			return -1;
 		} else {
-			snprintf(err, errlen, "unknown step '%.*s' (use notify or signal:SIG@N)",
-			         (int)len, s);
+			snprintf(err, errlen,
+				 "unknown step '%.*s' (use notify, signal:SIG@N or exec:PATH@N)",
+				 (int)len, s);
 			return -1;
 		}
 		if (comma == NULL)
@@ -123,13 +151,13 @@ policy_parse(const char *text, struct policy *p, char *err, size_t errlen)
 	}
 }
 
-int
-policy_signal_at(const struct policy *p, uint64_t missed)
+const struct policy_step *
+policy_step_at(const struct policy *p, uint64_t missed)
 {
 	for (size_t i = 0; i < p->n; i++)
 		if (p->step[i].at == missed)
-			return p->step[i].sig;
-	return 0;
+			return &p->step[i];
+	return NULL;
 }
 
 void
@@ -139,9 +167,13 @@ policy_describe(const struct policy *p, char *buf, size_t cap)
 
 	snprintf(buf, cap, "notify");
 	for (size_t i = 0; i < p->n && off < cap; i++) {
-		int n =
-		    snprintf(buf + off, cap - off, "%ssignal:%s@%llu", i == 0 ? "" : ",",
-		             policy_signal_name(p->step[i].sig), (unsigned long long)p->step[i].at);
+		const struct policy_step *st = &p->step[i];
+		int n = st->sig != 0 ? snprintf(buf + off, cap - off, "%ssignal:%s@%llu",
+						i == 0 ? "" : ",", policy_signal_name(st->sig),
+						(unsigned long long)st->at)
+				     : snprintf(buf + off, cap - off, "%sexec:%s@%llu",
+						i == 0 ? "" : ",", st->path,
+						(unsigned long long)st->at);
 		if (n < 0)
 			break;
 		off += (size_t)n;

@@ -3,7 +3,9 @@
  * (--on-timeout). A policy is a ladder of steps, comma-separated:
  *   notify          report it: log and TIMEOUT datagram (always done)
  *   signal:SIG@N    send SIG (TERM, KILL, ...) when MISSED reaches N
- * e.g. "signal:TERM@2,signal:KILL@4". Pure: parsing and lookup, no I/O.
+ *   exec:PATH[@N]   run the program PATH (absolute) when MISSED reaches N (1)
+ * e.g. "exec:/usr/local/bin/page@1,signal:TERM@2,signal:KILL@4", one step
+ * per MISSED count, rising. Pure: parsing and lookup, no I/O.
  */
 #ifndef VIGIL_POLICY_H
 #define VIGIL_POLICY_H
@@ -12,10 +14,12 @@
 #include <stdint.h>
 
 #define POLICY_MAX_STEPS 8
+#define POLICY_PATH_MAX 256
 
 struct policy_step {
-	int sig;     /* the signal to send */
-	uint64_t at; /* when MISSED reaches this */
+	int sig;                     /* the signal to send; 0 for an exec step */
+	char path[POLICY_PATH_MAX];  /* the program to run; "" for a signal step */
+	uint64_t at;                 /* when MISSED reaches this */
 };
 
 struct policy {
@@ -26,8 +30,8 @@ struct policy {
 /* Parse text into p; -1 with err naming the step that is wrong and why. */
 int policy_parse(const char *text, struct policy *p, char *err, size_t errlen);
 
-/* The signal due when a worker's MISSED has just become missed; 0 if none. */
-int policy_signal_at(const struct policy *p, uint64_t missed);
+/* The step due when a worker's MISSED has just become missed; NULL if none. */
+const struct policy_step *policy_step_at(const struct policy *p, uint64_t missed);
 
 /* "notify", or the ladder as given, e.g. "signal:TERM@2,signal:KILL@4". */
 void policy_describe(const struct policy *p, char *buf, size_t cap);

@@ -24,11 +24,13 @@
 #define SUPERVISOR_TIMEOUT_MAX (7 * 24 * 3600 * 1000000ULL) /* --timeout: at most 168h */
 #define SUPERVISOR_INTERVAL_MAX_MS (24 * 3600 * 1000ULL)     /* INTERVAL_MS beyond: 24h */
 #define SUPERVISOR_TIMEOUT_LOG_BURST 100 /* "timed out" lines per second, at most */
+#define SUPERVISOR_HOOK_TIMEOUT (10 * 1000000ULL) /* --hook-timeout default */
 
 struct event;
 struct event_base;
 struct listener;
 struct control;
+struct hooks;
 
 struct supervisor_counters {
 	uint64_t datagrams;                  /* received on the heartbeat socket */
@@ -50,7 +52,8 @@ struct supervisor {
 	uint64_t timeout;     /* --timeout in usec; 0: derive per worker */
 	size_t max_workers;
 	int detect_exit;      /* --detect-exit: watch each worker's process with a pidfd */
-	struct policy policy; /* --on-timeout: signals at given MISSED counts */
+	struct policy policy; /* --on-timeout: signals and hooks at given MISSED counts */
+	uint64_t hook_timeout; /* --hook-timeout: a hook still running then is killed */
 	struct allow allow; /* who may register a name */
 
 	/* runtime */
@@ -59,6 +62,7 @@ struct supervisor {
 	struct vigil_sock ctl_sock;
 	struct listener *listener;
 	struct control *control;
+	struct hooks *hooks; /* exec: steps running */
 	struct registry registry;
 	struct ctimeout_table ctimeouts; /* one libevent queue per distinct timeout */
 	size_t by_state[WORKER_EXITED + 1]; /* workers in each state, for STATUS= */

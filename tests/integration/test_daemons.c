@@ -1364,3 +1364,88 @@ Test(daemons, policy_signals_through_the_pidfd)
 	cr_expect_eq(sup_counter("signals_sent"), 1);
 	end_clean();
 }
+
+/* Write an executable script at dir/name; returns its path (static storage). */
+static const char *
+write_hook(const char *name, const char *body)
+{
+	static char path[400];
+	snprintf(path, sizeof(path), "%s/%s", t.dir, name);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	fprintf(f, "#!/bin/sh\n%s\n", body);
+	fclose(f);
+	cr_assert_eq(chmod(path, 0755), 0);
+	return path;
+}
+
+/*
+ * --on-timeout exec:PATH@1: the hook runs, without a shell of ours, with the
+ * worker's facts in a clean environment, and its exit status is logged.
+ */
+Test(daemons, hook_runs_with_the_workers_facts)
+{
+	char policy[512], out[450], text[2048];
+	const char *hook = write_hook("hook.sh", "env > \"$0.out.tmp\" && mv \"$0.out.tmp\" \"$0.out\"");
+
+	snprintf(policy, sizeof(policy), "--on-timeout=exec:%s@1", hook);
+	snprintf(out, sizeof(out), "%s.out", hook);
+	t.sup = start_supervisor_with("300ms", policy);
+	t.wrk = start_worker("w1", t.wsock, NULL);
+	expect_state("w1", "alive", t.wrk, 3000);
+	kill(t.wrk, SIGUSR1); /* stall */
+	expect_log(t.sup_log, "exited 0", 3000);
+	FILE *f = fopen(out, "r");
+	cr_assert_not_null(f, "the hook wrote no %s", out);
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	char want[64];
+	snprintf(want, sizeof(want), "VIGIL_PID=%d\n", (int)t.wrk);
+	cr_expect(strstr(text, "VIGIL_WORKER=w1\n") != NULL, "%s", text);
+	cr_expect(strstr(text, "VIGIL_EVENT=timeout\n") != NULL, "%s", text);
+	cr_expect(strstr(text, "VIGIL_MISSED=1\n") != NULL, "%s", text);
+	cr_expect(strstr(text, want) != NULL, "want %s in %s", want, text);
+	const char *silent = strstr(text, "VIGIL_SILENT_MS=");
+	cr_assert_not_null(silent, "%s", text);
+	cr_expect_geq(atoi(silent + 16), 300, "%s", text);
+	cr_expect_null(strstr(text, "HOME="), "the hook inherited our environment: %s", text);
+	expect_log(t.sup_log, "for worker w1 (timeout, missed 1) exited 0", 1000);
+	cr_expect_eq(sup_counter("hooks_started"), 1, "the hook ran at MISSED 1 only");
+	kill(t.wrk, SIGUSR1); /* resume, for a clean end */
+	expect_state("w1", "alive", t.wrk, 2000);
+	end_clean();
+}
+
+/* A hook that hangs is killed at --hook-timeout; the supervisor never waits for it. */
+Test(daemons, hanging_hook_is_killed_at_its_limit)
+{
+	char policy[512];
+	const char *hook = write_hook("hang.sh", "exec sleep 60");
+
+	snprintf(policy, sizeof(policy), "--on-timeout=exec:%s@1", hook);
+	t.sup = start_supervisor_with2("300ms", policy, "--hook-timeout=700ms");
+	t.wrk = start_worker("w1", t.wsock, NULL);
+	char w2sock[320];
+	snprintf(w2sock, sizeof(w2sock), "%s/workers/w2.sock", t.dir);
+	pid_t w2 = start_worker("w2", w2sock, NULL);
+	t.other = w2;
+	expect_state("w1", "alive", t.wrk, 3000);
+	expect_state("w2", "alive", w2, 3000);
+	kill(t.wrk, SIGUSR1);
+	uint64_t end = vt_now_ms() + 3000;
+	while (sup_counter("hooks_started") < 1 && vt_now_ms() < end)
+		usleep(10000);
+	cr_assert_eq(sup_counter("hooks_started"), 1);
+	/* While it hangs: status answers, the other worker is alive. */
+	expect_state("w2", "alive", w2, 200);
+	cr_expect_eq(sup_counter("hooks_killed"), 0, "killed before its limit");
+	expect_log(t.sup_log, "still running after its 700ms limit: killed", 2000);
+	cr_expect_eq(sup_counter("hooks_killed"), 1);
+	kill(t.wrk, SIGUSR1);
+	expect_state("w1", "alive", t.wrk, 2000);
+	int ws2 = vt_stop(w2, SIGTERM, 3000);
+	t.other = 0;
+	cr_expect(WIFEXITED(ws2) && WEXITSTATUS(ws2) == 0);
+	end_clean();
+}

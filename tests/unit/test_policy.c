@@ -15,12 +15,20 @@
 static struct policy p;
 static char err[256];
 
+/* The signal the policy sends at MISSED m; 0 for none (or for a hook). */
+static int
+sig_at(uint64_t m)
+{
+	const struct policy_step *st = policy_step_at(&p, m);
+	return st != NULL ? st->sig : 0;
+}
+
 Test(policy, notify_alone_has_no_steps)
 {
 	cr_assert_eq(policy_parse("notify", &p, err, sizeof(err)), 0, "%s", err);
 	cr_expect_eq(p.n, 0);
 	for (uint64_t m = 1; m < 10; m++)
-		cr_expect_eq(policy_signal_at(&p, m), 0);
+		cr_expect_eq(sig_at(m), 0);
 	char d[64];
 	policy_describe(&p, d, sizeof(d));
 	cr_expect_str_eq(d, "notify");
@@ -31,17 +39,17 @@ Test(policy, a_ladder)
 	cr_assert_eq(policy_parse("notify,signal:TERM@2,signal:SIGKILL@4", &p, err, sizeof(err)), 0,
 	             "%s", err);
 	cr_assert_eq(p.n, 2);
-	cr_expect_eq(policy_signal_at(&p, 1), 0);
-	cr_expect_eq(policy_signal_at(&p, 2), SIGTERM);
-	cr_expect_eq(policy_signal_at(&p, 3), 0);
-	cr_expect_eq(policy_signal_at(&p, 4), SIGKILL);
-	cr_expect_eq(policy_signal_at(&p, 8), 0, "each step once, at its own MISSED");
+	cr_expect_eq(sig_at(1), 0);
+	cr_expect_eq(sig_at(2), SIGTERM);
+	cr_expect_eq(sig_at(3), 0);
+	cr_expect_eq(sig_at(4), SIGKILL);
+	cr_expect_eq(sig_at(8), 0, "each step once, at its own MISSED");
 	char d[64];
 	policy_describe(&p, d, sizeof(d));
 	cr_expect_str_eq(d, "signal:TERM@2,signal:KILL@4");
 	/* Names in any case, with or without SIG. */
 	cr_assert_eq(policy_parse("signal:usr1@1", &p, err, sizeof(err)), 0, "%s", err);
-	cr_expect_eq(policy_signal_at(&p, 1), SIGUSR1);
+	cr_expect_eq(sig_at(1), SIGUSR1);
 }
 
 static const struct {
@@ -64,7 +72,12 @@ static const struct {
     {"signal:TERM@2x", "'2x' after @"},
     {"signal:TERM@3,signal:KILL@3", "higher MISSED"},
     {"signal:TERM@3,signal:KILL@2", "higher MISSED"},
-    {"exec:/usr/bin/true", "not supported yet"},
+    {"exec:", "unknown step 'exec:'"},
+    {"exec:bin/page", "needs an absolute path"},
+    {"exec:@2", "needs an absolute path"},
+    {"exec:/bin/page@0", "'0' after @"},
+    {"exec:/bin/page@x", "'x' after @"},
+    {"exec:/bin/page@1,signal:KILL@1", "higher MISSED"},
 };
 
 Test(policy, bad_policies_say_why)
@@ -76,6 +89,33 @@ Test(policy, bad_policies_say_why)
 		cr_expect(strstr(err, bad[i].why) != NULL, "'%s': error '%s', want '%s'",
 		          bad[i].text, err, bad[i].why);
 	}
+}
+
+/* exec:PATH runs at MISSED 1 unless @N says otherwise; '@' may appear in the path. */
+Test(policy, exec_steps)
+{
+	cr_assert_eq(policy_parse("exec:/usr/local/bin/page,signal:TERM@2,exec:/opt/a@b/x@5", &p,
+				  err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(p.n, 3);
+	const struct policy_step *st = policy_step_at(&p, 1);
+	cr_assert_not_null(st);
+	cr_expect_eq(st->sig, 0);
+	cr_expect_str_eq(st->path, "/usr/local/bin/page");
+	cr_expect_eq(sig_at(2), SIGTERM);
+	cr_expect_str_eq(policy_step_at(&p, 2)->path, "");
+	st = policy_step_at(&p, 5);
+	cr_assert_not_null(st);
+	cr_expect_str_eq(st->path, "/opt/a@b/x");
+	char d[256];
+	policy_describe(&p, d, sizeof(d));
+	cr_expect_str_eq(d, "exec:/usr/local/bin/page@1,signal:TERM@2,exec:/opt/a@b/x@5");
+	/* A path too long for the step. */
+	char text[400] = "exec:/";
+	memset(text + 6, 'a', 300);
+	text[306] = '\0';
+	cr_expect_eq(policy_parse(text, &p, err, sizeof(err)), -1);
+	cr_expect(strstr(err, "longer than 255 bytes") != NULL, "%s", err);
 }
 
 Test(policy, at_most_eight_steps)
