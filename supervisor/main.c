@@ -101,7 +101,7 @@ parse_args(int argc, char **argv, struct supervisor *sv, enum log_level *level)
 		case 't':
 			if (vigil_duration_parse(optarg, &sv->timeout, &why) == -1)
 				usage_error("invalid --timeout", optarg, why);
-			if (sv->timeout < 1000)
+			if (sv->timeout < SUPERVISOR_TIMEOUT_MIN)
 				usage_error("invalid --timeout", optarg, "must be at least 1ms");
 			if (sv->timeout > SUPERVISOR_TIMEOUT_MAX)
 				usage_error("invalid --timeout", optarg, "must be at most 168h");

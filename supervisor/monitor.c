@@ -116,10 +116,19 @@ monitor_note(struct worker *w, const struct vigil_msg *m, const struct monitor_s
 		w->core.interval = (m->interval_ms < SUPERVISOR_INTERVAL_MAX_MS
 					? m->interval_ms
 					: SUPERVISOR_INTERVAL_MAX_MS) * 1000;
-	/* WATCHDOG_USEC=0 goes back to the supervisor's timeout; beyond the maximum, clamped. */
-	if (m->fields & VIGIL_F_WATCHDOG_USEC)
-		w->watchdog_usec = m->watchdog_usec < SUPERVISOR_TIMEOUT_MAX ? m->watchdog_usec
-									: SUPERVISOR_TIMEOUT_MAX;
+	/*
+	 * WATCHDOG_USEC=0 goes back to the supervisor's timeout; otherwise held
+	 * to --timeout's own range (1ms to 168h), so that no claim can make the
+	 * supervisor spin on a microsecond timer or overflow a deadline.
+	 */
+	if (m->fields & VIGIL_F_WATCHDOG_USEC) {
+		uint64_t u = m->watchdog_usec;
+		if (u != 0 && u < SUPERVISOR_TIMEOUT_MIN)
+			u = SUPERVISOR_TIMEOUT_MIN;
+		if (u > SUPERVISOR_TIMEOUT_MAX)
+			u = SUPERVISOR_TIMEOUT_MAX;
+		w->watchdog_usec = u;
+	}
 	if ((m->fields & VIGIL_F_STATUS) && registry_set_status(w, m->status, m->status_len) == -1)
 		log_warn("cannot keep the status of worker %s", w->name);
 	/* Only a named sender can be answered; keep the newest such address. */

@@ -21,6 +21,7 @@
 #define SUPERVISOR_MAX_WORKERS_DEFAULT 65536
 #define SUPERVISOR_TIMEOUT_FALLBACK (10 * 1000000ULL) /* no --timeout, no INTERVAL_MS */
 #define SUPERVISOR_INTERVAL_FACTOR 3 /* default timeout = 3 x the worker's interval */
+#define SUPERVISOR_TIMEOUT_MIN 1000ULL                     /* --timeout: at least 1ms */
 #define SUPERVISOR_TIMEOUT_MAX (7 * 24 * 3600 * 1000000ULL) /* --timeout: at most 168h */
 #define SUPERVISOR_INTERVAL_MAX_MS (24 * 3600 * 1000ULL)     /* INTERVAL_MS beyond: 24h */
 #define SUPERVISOR_TIMEOUT_LOG_BURST 100 /* "timed out" lines per second, at most */

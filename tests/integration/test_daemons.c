@@ -1136,6 +1136,23 @@ Test(daemons, watchdog_usec_sets_the_timeout)
 	json_decref(st);
 	expect_state(name, "dead", sh, 2000);
 	expect_log(t.sup_log, "timeout 400ms", 1000);
+	/* No claim makes a timer spin: WATCHDOG_USEC=1 is held to 1 ms. */
+	char pidarg[32], *out = NULL;
+	snprintf(pidarg, sizeof(pidarg), "--pid=%d", (int)sh);
+	cr_assert_neq(asprintf(&out, "NOTIFY_SOCKET=%s", t.sock), -1);
+	putenv(out); /* for systemd-notify; this test's process ends with the test */
+	char *argv[] = {"/usr/bin/systemd-notify", pidarg, "WATCHDOG_USEC=1", NULL};
+	char buf[256];
+	cr_assert_eq(vt_run(argv, buf, sizeof(buf), 1), 0, "systemd-notify: %s", buf);
+	uint64_t end = vt_now_ms() + 2000;
+	json_int_t ms = -1;
+	while (vt_now_ms() < end && ms != 1) {
+		st = vt_status(t.ctl);
+		ms = json_integer_value(json_object_get(vt_worker(st, name), "timeout_ms"));
+		json_decref(st);
+		usleep(20000);
+	}
+	cr_expect_eq(ms, 1, "WATCHDOG_USEC=1 gave a timeout of %lld ms", (long long)ms);
 	stop_notifier(sh);
 	end_clean();
 }
