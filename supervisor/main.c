@@ -5,6 +5,7 @@
  * registry.c (the workers) and control.c (the control socket).
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,8 @@
 
 #include "control.h"
 #include "duration.h"
-#include "listener.h"
 #include "hooks.h"
+#include "listener.h"
 #include "monitor.h"
 #include "notify.h"
 #include "sdnotify.h"
@@ -43,6 +44,9 @@ usage(FILE *fp)
 		"                          and exec:PATH@N (run PATH), e.g.\n"
 		"                          exec:/usr/local/bin/page@1,signal:TERM@2,signal:KILL@4\n"
 		"  -k, --hook-timeout DUR  kill a hook still running after DUR (default 10s)\n"
+		"  -i, --intensity R/W     more than R silences, restarts or exits of a worker\n"
+		"                          within W (e.g. 5/60s) make it failed: no more\n"
+		"                          signals or hooks for it (default: no limit)\n"
 		"  -x, --detect-exit       report a worker whose process ends as exited at\n"
 		"                          once (a pidfd per worker), not a timeout later\n"
 		"  -l, --log-level LEVEL   error, warning, info or debug (default info)\n"
@@ -79,6 +83,7 @@ parse_args(int argc, char **argv, struct supervisor *sv, enum log_level *level)
 	    {"detect-exit", no_argument, NULL, 'x'},
 	    {"on-timeout", required_argument, NULL, 'o'},
 	    {"hook-timeout", required_argument, NULL, 'k'},
+	    {"intensity", required_argument, NULL, 'i'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -90,7 +95,7 @@ parse_args(int argc, char **argv, struct supervisor *sv, enum log_level *level)
 	opterr = 0;
 	char err[VIGIL_ERRLEN];
 
-	while ((ch = getopt_long(argc, argv, ":s:c:t:m:u:g:l:xo:k:hV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":s:c:t:m:u:g:l:xo:k:i:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			sv->socket_path = optarg;
@@ -142,6 +147,10 @@ parse_args(int argc, char **argv, struct supervisor *sv, enum log_level *level)
 					usage_error("invalid --on-timeout", optarg, err);
 				}
 			}
+			break;
+		case 'i':
+			if (policy_parse_intensity(optarg, &sv->intensity, err, sizeof(err)) == -1)
+				usage_error("invalid --intensity", optarg, err);
 			break;
 		case 'k':
 			if (vigil_duration_parse(optarg, &sv->hook_timeout, &why) == -1)
@@ -268,9 +277,16 @@ main(int argc, char **argv)
 	allow_describe(&sv.allow, who, sizeof(who));
 	char policy[256];
 	policy_describe(&sv.policy, policy, sizeof(policy));
-	log_info("listening on %s%s, control on %s, timeout %s, on timeout %s%s, senders allowed: %s",
+	char limit[64] = "";
+	if (sv.intensity.max != 0) {
+		char w[32];
+		vigil_duration_format(sv.intensity.window, w, sizeof(w));
+		snprintf(limit, sizeof(limit), ", intensity %" PRIu64 "/%s", sv.intensity.max, w);
+	}
+	log_info("listening on %s%s, control on %s, timeout %s, on timeout %s%s%s, senders "
+		 "allowed: %s",
 		 sv.socket_path, sv.hb_sock.path[0] == '\0' ? " (from systemd)" : "",
-		 sv.control_path, d, policy, sv.detect_exit ? ", detecting exits" : "", who);
+		 sv.control_path, d, policy, limit, sv.detect_exit ? ", detecting exits" : "", who);
 	/* Ready only now: every socket is bound and watched. */
 	if (notify_start(&sv, err, sizeof(err)) == -1) {
 		log_error("%s", err);

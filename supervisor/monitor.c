@@ -405,6 +405,26 @@ monitor_hook(struct supervisor *sv, const struct worker *w, const char *path, ui
 				errno == EAGAIN ? "too many hooks running" : strerror(errno));
 }
 
+/* Count an incident against --intensity; a worker over it is failed, and said so once. */
+static void
+monitor_incident(struct supervisor *sv, struct worker *w, uint64_t now)
+{
+	int over = policy_incident(&sv->intensity, &w->incidents, now);
+	char d[32];
+
+	if (over == w->core.failed)
+		return;
+	w->core.failed = over;
+	vigil_duration_format(sv->intensity.window, d, sizeof(d));
+	if (over)
+		log_warnx("worker %s failed: more than %" PRIu64 " silences, restarts or exits "
+			  "within %s (--intensity); no more signals or hooks for it until a "
+			  "window passes",
+			  w->name, sv->intensity.max, d);
+	else
+		log_info("worker %s is no longer failed: a new %s window (--intensity)", w->name, d);
+}
+
 /* Apply one event to w and carry out the actions the state machine asks for. */
 static void
 monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event *ev)
@@ -439,14 +459,21 @@ monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event 
 	/* A policy that signals needs to know the process behind the pid, from its start. */
 	if ((act & (STATE_ACT_REGISTERED | STATE_ACT_RESTARTED)) && sv->policy.n > 0)
 		w->start_time = identity_start_time(c->pid);
+	/* A new silence, a restart or an exit: an incident, for --intensity. */
+	if (((act & STATE_ACT_TIMEOUT) && c->missed == 1) ||
+	    (act & (STATE_ACT_RESTARTED | STATE_ACT_EXITED)))
+		monitor_incident(sv, w, now);
 	if (act & STATE_ACT_TIMEOUT) {
 		monitor_log_timeout(sv, w, now);
 		monitor_send_timeout(sv, w, now);
+		/* A failed worker (over its --intensity) is escalated no further. */
 		const struct policy_step *step = policy_step_at(&sv->policy, c->missed);
-		if (step != NULL && step->sig != 0)
-			monitor_signal(sv, w, step->sig, now);
-		else if (step != NULL)
-			monitor_hook(sv, w, step->path, now);
+		if (step != NULL && !c->failed) {
+			if (step->sig != 0)
+				monitor_signal(sv, w, step->sig, now);
+			else
+				monitor_hook(sv, w, step->path, now);
+		}
 	}
 	if (act & STATE_ACT_DISARM)
 		event_del(w->timer);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "duration.h"
 #include "policy.h"
 
 /* The signals a policy may send: those that stop, end or poke a program. */
@@ -178,4 +179,45 @@ policy_describe(const struct policy *p, char *buf, size_t cap)
 			break;
 		off += (size_t)n;
 	}
+}
+
+int
+policy_parse_intensity(const char *text, struct intensity *in, char *err, size_t errlen)
+{
+	const char *slash = strchr(text, '/'), *why;
+	uint64_t r = 0;
+	int ok = slash != NULL && slash > text && slash - text <= 6;
+
+	for (const char *p = text; ok && p < slash; p++) {
+		ok = *p >= '0' && *p <= '9';
+		r = r * 10 + (uint64_t)(*p - '0');
+	}
+	if (!ok || r == 0) {
+		snprintf(err, errlen, "need R/W: a count from 1 to 999999, a slash, a duration "
+				      "(e.g. 5/60s)");
+		return -1;
+	}
+	if (vigil_duration_parse(slash + 1, &in->window, &why) == -1) {
+		snprintf(err, errlen, "the window '%s': %s", slash + 1, why);
+		return -1;
+	}
+	if (in->window == 0) {
+		snprintf(err, errlen, "the window must be longer than 0");
+		return -1;
+	}
+	in->max = r;
+	return 0;
+}
+
+int
+policy_incident(const struct intensity *in, struct intensity_count *c, uint64_t now)
+{
+	if (in->max == 0)
+		return 0;
+	if (c->n == 0 || now - c->start >= in->window) {
+		c->start = now;
+		c->n = 0;
+	}
+	c->n++;
+	return c->n > in->max;
 }

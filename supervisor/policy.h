@@ -36,6 +36,33 @@ const struct policy_step *policy_step_at(const struct policy *p, uint64_t missed
 /* "notify", or the ladder as given, e.g. "signal:TERM@2,signal:KILL@4". */
 void policy_describe(const struct policy *p, char *buf, size_t cap);
 
+/*
+ * --intensity R/W, as systemd's StartLimitBurst/StartLimitIntervalSec and
+ * Erlang/OTP's restart intensity: more than R incidents (a new silence, a
+ * restart, an exit) within a window of W marks a worker failed, and a
+ * failed worker is escalated no further: no signals, no hooks.
+ */
+struct intensity {
+	uint64_t max;    /* R; 0: no limit */
+	uint64_t window; /* W, usec */
+};
+
+/* A worker's count of incidents in its current window. */
+struct intensity_count {
+	uint64_t start; /* when the window began */
+	uint64_t n;     /* incidents in it */
+};
+
+/* Parse "R/W" (e.g. "5/60s") into in; -1 with err. */
+int policy_parse_intensity(const char *text, struct intensity *in, char *err, size_t errlen);
+
+/*
+ * Count one incident at now; returns 1 if the worker is now over its
+ * intensity. A window starts with the first incident after the previous
+ * window has passed (a fixed window, as systemd's start limit).
+ */
+int policy_incident(const struct intensity *in, struct intensity_count *c, uint64_t now);
+
 /* "TERM" for SIGTERM, for the signals a policy may name; NULL otherwise. */
 const char *policy_signal_name(int sig);
 

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "policy.h"
 #include "state.h"
 #include "status.h"
 #include "wire.h"
@@ -29,6 +30,7 @@ struct worker {
 	char *status;             /* STATUS= text, printable; NULL until the worker sends one */
 	uint64_t watchdog_usec;   /* the timeout the worker asked for (WATCHDOG_USEC=); 0: none */
 	uint64_t start_time;      /* its process's start (/proc/PID/stat), if a policy signals */
+	struct intensity_count incidents; /* --intensity: silences, restarts, exits in a window */
 	socklen_t addrlen;        /* bytes of *addr */
 	uid_t owner;              /* the uid that registered the name: only it may speak for it */
 	char name[];              /* NUL-terminated, at most VIGIL_NAME_MAX bytes before it */

@@ -153,11 +153,11 @@ state_name(const struct worker_core *w, uint64_t now)
 			return "late";
 		return "alive";
 	case WORKER_DEAD:
-		return "dead";
+		return w->failed ? "failed" : "dead";
 	case WORKER_STOPPED:
 		return "stopped";
 	case WORKER_EXITED:
-		return "exited";
+		return w->failed ? "failed" : "exited";
 	case WORKER_NEW:
 		break;
 	}

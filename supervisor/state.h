@@ -20,6 +20,7 @@ enum worker_state {
 /* Everything the state machine knows about one worker. Times in monotonic usec. */
 struct worker_core {
 	enum worker_state state;
+	int failed; /* over its --intensity: shown "failed" while not alive, no escalation */
 	uint64_t pid; /* as the kernel vouched for it; 0 when unknown */
 	uint64_t last_seq;
 	uint64_t missed;     /* consecutive periods missed in the current silence */
@@ -74,7 +75,11 @@ enum state_action {
 /* Apply one event to w; returns the STATE_ACT_* bits to carry out. */
 unsigned state_apply(struct worker_core *w, const struct state_event *ev);
 
-/* The state name shown to users at time now: "alive", "late", "dead", "exited", "stopped". */
+/*
+ * The state name shown to users at time now: "alive", "late", "dead",
+ * "exited", "stopped", or "failed" for a dead or exited worker over its
+ * --intensity.
+ */
 const char *state_name(const struct worker_core *w, uint64_t now);
 
 #endif

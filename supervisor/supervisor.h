@@ -55,6 +55,7 @@ struct supervisor {
 	int detect_exit;      /* --detect-exit: watch each worker's process with a pidfd */
 	struct policy policy; /* --on-timeout: signals and hooks at given MISSED counts */
 	uint64_t hook_timeout; /* --hook-timeout: a hook still running then is killed */
+	struct intensity intensity; /* --intensity R/W: when a worker is failed */
 	struct allow allow; /* who may register a name */
 
 	/* runtime */

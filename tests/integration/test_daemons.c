@@ -1466,3 +1466,32 @@ Test(daemons, hanging_hook_is_killed_at_its_limit)
 	cr_expect(WIFEXITED(ws2) && WEXITSTATUS(ws2) == 0);
 	end_clean();
 }
+
+/*
+ * --intensity 2/60s: a worker that goes silent a third time within the
+ * window is failed, said so, shown "failed", and no longer escalated: the
+ * signal:KILL@2 step does not fire for it.
+ */
+Test(daemons, intensity_stops_escalating_a_flapping_worker)
+{
+	t.sup = start_supervisor_with2("500ms", "--on-timeout=signal:KILL@2", "--intensity=2/60s");
+	t.wrk = start_worker("w1", t.wsock, NULL);
+	expect_state("w1", "alive", t.wrk, 3000);
+	for (int round = 1; round <= 2; round++) {
+		kill(t.wrk, SIGUSR1); /* stall: MISSED 1 is an incident */
+		expect_state("w1", "dead", t.wrk, 2000);
+		kill(t.wrk, SIGUSR1); /* resume before MISSED 2 (and its SIGKILL) */
+		expect_state("w1", "alive", t.wrk, 2000);
+	}
+	cr_expect(!vt_file_contains(t.sup_log, "failed:"), "failed after only two incidents");
+	kill(t.wrk, SIGUSR1); /* the third silence within the window */
+	expect_log(t.sup_log, "worker w1 failed: more than 2 silences, restarts or exits", 2000);
+	expect_state("w1", "failed", t.wrk, 1000);
+	expect_log(t.sup_log, "missed 2", 2000); /* where the ladder would have killed it */
+	usleep(200 * 1000);
+	cr_expect_eq(kill(t.wrk, 0), 0, "a failed worker was still signalled");
+	cr_expect_eq(sup_counter("signals_sent"), 0);
+	kill(t.wrk, SIGUSR1);
+	expect_state("w1", "alive", t.wrk, 2000);
+	end_clean();
+}

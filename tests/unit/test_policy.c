@@ -148,3 +148,38 @@ Test(policy, start_time_from_stat)
 	cr_expect_eq(identity_start_time((uint64_t)getpid()), me);
 	cr_expect_eq(identity_start_time(999999999), 0);
 }
+
+Test(policy, intensity_parse)
+{
+	struct intensity in;
+
+	cr_assert_eq(policy_parse_intensity("5/60s", &in, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(in.max, 5);
+	cr_expect_eq(in.window, 60000000ULL);
+	cr_assert_eq(policy_parse_intensity("1/1.5s", &in, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(in.window, 1500000ULL);
+	const char *wrong[] = {"", "5", "/60s", "0/60s", "x/60s", "5/", "5/60", "5/0s", "1234567/1s",
+			       "-1/1s"};
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++)
+		cr_expect_eq(policy_parse_intensity(wrong[i], &in, err, sizeof(err)), -1,
+			     "'%s' accepted", wrong[i]);
+}
+
+/* More than R incidents in one fixed window: over; a window after, counting starts again. */
+Test(policy, intensity_window)
+{
+	struct intensity in = {.max = 2, .window = 10000000}; /* 2 in 10 s */
+	struct intensity_count c = {0};
+	uint64_t t0 = 1000000000;
+
+	cr_expect_eq(policy_incident(&in, &c, t0), 0);
+	cr_expect_eq(policy_incident(&in, &c, t0 + 1000000), 0);
+	cr_expect_eq(policy_incident(&in, &c, t0 + 9000000), 1, "a third within 10 s");
+	cr_expect_eq(policy_incident(&in, &c, t0 + 9500000), 1);
+	cr_expect_eq(policy_incident(&in, &c, t0 + 10000000), 0, "the window has passed");
+	cr_expect_eq(c.n, 1);
+	struct intensity off = {0};
+	struct intensity_count c2 = {0};
+	for (int i = 0; i < 100; i++)
+		cr_expect_eq(policy_incident(&off, &c2, t0 + (uint64_t)i), 0, "no limit set");
+}

@@ -510,3 +510,17 @@ Test(state, exit_after_dead_or_stopping)
 	cr_expect_eq(event_now(STATE_EV_EXITED), 0, "the clean exit STOPPING=1 announced");
 	cr_expect_eq(w.state, WORKER_STOPPED);
 }
+
+/* --intensity's mark shows while the worker is down, not while it runs. */
+Test(state, failed_shows_while_down)
+{
+	beat(42, 1);
+	w.failed = 1;
+	cr_expect_str_eq(state_name(&w, now), "alive");
+	fire_when_due();
+	cr_expect_str_eq(state_name(&w, now), "failed");
+	event_now(STATE_EV_EXITED);
+	cr_expect_str_eq(state_name(&w, now), "failed");
+	w.failed = 0;
+	cr_expect_str_eq(state_name(&w, now), "exited");
+}
