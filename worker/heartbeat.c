@@ -10,6 +10,7 @@
 
 #include <event2/event.h>
 
+#include "child.h"
 #include "duration.h"
 #include "heartbeat.h"
 #include "log.h"
@@ -167,15 +168,17 @@ heartbeat_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct heartbeat *hb = arg;
 
-	if (!hb->stalled)
+	/* With --check, only while the last check passed; then the next check. */
+	if (!hb->stalled && child_healthy(hb->w->child))
 		heartbeat_send_beat(hb);
+	child_tick(hb->w->child);
 	heartbeat_arm(hb);
 }
 
 void
 heartbeat_send_now(struct heartbeat *hb)
 {
-	if (hb->stalled)
+	if (hb->stalled || !child_healthy(hb->w->child))
 		return;
 	heartbeat_send_beat(hb);
 	heartbeat_arm(hb); /* the next one a full interval from now */

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "duration.h"
+#include "child.h"
 #include "heartbeat.h"
 #include "listener.h"
 #include "log.h"
@@ -33,11 +34,19 @@ usage(FILE *fp)
 		"  -j, --jitter PCT        vary each period by up to PCT percent, 0-50 (default 0)\n"
 		"  -o, --on-timeout WHAT   on a TIMEOUT: log (log it, heartbeat at once; default)\n"
 		"                          or exit (exit 1, for the service manager to restart us)\n"
+		"  -c, --check CMD         heartbeat only while CMD (run by /bin/sh -c once a\n"
+		"                          period, one at a time) last exited 0\n"
+		"      --check-timeout DUR a check still running after DUR fails, killed\n"
+		"                          (default 5s)\n"
+		"  -e, --exec -- PROGRAM [ARG]...\n"
+		"                          run PROGRAM as our child and heartbeat while it runs;\n"
+		"                          its end ends us, with its exit status\n"
 		"  -l, --log-level LEVEL   error, warning, info or debug (default info)\n"
 		"  -h, --help              show this help and exit\n"
 		"  -V, --version           show the version and exit\n"
 		"\n"
-		"Signals: TERM/INT send STOPPING=1 and exit 0; USR1 toggles a stall (no\n"
+		"Signals: TERM/INT send STOPPING=1 and exit 0 (with --exec, they are passed on\n"
+		"to PROGRAM first, and we stop when it ends); USR1 toggles a stall (no\n"
 		"heartbeats, still answering signals and logging TIMEOUTs).\n"
 		"Exit status: 0 after TERM/INT, 1 on a runtime error or --on-timeout exit,\n"
 		"2 on a usage error.\n");
@@ -61,6 +70,9 @@ parse_args(int argc, char **argv, struct worker_ctx *w, enum log_level *level)
 	    {"interval", required_argument, NULL, 'i'},
 	    {"jitter", required_argument, NULL, 'j'},
 	    {"on-timeout", required_argument, NULL, 'o'},
+	    {"check", required_argument, NULL, 'c'},
+	    {"check-timeout", required_argument, NULL, 'T'},
+	    {"exec", no_argument, NULL, 'e'},
 	    {"log-level", required_argument, NULL, 'l'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -68,10 +80,10 @@ parse_args(int argc, char **argv, struct worker_ctx *w, enum log_level *level)
 	};
 	const char *socket_path = NULL, *why;
 	char *end;
-	int ch;
+	int ch, exec = 0;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":n:S:s:i:j:o:l:hV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:n:S:s:i:j:o:c:T:el:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			if (!vigil_wire_name_valid(optarg, strlen(optarg)))
@@ -107,6 +119,21 @@ parse_args(int argc, char **argv, struct worker_ctx *w, enum log_level *level)
 			else
 				usage_error("invalid --on-timeout", optarg, "use log or exit");
 			break;
+		case 'c':
+			if (*optarg == '\0')
+				usage_error("invalid --check", optarg, "an empty command");
+			w->check = optarg;
+			break;
+		case 'T':
+			if (vigil_duration_parse(optarg, &w->check_timeout, &why) == -1)
+				usage_error("invalid --check-timeout", optarg, why);
+			if (w->check_timeout < 1000 || w->check_timeout > 24 * 3600 * 1000000ULL)
+				usage_error("invalid --check-timeout", optarg,
+					    "must be from 1ms to 24h");
+			break;
+		case 'e':
+			exec = 1;
+			break;
 		case 'l':
 			if (log_level_parse(optarg, level) == -1)
 				usage_error("invalid --log-level", optarg,
@@ -124,7 +151,14 @@ parse_args(int argc, char **argv, struct worker_ctx *w, enum log_level *level)
 			usage_error("unknown option", argv[optind - 1], NULL);
 		}
 	}
-	if (optind < argc)
+	if (exec && optind == argc) {
+		fprintf(stderr, "vigil-worker: --exec needs a program: --exec -- PROGRAM [ARG]...\n"
+				"Try 'vigil-worker --help' for more information.\n");
+		exit(2);
+	}
+	if (exec)
+		w->exec_argv = argv + optind;
+	else if (optind < argc)
 		usage_error("unexpected argument", argv[optind], NULL);
 	if (w->name == NULL) {
 		fprintf(stderr, "vigil-worker: --name is required\n"
@@ -155,6 +189,12 @@ signal_stop_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct worker_ctx *w = arg;
 
+	if (!w->stopping && child_forward(w->child, (int)sig) == 0) {
+		/* --exec: the program goes first; its end (child.c) ends us, cleanly. */
+		log_info("received %s, passing it on to %s", strsignal((int)sig), w->exec_argv[0]);
+		w->stopping = 1;
+		return;
+	}
 	log_info("received %s, stopping", strsignal((int)sig));
 	notify("STOPPING=1");
 	heartbeat_send_stopping(w->hb);
@@ -183,6 +223,7 @@ main(int argc, char **argv)
 	struct worker_ctx w = {
 	    .supervisor_path = WORKER_SUPERVISOR_DEFAULT,
 	    .interval = WORKER_INTERVAL_DEFAULT,
+	    .check_timeout = WORKER_CHECK_TIMEOUT_DEFAULT,
 	    .sock = {.fd = -1},
 	};
 	enum log_level level = LOG_LEVEL_INFO;
@@ -223,6 +264,12 @@ main(int argc, char **argv)
 	vigil_duration_format(w.interval, d, sizeof(d));
 	log_info("worker %s (pid %d) heartbeating to %s every %s, listening on %s", w.name,
 		 (int)getpid(), w.supervisor_path, d, w.socket_path);
+	/* Before the first heartbeat, which a --check must allow. */
+	if ((w.check != NULL || w.exec_argv != NULL) &&
+	    (w.child = child_start(&w, err, sizeof(err))) == NULL) {
+		log_error("%s", err);
+		goto out;
+	}
 	if ((w.hb = heartbeat_start(&w, err, sizeof(err))) == NULL) {
 		log_error("%s", err);
 		goto out;
@@ -236,6 +283,7 @@ out:
 	for (int i = 0; i < 3; i++)
 		if (sigs[i] != NULL)
 			event_free(sigs[i]);
+	child_free(w.child);
 	heartbeat_free(w.hb);
 	listener_free(w.listener);
 	vigil_sock_close(&w.sock);

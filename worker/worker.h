@@ -15,12 +15,14 @@
 #define WORKER_SUPERVISOR_DEFAULT "/run/vigil/supervisor.sock"
 #define WORKER_SOCKET_DIR_DEFAULT "/run/vigil/workers"
 #define WORKER_INTERVAL_DEFAULT (1000000ULL) /* 1s */
+#define WORKER_CHECK_TIMEOUT_DEFAULT (5000000ULL) /* 5s */
 
 enum worker_on_timeout { WORKER_ON_TIMEOUT_LOG, WORKER_ON_TIMEOUT_EXIT };
 
 struct event_base;
 struct heartbeat;
 struct listener;
+struct child;
 
 struct worker_ctx {
 	/* settings */
@@ -30,6 +32,9 @@ struct worker_ctx {
 	uint64_t interval; /* usec */
 	unsigned jitter_pct;
 	enum worker_on_timeout on_timeout;
+	const char *check;      /* --check: a health command for /bin/sh -c; NULL: none */
+	uint64_t check_timeout; /* --check-timeout, usec */
+	char **exec_argv;       /* --exec: the program to run and watch; NULL: none */
 
 	/* runtime */
 	struct event_base *base;
@@ -38,7 +43,9 @@ struct worker_ctx {
 	socklen_t sup_addrlen;
 	struct heartbeat *hb;
 	struct listener *listener;
-	int exit_status; /* set by whoever breaks the loop */
+	struct child *child; /* --exec's program and --check's command */
+	int stopping;        /* TERM/INT passed on to --exec's program: its end is clean */
+	int exit_status;     /* set by whoever breaks the loop */
 };
 
 #endif

@@ -1495,3 +1495,92 @@ Test(daemons, intensity_stops_escalating_a_flapping_worker)
 	expect_state("w1", "alive", t.wrk, 2000);
 	end_clean();
 }
+
+/* vigil-worker --check: heartbeats only while the health command passes. */
+Test(daemons, worker_check_gates_heartbeats)
+{
+	char flag[400], check[450];
+
+	snprintf(flag, sizeof(flag), "%s/healthy", t.dir);
+	snprintf(check, sizeof(check), "--check=test -e %s", flag);
+	FILE *f = fopen(flag, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+	t.sup = start_supervisor("600ms");
+	t.wrk = start_worker("w1", t.wsock, check);
+	expect_state("w1", "alive", t.wrk, 3000);
+	expect_log(t.wrk_log, "health check passing", 1000);
+	cr_assert_eq(unlink(flag), 0);
+	expect_state("w1", "dead", t.wrk, 3000);
+	expect_log(t.wrk_log, "health check failing (exit status 1)", 1000);
+	cr_expect_eq(kill(t.wrk, 0), 0, "the worker itself keeps running");
+	f = fopen(flag, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+	expect_state("w1", "alive", t.wrk, 3000);
+	expect_log(t.wrk_log, "heartbeats resume", 1000);
+	end_clean();
+}
+
+/* Start vigil-worker --exec -- argv...; returns its pid. */
+static pid_t
+start_exec_worker(const char *name, const char *wsock, char *const prog[])
+{
+	char interval[32];
+	char *argv[16] = {VIGIL_WORKER_BIN, "--name", (char *)name, "--supervisor", t.sock,
+			  "--socket", (char *)wsock, "--interval", interval, "--exec", "--"};
+	size_t n = 11;
+
+	snprintf(interval, sizeof(interval), "%dms", INTERVAL_MS);
+	for (size_t i = 0; prog[i] != NULL && n < 15; i++)
+		argv[n++] = prog[i];
+	argv[n] = NULL;
+	return vt_spawn(t.wrk_log, argv);
+}
+
+/* --exec: a program that fails ends the worker with its status, and no STOPPING=1. */
+Test(daemons, worker_exec_ends_with_a_failing_program)
+{
+	char *prog[] = {"/bin/sh", "-c", "sleep 0.5; exit 3", NULL};
+
+	t.sup = start_supervisor("600ms");
+	pid_t w = start_exec_worker("w1", t.wsock, prog);
+	t.other = w;
+	expect_state("w1", "alive", w, 3000);
+	int ws = vt_wait_exit(w, 3000);
+	t.other = 0;
+	cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 3, "worker status %d, want exit 3", ws);
+	expect_log(t.wrk_log, "ended (exit status 3): exiting with its status", 1000);
+	expect_state("w1", "dead", 0, 3000); /* a failure: reported, not "stopped" */
+	end_clean();
+}
+
+/* --exec: TERM goes to the program first; when it ends, the worker stops cleanly. */
+Test(daemons, worker_exec_passes_term_on_and_stops)
+{
+	char *prog[] = {"/bin/sleep", "60", NULL};
+
+	t.sup = start_supervisor("600ms");
+	pid_t w = start_exec_worker("w1", t.wsock, prog);
+	t.other = w;
+	expect_state("w1", "alive", w, 3000);
+	expect_log(t.wrk_log, "running /bin/sleep as pid", 1000);
+	char text[4096];
+	FILE *f = fopen(t.wrk_log, "r");
+	cr_assert_not_null(f);
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	const char *at = strstr(text, "running /bin/sleep as pid ");
+	cr_assert_not_null(at);
+	pid_t prog_pid = (pid_t)atoi(at + strlen("running /bin/sleep as pid "));
+	cr_assert_gt(prog_pid, 0);
+
+	int ws = vt_stop(w, SIGTERM, 3000);
+	t.other = 0;
+	cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "worker status %d", ws);
+	expect_log(t.wrk_log, "passing it on to /bin/sleep", 1000);
+	cr_expect_eq(kill(prog_pid, 0), -1, "the program outlived the worker");
+	expect_state("w1", "stopped", 0, 2000);
+	end_clean();
+}
