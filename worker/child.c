@@ -221,8 +221,11 @@ child_free(struct child *c)
 		waitpid(c->check, NULL, 0);
 	}
 	if (c->program != 0) {
-		/* We are going (a runtime error): take the program with us rather than orphan it. */
-		kill(c->program, SIGTERM);
+		/*
+		 * We are going before it ended (a runtime error, or a second TERM
+		 * while it would not stop): it must not outlive us, nor keep us.
+		 */
+		kill(c->program, SIGKILL);
 		waitpid(c->program, NULL, 0);
 	}
 	if (c->limit != NULL)

@@ -11,8 +11,8 @@
 
 #include <event2/event.h>
 
-#include "duration.h"
 #include "child.h"
+#include "duration.h"
 #include "heartbeat.h"
 #include "listener.h"
 #include "log.h"
