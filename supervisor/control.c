@@ -421,7 +421,9 @@ control_start(struct supervisor *sv, char *err, size_t errlen)
 		return NULL;
 	}
 	ctl->sv = sv;
-	ctl->listener = evconnlistener_new(sv->base, control_accept_cb, ctl, 0, -1, sv->ctl_sock.fd);
+	/* Accepted sockets close on exec: a hook must not hold a vigilctl connection open. */
+	ctl->listener = evconnlistener_new(sv->base, control_accept_cb, ctl, LEV_OPT_CLOSE_ON_EXEC,
+					   -1, sv->ctl_sock.fd);
 	if (ctl->listener == NULL) {
 		snprintf(err, errlen, "cannot accept on %s", sv->control_path);
 		free(ctl);

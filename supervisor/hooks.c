@@ -46,7 +46,13 @@ hook_limit_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (hk->pid == 0)
 		return;
-	kill(hk->pid, SIGKILL);
+	/* Ended already, its SIGCHLD not yet read (left for the reaper): not one to kill. */
+	siginfo_t info = {0};
+	if (waitid(P_PID, (id_t)hk->pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	    info.si_pid != 0)
+		return;
+	/* The hook leads its own session and process group: take its children too. */
+	kill(-hk->pid, SIGKILL);
 	hk->killed = 1;
 	hk->owner->killed++;
 	vigil_duration_format(hk->owner->limit_usec, d, sizeof(d));
@@ -139,6 +145,7 @@ hooks_run(struct hooks *h, const char *path, const struct hook_event *ev)
 	sigfillset(&all);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3); /* none of our sockets */
 	posix_spawnattr_init(&attr);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
@@ -179,7 +186,7 @@ hooks_free(struct hooks *h)
 	for (size_t i = 0; i < HOOKS_MAX_RUNNING; i++) {
 		struct hook *hk = &h->run[i];
 		if (hk->pid != 0) {
-			kill(hk->pid, SIGKILL);
+			kill(-hk->pid, SIGKILL);
 			waitpid(hk->pid, NULL, 0);
 		}
 		if (hk->limit != NULL)

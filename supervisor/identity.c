@@ -10,23 +10,36 @@
 #include "identity.h"
 #include "wire.h"
 
-/* The innermost "*.service" component of a cgroup path (len bytes); 0 or -1. */
+/* Does the path component (n bytes at c) end with suffix? */
+static int
+ends_with(const char *c, size_t n, const char *suffix)
+{
+	size_t sl = strlen(suffix);
+	return n > sl && memcmp(c + n - sl, suffix, sl) == 0;
+}
+
+/*
+ * The innermost unit of a cgroup path (len bytes): the last component that
+ * is a ".service" or a ".scope" (slices and a service's own sub-cgroups are
+ * passed over). Only a service names a worker; 0 or -1.
+ */
 static int
 unit_from_path(const char *path, size_t len, char *out, size_t cap)
 {
-	static const char suffix[] = ".service";
-	const size_t slen = sizeof(suffix) - 1;
 	size_t end = len;
 
 	while (end > 0) {
 		size_t start = end;
 		while (start > 0 && path[start - 1] != '/')
 			start--;
+		const char *c = path + start;
 		size_t n = end - start;
-		if (n > slen && memcmp(path + end - slen, suffix, slen) == 0) {
-			if (!vigil_wire_name_valid(path + start, n) || n + 1 > cap)
+		if (ends_with(c, n, ".scope"))
+			return -1; /* a login session or a transient scope: unrelated processes */
+		if (ends_with(c, n, ".service")) {
+			if (!vigil_wire_name_valid(c, n) || n + 1 > cap)
 				return -1;
-			memcpy(out, path + start, n);
+			memcpy(out, c, n);
 			out[n] = '\0';
 			return 0;
 		}
@@ -104,7 +117,7 @@ identity_start_time(uint64_t pid)
 	return n > 0 ? identity_start_time_from_stat(buf, (size_t)n) : 0;
 }
 
-void
+int
 identity_name(uint64_t pid, char *out, size_t cap)
 {
 	char path[64], buf[4096];
@@ -116,7 +129,11 @@ identity_name(uint64_t pid, char *out, size_t cap)
 		n = read(fd, buf, sizeof(buf));
 		close(fd);
 	}
-	if (n > 0 && identity_unit_from_cgroup(buf, (size_t)n, out, cap) == 0)
-		return;
+	/* Unreadable (gone already, hidden, out of descriptors): no name rather than a wrong one. */
+	if (n <= 0)
+		return -1;
+	if (identity_unit_from_cgroup(buf, (size_t)n, out, cap) == 0)
+		return 0;
 	snprintf(out, cap, "pid-%" PRIu64, pid);
+	return 0;
 }

@@ -12,16 +12,20 @@
 #include <stdint.h>
 
 /*
- * From the text of a /proc/PID/cgroup file (len bytes), the innermost
- * ".service" unit on the systemd hierarchy (the "0::" line of cgroup v2, or
- * "name=systemd" on v1), into out (cap >= VIGIL_NAME_MAX + 1). Returns 0, or
- * -1 if there is none or its name is not a valid worker name. Scopes are not
- * taken: a login session's scope holds unrelated processes.
+ * From the text of a /proc/PID/cgroup file (len bytes), the innermost unit
+ * on the systemd hierarchy (the "0::" line of cgroup v2, or "name=systemd"
+ * on v1), into out (cap >= VIGIL_NAME_MAX + 1), if it is a ".service". Returns
+ * 0, or -1 if there is none, it is a scope (a login session's or a transient
+ * scope holds unrelated processes), or its name is not a valid worker name.
  */
 int identity_unit_from_cgroup(const char *text, size_t len, char *out, size_t cap);
 
-/* The name for pid: its service's unit name, else "pid-PID". */
-void identity_name(uint64_t pid, char *out, size_t cap);
+/*
+ * The name for pid: its service's unit name, else "pid-PID"; -1 if its
+ * cgroup cannot be read (the process is gone, hidden from us, or we are out
+ * of descriptors), when no name is better than a wrong one.
+ */
+int identity_name(uint64_t pid, char *out, size_t cap);
 
 /*
  * When pid's process started (field 22 of /proc/PID/stat, clock ticks after

@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +227,7 @@ main(int argc, char **argv)
 	    .hb_sock = {.fd = -1},
 	    .ctl_sock = {.fd = -1},
 	    .rl_timeouts = {.burst = SUPERVISOR_TIMEOUT_LOG_BURST},
+	    .rl_restart = {.burst = SUPERVISOR_TIMEOUT_LOG_BURST},
 	    .hook_timeout = SUPERVISOR_HOOK_TIMEOUT,
 	};
 	enum log_level level = LOG_LEVEL_INFO;
@@ -248,6 +250,18 @@ main(int argc, char **argv)
 		fatalx("cannot create the event loop");
 	event_config_free(cfg);
 	ctimeout_init(&sv.ctimeouts, sv.base);
+	if (sv.detect_exit) {
+		/* A pidfd per worker: as many descriptors as we may have. */
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < sv.max_workers + 64)
+			log_warnx("--detect-exit: %llu descriptors allowed for up to %zu workers: "
+				  "some will not be watched (raise LimitNOFILE=)",
+				  (unsigned long long)rl.rlim_cur, sv.max_workers);
+	}
 	if ((sv.hooks = hooks_new(sv.base, sv.hook_timeout)) == NULL)
 		fatalx("cannot set up hooks (SIGCHLD)");
 	/* Before any socket exists, so that a TERM at any point still cleans up. */

@@ -151,8 +151,7 @@ monitor_name(const struct vigil_msg *m, const struct monitor_sender *from, char 
 	}
 	if ((m->fields & VIGIL_F_HEARTBEAT) || !from->has_creds || from->pid == 0)
 		return -1;
-	identity_name(from->pid, name, cap);
-	return 0;
+	return identity_name(from->pid, name, cap);
 }
 
 void
@@ -171,6 +170,9 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 		return;
 	}
 	if (monitor_name(m, from, name, sizeof(name)) == -1) {
+		/* Nameless news from a sender already gone asks nothing of anyone. */
+		if (kind != VIGIL_MSG_HEARTBEAT && !(m->fields & VIGIL_F_HEARTBEAT))
+			return;
 		err.code = VIGIL_WIRE_NO_WORKER;
 		monitor_invalid(sv, &err, now);
 		return;
@@ -205,8 +207,13 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 	monitor_note(w, m, from);
 	w->core.timeout = monitor_timeout_for(sv, w);
 
-	/* Identity comes from the kernel; PID= is only a fallback without credentials. */
+	/*
+	 * Identity comes from the kernel; PID= is only a fallback without
+	 * credentials, for display: nothing is signalled or watched on its word.
+	 */
 	ev.pid = from->pid != 0 ? from->pid : ((m->fields & VIGIL_F_PID) ? m->pid : 0);
+	if (ev.pid != 0)
+		w->pid_vouched = from->pid != 0;
 	ev.seq = m->seq;
 	ev.has_seq = (m->fields & VIGIL_F_SEQ) != 0;
 	switch (kind) {
@@ -359,14 +366,18 @@ static void
 monitor_signal(struct supervisor *sv, struct worker *w, int sig, uint64_t now)
 {
 	const struct worker_core *c = &w->core;
+	const char *how;
 	int rc;
 
-	if (c->pid == 0) {
-		monitor_signal_refused(sv, w, sig, now, "its pid is unknown");
+	if (c->pid == 0 || !w->pid_vouched) {
+		monitor_signal_refused(sv, w, sig, now,
+				       c->pid == 0 ? "its pid is unknown"
+						   : "its pid is only claimed (PID=), not vouched for");
 		return;
 	}
 	if (w->exit_ev != NULL) {
 		rc = (int)syscall(SYS_pidfd_send_signal, (int)event_get_fd(w->exit_ev), sig, NULL, 0);
+		how = "through its pidfd";
 	} else {
 		uint64_t started = identity_start_time(c->pid);
 		if (w->start_time == 0 || started != w->start_time) {
@@ -376,6 +387,7 @@ monitor_signal(struct supervisor *sv, struct worker *w, int sig, uint64_t now)
 			return;
 		}
 		rc = kill((pid_t)c->pid, sig);
+		how = "its start time checked";
 	}
 	if (rc == -1) {
 		monitor_signal_refused(sv, w, sig, now, strerror(errno));
@@ -383,8 +395,9 @@ monitor_signal(struct supervisor *sv, struct worker *w, int sig, uint64_t now)
 	}
 	sv->counters.signals_sent++;
 	log_ratelimited(&sv->rl_timeouts, now, LOG_LEVEL_WARN,
-			"worker %s: sent SIG%s to pid %" PRIu64 " (missed %" PRIu64 ", --on-timeout)",
-			w->name, policy_signal_name(sig), c->pid, c->missed);
+			"worker %s: sent SIG%s to pid %" PRIu64 " (missed %" PRIu64
+			", --on-timeout, %s)",
+			w->name, policy_signal_name(sig), c->pid, c->missed, how);
 }
 
 /* --on-timeout exec:PATH@N: run the hook about w, never waiting for it. */
@@ -394,7 +407,7 @@ monitor_hook(struct supervisor *sv, const struct worker *w, const char *path, ui
 	struct hook_event ev = {
 	    .worker = w->name,
 	    .event = "timeout",
-	    .pid = w->core.pid,
+	    .pid = w->pid_vouched ? w->core.pid : 0,
 	    .missed = w->core.missed,
 	    .silent_ms = (now - w->core.last_hb) / 1000,
 	};
@@ -431,6 +444,7 @@ monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event 
 {
 	const struct worker_core *c = &w->core;
 	enum worker_state before = c->state;
+	uint64_t pid_before = c->pid;
 	unsigned act = state_apply(&w->core, ev);
 	uint64_t now = ev->now;
 	char d1[32];
@@ -440,9 +454,11 @@ monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event 
 		log_info("worker %s registered (pid %" PRIu64 ", seq %" PRIu64 ", timeout %s)",
 			 w->name, c->pid, c->last_seq, d1);
 	}
+	/* Rate-limited: a one-shot sender (socat) is a new pid every time. */
 	if (act & STATE_ACT_RESTARTED)
-		log_info("worker %s restarted (new pid %" PRIu64 ", restarts %" PRIu64 ")", w->name,
-			 c->pid, c->restarts);
+		log_ratelimited(&sv->rl_restart, now, LOG_LEVEL_INFO,
+				"worker %s restarted (new pid %" PRIu64 ", restarts %" PRIu64 ")",
+				w->name, c->pid, c->restarts);
 	if (act & STATE_ACT_RECOVERED)
 		log_info("worker %s recovered (pid %" PRIu64 ", seq %" PRIu64 ")", w->name, c->pid,
 			 c->last_seq);
@@ -456,9 +472,16 @@ monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event 
 		log_ratelimited(&sv->rl_timeouts, now, LOG_LEVEL_WARN,
 				"worker %s exited (pid %" PRIu64 ", without STOPPING=1)", w->name,
 				c->pid);
-	/* A policy that signals needs to know the process behind the pid, from its start. */
-	if ((act & (STATE_ACT_REGISTERED | STATE_ACT_RESTARTED)) && sv->policy.n > 0)
-		w->start_time = identity_start_time(c->pid);
+	/*
+	 * Another process behind the name (by a heartbeat or a STOPPING=1): what
+	 * we knew of the old one goes. A policy that signals needs the new one's
+	 * start time; an exit watch is set again once the new pid has proven
+	 * itself with a second heartbeat (below).
+	 */
+	if (c->pid != pid_before) {
+		w->start_time = sv->policy.n > 0 && w->pid_vouched ? identity_start_time(c->pid) : 0;
+		registry_unwatch_exit(w);
+	}
 	/* A new silence, a restart or an exit: an incident, for --intensity. */
 	if (((act & STATE_ACT_TIMEOUT) && c->missed == 1) ||
 	    (act & (STATE_ACT_RESTARTED | STATE_ACT_EXITED)))
@@ -497,11 +520,13 @@ monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event 
 		notify_status(sv);
 	}
 	/*
-	 * Last, as it may apply an event of its own: a new process behind the
-	 * name (or the first, or one heartbeating with no watch) is watched.
+	 * Last, as it may apply an event of its own: the process is watched for
+	 * its exit from its second heartbeat, so that a one-shot sender (socat,
+	 * systemd-notify: a new pid every time) is never mistaken for a worker
+	 * that exited; never on a pid only claimed.
 	 */
-	if (sv->detect_exit && c->pid != 0 && ev->type == STATE_EV_HEARTBEAT &&
-	    ((act & (STATE_ACT_REGISTERED | STATE_ACT_RESTARTED)) || w->exit_ev == NULL))
+	if (sv->detect_exit && w->pid_vouched && c->pid != 0 && c->pid == pid_before &&
+	    ev->type == STATE_EV_HEARTBEAT && w->exit_ev == NULL)
 		monitor_watch_exit(sv, w, now);
 }
 

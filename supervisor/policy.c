@@ -54,7 +54,16 @@ policy_parse_at(const char *d, size_t dlen, uint64_t *at, char *err, size_t errl
 static int
 policy_parse_exec(const char *s, size_t len, struct policy_step *st, char *err, size_t errlen)
 {
+	/* "@N" only if all that follows the last '@' is digits; else '@' is part of the path. */
 	const char *at = memrchr(s, '@', len);
+	if (at != NULL) {
+		size_t dl = len - (size_t)(at + 1 - s);
+		int digits = dl > 0;
+		for (size_t i = 0; digits && i < dl; i++)
+			digits = at[1 + i] >= '0' && at[1 + i] <= '9';
+		if (!digits)
+			at = NULL;
+	}
 	size_t plen = at != NULL ? (size_t)(at - s) : len;
 
 	st->sig = 0;

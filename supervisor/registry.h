@@ -33,6 +33,7 @@ struct worker {
 	struct intensity_count incidents; /* --intensity: silences, restarts, exits in a window */
 	socklen_t addrlen;        /* bytes of *addr */
 	uid_t owner;              /* the uid that registered the name: only it may speak for it */
+	int pid_vouched;          /* core.pid came from the kernel (SCM_CREDENTIALS), not PID= */
 	char name[];              /* NUL-terminated, at most VIGIL_NAME_MAX bytes before it */
 };
 

@@ -58,7 +58,7 @@ on_stopping(struct worker_core *w, const struct state_event *ev)
 static unsigned
 on_timer(struct worker_core *w, const struct state_event *ev)
 {
-	if (w->state != WORKER_ALIVE && w->state != WORKER_DEAD)
+	if (w->state != WORKER_ALIVE && w->state != WORKER_DEAD && w->state != WORKER_EXITED)
 		return STATE_ACT_DISARM;
 	if (ev->now < w->due)
 		return STATE_ACT_ARM; /* early: wait for the remainder */
@@ -109,18 +109,18 @@ on_retime(struct worker_core *w, const struct state_event *ev)
 
 /*
  * The process ended. After STOPPING=1 that was the clean exit announced;
- * otherwise the worker is reported now, not a timeout later, and its timer
- * stops: a process that is gone cannot be late.
+ * otherwise the worker is reported now, not a timeout later. Its deadline
+ * stands: if nothing heartbeats for the name by then (a successor, or
+ * another sender speaking for it), it times out as any silent worker.
  */
 static unsigned
 on_exited(struct worker_core *w, const struct state_event *ev)
 {
 	(void)ev;
-	if (w->state != WORKER_ALIVE && w->state != WORKER_DEAD)
+	if (w->state != WORKER_ALIVE)
 		return 0;
 	w->state = WORKER_EXITED;
-	w->missed = 0;
-	return STATE_ACT_EXITED | STATE_ACT_DISARM;
+	return STATE_ACT_EXITED;
 }
 
 unsigned

@@ -81,6 +81,7 @@ struct supervisor {
 	struct log_ratelimit rl_pause;    /* "we were paused": once per pause */
 	struct log_ratelimit rl_refused;  /* senders refused or impersonating */
 	struct log_ratelimit rl_exit;     /* --detect-exit could not watch a process */
+	struct log_ratelimit rl_restart;  /* "restarted": a one-shot sender restarts every time */
 };
 
 #endif

@@ -45,12 +45,15 @@ child_spawn(pid_t *pid, char *const argv[], int devnull_out)
 	sigfillset(&all);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3); /* none of our sockets */
 	if (devnull_out)
 		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawnattr_init(&attr);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setpgroup(&attr, 0); /* its own group: a kill reaches its children */
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+					    (devnull_out ? POSIX_SPAWN_SETPGROUP : 0));
 	rc = posix_spawnp(pid, argv[0], &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
@@ -143,7 +146,7 @@ child_limit_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (c->check != 0) {
 		c->check_killed = 1;
-		kill(c->check, SIGKILL);
+		kill(-c->check, SIGKILL); /* the check's whole group: sh -c 'a | b' */
 	}
 }
 
@@ -217,7 +220,7 @@ child_free(struct child *c)
 	if (c == NULL)
 		return;
 	if (c->check != 0) {
-		kill(c->check, SIGKILL);
+		kill(-c->check, SIGKILL);
 		waitpid(c->check, NULL, 0);
 	}
 	if (c->program != 0) {

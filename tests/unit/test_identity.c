@@ -25,6 +25,9 @@ static const struct cgroup_case cases[] = {
 	{"0::/user.slice/user-1000.slice/user@1000.service/app.slice/editor.service\n",
 	     "editor.service"},
 	{"0::/user.slice/user-1000.slice/session-3.scope\n", NULL},
+	/* the innermost unit decides: a scope under a service is not that service */
+	{"0::/user.slice/user-1000.slice/user@1000.service/app.slice/app-firefox-123.scope\n", NULL},
+	{"0::/user.slice/user-1000.slice/user@1000.service/init.scope\n", NULL},
 	{"0::/init.scope\n", NULL},
 	{"0::/\n", NULL},
 	{"0::/system.slice/weird\\x2dname.service\n", NULL}, /* not a valid worker name */
@@ -65,14 +68,14 @@ Test(identity, overlong_unit_is_refused)
 	cr_expect_eq(identity_unit_from_cgroup(text, strlen(text), out, sizeof(out)), -1);
 }
 
-/* For a live process: either the unit its cgroup names, or pid-PID; never empty. */
+/* A live process: the unit its cgroup names, or pid-PID; a missing one: no name at all. */
 Test(identity, name_of_this_process)
 {
 	char out[VIGIL_NAME_MAX + 1], want[32];
 
-	identity_name((uint64_t)getpid(), out, sizeof(out));
+	cr_assert_eq(identity_name((uint64_t)getpid(), out, sizeof(out)), 0);
 	snprintf(want, sizeof(want), "pid-%d", (int)getpid());
 	cr_expect(strcmp(out, want) == 0 || strstr(out, ".service") != NULL, "name %s", out);
-	identity_name(999999999, out, sizeof(out)); /* no such process */
-	cr_expect_str_eq(out, "pid-999999999");
+	cr_expect_eq(identity_name(999999999, out, sizeof(out)), -1,
+		     "a process that is gone must not be named pid-N");
 }

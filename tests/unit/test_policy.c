@@ -76,7 +76,6 @@ static const struct {
     {"exec:bin/page", "needs an absolute path"},
     {"exec:@2", "needs an absolute path"},
     {"exec:/bin/page@0", "'0' after @"},
-    {"exec:/bin/page@x", "'x' after @"},
     {"exec:/bin/page@1,signal:KILL@1", "higher MISSED"},
 };
 
@@ -110,6 +109,11 @@ Test(policy, exec_steps)
 	char d[256];
 	policy_describe(&p, d, sizeof(d));
 	cr_expect_str_eq(d, "exec:/usr/local/bin/page@1,signal:TERM@2,exec:/opt/a@b/x@5");
+	/* An '@' not followed by digits only is part of the path. */
+	cr_assert_eq(policy_parse("exec:/opt/a@b/x", &p, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(policy_step_at(&p, 1)->path, "/opt/a@b/x");
+	cr_assert_eq(policy_parse("exec:/srv/hook@x", &p, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(policy_step_at(&p, 1)->path, "/srv/hook@x");
 	/* A path too long for the step. */
 	char text[400] = "exec:/";
 	memset(text + 6, 'a', 300);

@@ -474,20 +474,23 @@ Test(state, retime_counts_from_the_last_heartbeat)
 	cr_expect_eq(w.due, due);
 }
 
-/* --detect-exit: a process that ends is reported at once, and its timer stops. */
-Test(state, exit_reported_at_once_and_disarms)
+/*
+ * --detect-exit: a process that ends is reported at once; its deadline
+ * stands, so a name nobody heartbeats for again still times out.
+ */
+Test(state, exit_reported_at_once_deadline_stands)
 {
 	beat(42, 1);
 	now += 50 * MS;
 	unsigned act = event_now(STATE_EV_EXITED);
-	cr_expect_eq(act, STATE_ACT_EXITED | STATE_ACT_DISARM, "actions 0x%x", act);
+	cr_expect_eq(act, STATE_ACT_EXITED, "actions 0x%x", act);
 	cr_expect_eq(w.state, WORKER_EXITED);
 	cr_expect_str_eq(state_name(&w, now), "exited");
 	cr_expect_eq(w.timeouts, 0, "an exit is not a timeout");
-	/* A stale timer run finds nothing to judge. */
-	now += TIMEOUT;
-	cr_expect_eq(timer(), STATE_ACT_DISARM);
-	cr_expect_eq(w.timeouts, 0);
+	act = fire_when_due();
+	cr_expect(act & STATE_ACT_TIMEOUT, "actions 0x%x", act);
+	cr_expect_eq(w.state, WORKER_DEAD, "silent past its deadline after the exit");
+	cr_expect_eq(w.missed, 1);
 	/* Its successor heartbeats: back, as a restart. */
 	act = beat(43, 1);
 	cr_expect(act & STATE_ACT_RECOVERED);
@@ -496,14 +499,15 @@ Test(state, exit_reported_at_once_and_disarms)
 	cr_expect_eq(w.restarts, 1);
 }
 
-/* A dead (hung, then killed) worker's exit is reported too; after STOPPING=1 it is not news. */
+/* A dead worker's exit changes nothing (it keeps being reported); after STOPPING=1 it is not news. */
 Test(state, exit_after_dead_or_stopping)
 {
 	beat(42, 1);
 	fire_when_due();
 	cr_assert_eq(w.state, WORKER_DEAD);
-	cr_expect_eq(event_now(STATE_EV_EXITED), STATE_ACT_EXITED | STATE_ACT_DISARM);
-	cr_expect_eq(w.missed, 0);
+	cr_expect_eq(event_now(STATE_EV_EXITED), 0);
+	cr_expect_eq(w.state, WORKER_DEAD);
+	cr_expect_eq(w.missed, 1);
 	fresh();
 	beat(42, 1);
 	stopping(42);
@@ -517,10 +521,11 @@ Test(state, failed_shows_while_down)
 	beat(42, 1);
 	w.failed = 1;
 	cr_expect_str_eq(state_name(&w, now), "alive");
-	fire_when_due();
-	cr_expect_str_eq(state_name(&w, now), "failed");
 	event_now(STATE_EV_EXITED);
 	cr_expect_str_eq(state_name(&w, now), "failed");
 	w.failed = 0;
 	cr_expect_str_eq(state_name(&w, now), "exited");
+	w.failed = 1;
+	fire_when_due();
+	cr_expect_str_eq(state_name(&w, now), "failed");
 }
