@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "duration.h"
 #include "hooks.h"
 #include "log.h"
+#include "launch.h"
 #include "wire.h"
 
 struct hook {
@@ -33,8 +33,6 @@ struct hooks {
 	struct hook run[HOOKS_MAX_RUNNING];
 	uint64_t started, refused, killed;
 };
-
-extern char **environ;
 
 static void
 hook_limit_cb(evutil_socket_t fd, short what, void *arg)
@@ -137,24 +135,9 @@ hooks_run(struct hooks *h, const char *path, const struct hook_event *ev)
 	char *envp[] = {env[0], env[1], env[2], env[3], env[4], env[5], NULL};
 	char *argv[] = {(char *)path, NULL};
 
-	/* A clean start: default signal dispositions and mask, stdin from /dev/null. */
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3); /* none of our sockets */
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-					    POSIX_SPAWN_SETSID);
+	/* Its own session, so that a kill at the limit takes its children; none of our fds. */
 	pid_t pid;
-	int rc = posix_spawn(&pid, path, &fa, &attr, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	int rc = vigil_spawn(&pid, argv, envp, VIGIL_SPAWN_CLOSE_FDS | VIGIL_SPAWN_NEW_SESSION);
 	if (rc != 0) {
 		errno = rc;
 		return -1;

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +16,8 @@
 #include "heartbeat.h"
 #include "log.h"
 #include "sdnotify.h"
+#include "launch.h"
 #include "worker.h"
-
-extern char **environ;
 
 struct child {
 	struct worker_ctx *w;
@@ -31,34 +29,6 @@ struct child {
 	int healthy;         /* the last check passed */
 	int checked;         /* a check has finished at least once */
 };
-
-/* Spawn argv (PATH searched) with stdin from /dev/null, stdout to devnull_out ? /dev/null : ours. */
-static int
-child_spawn(pid_t *pid, char *const argv[], int devnull_out)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
-	int rc;
-
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3); /* none of our sockets */
-	if (devnull_out)
-		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setpgroup(&attr, 0); /* its own group: a kill reaches its children */
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-					    (devnull_out ? POSIX_SPAWN_SETPGROUP : 0));
-	rc = posix_spawnp(pid, argv[0], &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	return rc;
-}
 
 /* "exit status N" or "killed by SIGNAME", for logs. */
 static void
@@ -156,7 +126,9 @@ child_tick(struct child *c)
 	if (c == NULL || c->w->check == NULL || c->check != 0)
 		return;
 	char *argv[] = {"/bin/sh", "-c", (char *)c->w->check, NULL};
-	int rc = child_spawn(&c->check, argv, 1);
+	/* Its own group, for the kill at its limit to reach 'a | b'; quiet; none of our fds. */
+	int rc = vigil_spawn(&c->check, argv, NULL,
+			     VIGIL_SPAWN_CLOSE_FDS | VIGIL_SPAWN_QUIET | VIGIL_SPAWN_NEW_GROUP);
 	if (rc != 0) {
 		c->check = 0;
 		c->healthy = 0;
@@ -201,7 +173,11 @@ child_start(struct worker_ctx *w, char *err, size_t errlen)
 		return NULL;
 	}
 	if (w->exec_argv != NULL) {
-		int rc = child_spawn(&c->program, w->exec_argv, 0);
+		/*
+		 * Found in PATH, in our group, with what we were given: descriptors
+		 * passed to us (systemd's LISTEN_FDS) go on to it; ours are CLOEXEC.
+		 */
+		int rc = vigil_spawn(&c->program, w->exec_argv, NULL, VIGIL_SPAWN_SEARCH_PATH);
 		if (rc != 0) {
 			snprintf(err, errlen, "cannot run %s: %s", w->exec_argv[0], strerror(rc));
 			c->program = 0;
