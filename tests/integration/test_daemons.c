@@ -1253,6 +1253,22 @@ Test(daemons, nameless_messages_that_register_nobody)
 	end_clean();
 }
 
+/* Wait until name has had at least n heartbeats (from its current pid). */
+struct want_beats {
+	const char *name;
+	json_int_t n;
+};
+
+static int
+has_beats(void *arg)
+{
+	struct want_beats *wb = arg;
+	json_t *st = vt_status(t.ctl);
+	json_int_t got = json_integer_value(json_object_get(vt_worker(st, wb->name), "heartbeats"));
+	json_decref(st);
+	return got >= wb->n;
+}
+
 /*
  * --detect-exit: a killed worker is "exited" at once (a pidfd per worker),
  * not "dead" a timeout later; restarted, it is watched again; a clean stop
@@ -1263,7 +1279,9 @@ Test(daemons, detect_exit_reports_a_killed_worker_at_once)
 	t.sup = start_supervisor_with("20s", "--detect-exit");
 	t.wrk = start_worker("w1", t.wsock, NULL);
 	expect_state("w1", "alive", t.wrk, 3000);
-	usleep(300 * 1000); /* the watch is set at a pid's second heartbeat (100 ms apart) */
+	/* The watch is set at a pid's second heartbeat. */
+	struct want_beats wb = {"w1", 2};
+	cr_assert(vt_wait_for(has_beats, &wb, 3000), "w1 never heartbeat twice");
 	uint64_t t0 = vt_now_ms();
 	vt_stop(t.wrk, SIGKILL, 2000);
 	t.wrk = 0;
@@ -1278,7 +1296,10 @@ Test(daemons, detect_exit_reports_a_killed_worker_at_once)
 	/* Started again: a new pid, alive, and watched again. */
 	t.wrk = start_worker("w1", t.wsock, NULL);
 	expect_state("w1", "alive", t.wrk, 3000);
-	usleep(300 * 1000);
+	json_t *st0 = vt_status(t.ctl);
+	wb.n = json_integer_value(json_object_get(vt_worker(st0, "w1"), "heartbeats")) + 1;
+	json_decref(st0);
+	cr_assert(vt_wait_for(has_beats, &wb, 3000), "the new w1 never heartbeat twice");
 	vt_stop(t.wrk, SIGKILL, 2000);
 	t.wrk = 0;
 	expect_state("w1", "exited", 0, 2000);
@@ -1389,7 +1410,8 @@ Test(daemons, policy_signals_through_the_pidfd)
 	t.sup = start_supervisor_with2("300ms", "--detect-exit", "--on-timeout=signal:TERM@1");
 	t.wrk = start_worker("w1", t.wsock, NULL);
 	expect_state("w1", "alive", t.wrk, 3000);
-	usleep(300 * 1000); /* watched from its second heartbeat */
+	struct want_beats wb = {"w1", 2}; /* watched from its second heartbeat */
+	cr_assert(vt_wait_for(has_beats, &wb, 3000), "w1 never heartbeat twice");
 	kill(t.wrk, SIGUSR1);
 	int ws = vt_wait_exit(t.wrk, 3000);
 	t.wrk = 0;
