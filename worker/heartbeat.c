@@ -152,25 +152,31 @@ heartbeat_send(struct heartbeat *hb, struct vigil_msg *m)
 	heartbeat_try(hb);
 }
 
-static void
+/*
+ * Send a heartbeat, unless we must not: stalled (SIGUSR1), or --check's
+ * last run failed (or has not passed yet). Every heartbeat goes through
+ * here, the first one included; 1 if one was sent.
+ */
+static int
 heartbeat_send_beat(struct heartbeat *hb)
 {
 	struct vigil_msg m = {.fields = VIGIL_F_HEARTBEAT | VIGIL_F_SEQ | VIGIL_F_INTERVAL_MS};
 
+	if (hb->stalled || !child_healthy(hb->w->child))
+		return 0;
 	m.seq = ++hb->seq;
 	m.interval_ms = hb->w->interval / 1000;
 	heartbeat_send(hb, &m);
+	return 1;
 }
 
-/* The heartbeat timer: send unless stalled, then re-arm with fresh jitter. */
+/* The heartbeat timer: send if we may, start the next check, re-arm with fresh jitter. */
 static void
 heartbeat_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct heartbeat *hb = arg;
 
-	/* With --check, only while the last check passed; then the next check. */
-	if (!hb->stalled && child_healthy(hb->w->child))
-		heartbeat_send_beat(hb);
+	heartbeat_send_beat(hb);
 	child_tick(hb->w->child);
 	heartbeat_arm(hb);
 }
@@ -178,10 +184,8 @@ heartbeat_timer_cb(evutil_socket_t fd, short what, void *arg)
 void
 heartbeat_send_now(struct heartbeat *hb)
 {
-	if (hb->stalled || !child_healthy(hb->w->child))
-		return;
-	heartbeat_send_beat(hb);
-	heartbeat_arm(hb); /* the next one a full interval from now */
+	if (heartbeat_send_beat(hb))
+		heartbeat_arm(hb); /* the next one a full interval from now */
 }
 
 void

@@ -1545,11 +1545,15 @@ Test(daemons, worker_check_gates_heartbeats)
 
 	snprintf(flag, sizeof(flag), "%s/healthy", t.dir);
 	snprintf(check, sizeof(check), "--check=test -e %s", flag);
+	t.sup = start_supervisor("600ms");
+	t.wrk = start_worker("w1", t.wsock, check);
+	/* Not one heartbeat, not even the first, before a check has passed. */
+	expect_log(t.wrk_log, "health check failing (exit status 1)", 3000);
+	usleep(300 * 1000); /* three periods in which nothing may arrive */
+	cr_expect_eq(sup_counter("workers"), 0, "a heartbeat went out before any check passed");
 	FILE *f = fopen(flag, "w");
 	cr_assert_not_null(f);
 	fclose(f);
-	t.sup = start_supervisor("600ms");
-	t.wrk = start_worker("w1", t.wsock, check);
 	expect_state("w1", "alive", t.wrk, 3000);
 	expect_log(t.wrk_log, "health check passing", 1000);
 	cr_assert_eq(unlink(flag), 0);
