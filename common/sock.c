@@ -141,13 +141,14 @@ vigil_sock_bind(struct vigil_sock *s, const char *path, int type, mode_t mode, c
 		snprintf(err, errlen, "cannot create socket for %s: %s", path, strerror(errno));
 		return -1;
 	}
-	/* Bind under a tight umask, then open up to the requested mode. */
-	mode_t old = umask(0177);
-	int r = bind(fd, (struct sockaddr *)&sun, len);
-	int saved = errno;
-	umask(old);
-	if (r == -1) {
-		snprintf(err, errlen, "cannot bind %s: %s", path, strerror(saved));
+	/*
+	 * Create the file owner-only, then open up to the requested mode. Linux
+	 * gives a socket file the mode of the socket's inode (less the umask):
+	 * fchmod before bind does what a tight umask would, without touching
+	 * the process-wide umask (libvigil binds from programs with threads).
+	 */
+	if (fchmod(fd, 0600) == -1 || bind(fd, (struct sockaddr *)&sun, len) == -1) {
+		snprintf(err, errlen, "cannot bind %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}

@@ -16,6 +16,7 @@
 #include "heartbeat.h"
 #include "log.h"
 #include "sdnotify.h"
+#include "sock.h"
 #include "launch.h"
 #include "worker.h"
 
@@ -25,6 +26,7 @@ struct child {
 	pid_t program;       /* --exec's program while it runs */
 	pid_t check;         /* the health check while it runs */
 	struct event *limit; /* --check-timeout for the running check */
+	struct event *period; /* --check: a check each heartbeat interval */
 	int check_killed;    /* the running check reached its limit */
 	int healthy;         /* the last check passed */
 	int checked;         /* a check has finished at least once */
@@ -62,7 +64,7 @@ child_check_done(struct child *c, int status)
 	c->healthy = ok;
 	c->checked = 1;
 	if (ok && !was)
-		heartbeat_send_now(c->w->hb); /* healthy again: say so at once */
+		heartbeat_send_now(c->w); /* healthy again: say so at once */
 }
 
 static void
@@ -78,7 +80,7 @@ child_program_done(struct child *c, int status)
 		char err[VIGIL_ERRLEN];
 		if (vigil_sd_notify("STOPPING=1", err, sizeof(err)) == -1)
 			log_warnx("%s", err);
-		heartbeat_send_stopping(w->hb);
+		heartbeat_send_stopping(w);
 		w->exit_status = 0;
 	} else {
 		/* A failure: no STOPPING=1, so the supervisor reports it; our status is its. */
@@ -120,10 +122,11 @@ child_limit_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-void
+/* Start a check unless one is running. */
+static void
 child_tick(struct child *c)
 {
-	if (c == NULL || c->w->check == NULL || c->check != 0)
+	if (c->w->check == NULL || c->check != 0)
 		return;
 	char *argv[] = {"/bin/sh", "-c", (char *)c->w->check, NULL};
 	/* Its own group, for the kill at its limit to reach 'a | b'; quiet; none of our fds. */
@@ -139,6 +142,12 @@ child_tick(struct child *c)
 	uint64_t t = c->w->check_timeout;
 	struct timeval tv = {.tv_sec = (time_t)(t / 1000000), .tv_usec = (suseconds_t)(t % 1000000)};
 	event_add(c->limit, &tv);
+}
+
+static void
+child_period_cb(evutil_socket_t fd, short what, void *arg)
+{
+	child_tick(arg);
 }
 
 int
@@ -167,7 +176,11 @@ child_start(struct worker_ctx *w, char *err, size_t errlen)
 	c->w = w;
 	c->sigchld = evsignal_new(w->base, SIGCHLD, child_sigchld_cb, c);
 	c->limit = evtimer_new(w->base, child_limit_cb, c);
-	if (c->sigchld == NULL || c->limit == NULL || event_add(c->sigchld, NULL) == -1) {
+	c->period = event_new(w->base, -1, EV_PERSIST, child_period_cb, c);
+	struct timeval iv = {.tv_sec = (time_t)(w->interval / 1000000),
+			     .tv_usec = (suseconds_t)(w->interval % 1000000)};
+	if (c->sigchld == NULL || c->limit == NULL || c->period == NULL ||
+	    event_add(c->sigchld, NULL) == -1 || (w->check != NULL && event_add(c->period, &iv) == -1)) {
 		snprintf(err, errlen, "cannot watch SIGCHLD");
 		child_free(c);
 		return NULL;
@@ -209,6 +222,8 @@ child_free(struct child *c)
 	}
 	if (c->limit != NULL)
 		event_free(c->limit);
+	if (c->period != NULL)
+		event_free(c->period);
 	if (c->sigchld != NULL)
 		event_free(c->sigchld);
 	free(c);

@@ -1,27 +1,32 @@
 /*
- * heartbeat.h: the worker's sending side. A timer sends HEARTBEAT every
- * interval (with jitter), never blocking: an unreachable supervisor is
- * logged once when it goes away and once when it comes back.
+ * heartbeat.h: vigil-worker's use of libvigil (lib/vigil.h). The client
+ * sends the heartbeats and reads TIMEOUTs; here we decide whether a
+ * heartbeat may go (not while stalled by SIGUSR1, nor while --check's last
+ * run failed), log what the client reports and carry out --on-timeout.
  */
 #ifndef VIGIL_HEARTBEAT_H
 #define VIGIL_HEARTBEAT_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 struct worker_ctx;
 
-struct heartbeat *heartbeat_start(struct worker_ctx *w, char *err, size_t errlen);
-void heartbeat_free(struct heartbeat *hb);
+/* Create the client and bind the worker's socket; -1 with err. */
+int heartbeat_start(struct worker_ctx *w, char *err, size_t errlen);
 
-/* Send a heartbeat now (in answer to TIMEOUT), unless stalled. */
-void heartbeat_send_now(struct heartbeat *hb);
+/* Run it on w->base: the first heartbeat now (if it may go), then every interval. */
+int heartbeat_run(struct worker_ctx *w, char *err, size_t errlen);
+
+/* Free the client, unlinking the worker's socket. */
+void heartbeat_stop(struct worker_ctx *w);
+
+/* Send a heartbeat now (resumed, or healthy again), unless we must not. */
+void heartbeat_send_now(struct worker_ctx *w);
 
 /* Send STOPPING=1: a clean exit follows. */
-void heartbeat_send_stopping(struct heartbeat *hb);
+void heartbeat_send_stopping(struct worker_ctx *w);
 
 /* Toggle the stall: stop heartbeating while staying responsive. Returns the new state. */
-int heartbeat_toggle_stall(struct heartbeat *hb);
-int heartbeat_stalled(const struct heartbeat *hb);
+int heartbeat_toggle_stall(struct worker_ctx *w);
 
 #endif

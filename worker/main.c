@@ -1,7 +1,7 @@
 /*
- * main.c: vigil-worker. Parse arguments, bind the worker's socket, start
- * the heartbeat timer (heartbeat.c) and the TIMEOUT listener (listener.c),
- * run the loop, say STOPPING=1 on the way out.
+ * main.c: vigil-worker. Parse arguments, open the worker's libvigil client
+ * (heartbeat.c), start --exec and --check (child.c), run the loop, say
+ * STOPPING=1 on the way out.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -14,9 +14,11 @@
 #include "child.h"
 #include "duration.h"
 #include "heartbeat.h"
-#include "listener.h"
 #include "log.h"
 #include "sdnotify.h"
+#include "sock.h"
+#include "vigil.h"
+#include "wire.h"
 #include "worker.h"
 
 static void
@@ -197,7 +199,7 @@ signal_stop_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	log_info("received %s, stopping", strsignal((int)sig));
 	notify("STOPPING=1");
-	heartbeat_send_stopping(w->hb);
+	heartbeat_send_stopping(w);
 	w->exit_status = 0;
 	event_base_loopbreak(w->base);
 }
@@ -207,13 +209,13 @@ signal_stall_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct worker_ctx *w = arg;
 
-	if (heartbeat_toggle_stall(w->hb)) {
+	if (heartbeat_toggle_stall(w)) {
 		log_warnx("stalling: heartbeats paused, still responsive (SIGUSR1 resumes)");
 		notify("STATUS=stalled (SIGUSR1 resumes)");
 	} else {
 		log_info("resuming heartbeats");
 		notify("STATUS=heartbeating");
-		heartbeat_send_now(w->hb);
+		heartbeat_send_now(w);
 	}
 }
 
@@ -224,7 +226,6 @@ main(int argc, char **argv)
 	    .supervisor_path = WORKER_SUPERVISOR_DEFAULT,
 	    .interval = WORKER_INTERVAL_DEFAULT,
 	    .check_timeout = WORKER_CHECK_TIMEOUT_DEFAULT,
-	    .sock = {.fd = -1},
 	};
 	enum log_level level = LOG_LEVEL_INFO;
 	struct event *sigs[3] = {NULL, NULL, NULL};
@@ -236,7 +237,9 @@ main(int argc, char **argv)
 	log_libevent();
 	signal(SIGPIPE, SIG_IGN);
 
-	if (vigil_sock_addr(w.supervisor_path, &w.sup_addr, &w.sup_addrlen, err, sizeof(err)) == -1) {
+	struct sockaddr_un sun;
+	socklen_t sunlen;
+	if (vigil_sock_addr(w.supervisor_path, &sun, &sunlen, err, sizeof(err)) == -1) {
 		fprintf(stderr, "vigil-worker: invalid --supervisor: %s\n", err);
 		return 2;
 	}
@@ -254,8 +257,7 @@ main(int argc, char **argv)
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) == -1)
 			fatalx("cannot install signal handlers");
 	w.exit_status = 1;
-	if (vigil_sock_bind(&w.sock, w.socket_path, SOCK_DGRAM, 0660, err, sizeof(err)) == -1 ||
-	    (w.listener = listener_start(&w, err, sizeof(err))) == NULL) {
+	if (heartbeat_start(&w, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		goto out;
 	}
@@ -270,7 +272,7 @@ main(int argc, char **argv)
 		log_error("%s", err);
 		goto out;
 	}
-	if ((w.hb = heartbeat_start(&w, err, sizeof(err))) == NULL) {
+	if (heartbeat_run(&w, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		goto out;
 	}
@@ -284,9 +286,7 @@ out:
 		if (sigs[i] != NULL)
 			event_free(sigs[i]);
 	child_free(w.child);
-	heartbeat_free(w.hb);
-	listener_free(w.listener);
-	vigil_sock_close(&w.sock);
+	heartbeat_stop(&w);
 	event_base_free(w.base);
 	return w.exit_status;
 }

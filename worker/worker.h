@@ -1,6 +1,6 @@
 /*
- * worker.h: vigil-worker's context, shared by heartbeat.c (sending) and
- * listener.c (receiving TIMEOUT).
+ * worker.h: vigil-worker's context, shared by main.c, heartbeat.c (its
+ * libvigil client) and child.c (--exec and --check).
  */
 #ifndef VIGIL_WORKER_H
 #define VIGIL_WORKER_H
@@ -9,8 +9,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "sock.h"
-#include "wire.h"
+#include "log.h"
 
 #define WORKER_SUPERVISOR_DEFAULT "/run/vigil/supervisor.sock"
 #define WORKER_SOCKET_DIR_DEFAULT "/run/vigil/workers"
@@ -20,8 +19,7 @@
 enum worker_on_timeout { WORKER_ON_TIMEOUT_LOG, WORKER_ON_TIMEOUT_EXIT };
 
 struct event_base;
-struct heartbeat;
-struct listener;
+struct vigil_client;
 struct child;
 
 struct worker_ctx {
@@ -38,12 +36,10 @@ struct worker_ctx {
 
 	/* runtime */
 	struct event_base *base;
-	struct vigil_sock sock; /* bound: heartbeats go out from it, TIMEOUTs come in */
-	struct sockaddr_un sup_addr;
-	socklen_t sup_addrlen;
-	struct heartbeat *hb;
-	struct listener *listener;
+	struct vigil_client *client; /* our socket: heartbeats go out, TIMEOUTs come in */
 	struct child *child; /* --exec's program and --check's command */
+	int stalled;         /* SIGUSR1: no heartbeats, still responsive */
+	struct log_ratelimit rl_dropped; /* datagrams on our socket that were not for us */
 	int stopping;        /* TERM/INT passed on to --exec's program: its end is clean */
 	int exit_status;     /* set by whoever breaks the loop */
 };
