@@ -8,9 +8,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include <event2/event.h>
+#include <systemd/sd-journal.h>
 
 #include "log.h"
 
@@ -88,8 +90,38 @@ level_name(enum log_level level)
 	}
 }
 
+/* Send msg to the journal with f's fields; -1 if it could not be sent. */
+static int
+log_journal_send(enum log_level level, const struct log_fields *f, const char *msg)
+{
+	char m[1100], prio[16], id[80], worker[80], event[48], pid[32], missed[40];
+	struct iovec iov[7];
+	int n = 0;
+
+#define LOG_IOV(buf, ...)                                                                          \
+	do {                                                                                       \
+		snprintf(buf, sizeof(buf), __VA_ARGS__);                                           \
+		iov[n].iov_base = buf;                                                             \
+		iov[n++].iov_len = strlen(buf);                                                    \
+	} while (0)
+	LOG_IOV(m, "MESSAGE=%s", msg);
+	LOG_IOV(prio, "PRIORITY=%d", (int)level);
+	LOG_IOV(id, "SYSLOG_IDENTIFIER=%s", log_progname);
+	if (f->worker != NULL)
+		LOG_IOV(worker, "WORKER=%s", f->worker);
+	if (f->event != NULL)
+		LOG_IOV(event, "EVENT=%s", f->event);
+	if (f->pid != 0)
+		LOG_IOV(pid, "PID=%llu", (unsigned long long)f->pid);
+	if (f->missed != 0)
+		LOG_IOV(missed, "MISSED=%llu", (unsigned long long)f->missed);
+#undef LOG_IOV
+	return sd_journal_sendv(iov, n) < 0 ? -1 : 0;
+}
+
 static void
-log_vwrite(enum log_level level, const char *suffix, const char *fmt, va_list ap)
+log_vwrite_fields(enum log_level level, const char *suffix, const struct log_fields *f,
+		  const char *fmt, va_list ap)
 {
 	char msg[1024];
 	int saved = errno;
@@ -99,6 +131,11 @@ log_vwrite(enum log_level level, const char *suffix, const char *fmt, va_list ap
 		return;
 	}
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* A line about a worker goes with its fields; if journald refuses it, as a plain line. */
+	if (log_journal && f != NULL && log_journal_send(level, f, msg) == 0) {
+		errno = saved;
+		return;
+	}
 	if (log_journal) {
 		fprintf(stderr, "<%d>%s%s%s\n", (int)level, msg, suffix ? ": " : "",
 			suffix ? suffix : "");
@@ -115,6 +152,12 @@ log_vwrite(enum log_level level, const char *suffix, const char *fmt, va_list ap
 			suffix ? suffix : "");
 	}
 	errno = saved;
+}
+
+static void
+log_vwrite(enum log_level level, const char *suffix, const char *fmt, va_list ap)
+{
+	log_vwrite_fields(level, suffix, NULL, fmt, ap);
 }
 
 #define LOG_BODY(level, suffix)                                                                    \
@@ -172,22 +215,27 @@ fatalx(const char *fmt, ...)
 }
 
 static void
-log_write(enum log_level level, const char *fmt, ...) LOG_PRINTF(2, 3);
+log_write_fields(enum log_level level, const struct log_fields *f, const char *fmt, ...)
+	LOG_PRINTF(3, 4);
 
 static void
-log_write(enum log_level level, const char *fmt, ...)
+log_write_fields(enum log_level level, const struct log_fields *f, const char *fmt, ...)
 {
-	LOG_BODY(level, NULL);
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite_fields(level, NULL, f, fmt, ap);
+	va_end(ap);
 }
 
-int
-log_ratelimited(struct log_ratelimit *rl, uint64_t now, enum log_level level, const char *fmt,
-		...)
+/* Whether rl lets one more line through at now (counting it if so); NULL lets all through. */
+static int
+log_allow(struct log_ratelimit *rl, uint64_t now)
 {
+	if (rl == NULL)
+		return 1;
 	uint64_t interval = rl->interval_usec ? rl->interval_usec : 1000000;
 	uint64_t burst = rl->burst ? rl->burst : 1;
-	char msg[900];
-	va_list ap;
 
 	if (rl->written == 0 || now - rl->window_usec >= interval) {
 		rl->window_usec = now;
@@ -197,16 +245,53 @@ log_ratelimited(struct log_ratelimit *rl, uint64_t now, enum log_level level, co
 		rl->suppressed++;
 		return 0;
 	}
-	va_start(ap, fmt);
+	return 1;
+}
+
+/* Write a line rl allowed, saying how many were suppressed before it. */
+static void
+log_limited_write(struct log_ratelimit *rl, enum log_level level, const struct log_fields *f,
+		  const char *fmt, va_list ap)
+{
+	char msg[900];
+
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (rl->suppressed > 0)
-		log_write(level, "%s (%llu similar messages suppressed)", msg,
-			  (unsigned long long)rl->suppressed);
+	if (rl != NULL && rl->suppressed > 0)
+		log_write_fields(level, f, "%s (%llu similar messages suppressed)", msg,
+				 (unsigned long long)rl->suppressed);
 	else
-		log_write(level, "%s", msg);
-	rl->written++;
-	rl->suppressed = 0;
+		log_write_fields(level, f, "%s", msg);
+	if (rl != NULL) {
+		rl->written++;
+		rl->suppressed = 0;
+	}
+}
+
+int
+log_ratelimited(struct log_ratelimit *rl, uint64_t now, enum log_level level, const char *fmt,
+		...)
+{
+	va_list ap;
+
+	if (!log_allow(rl, now))
+		return 0;
+	va_start(ap, fmt);
+	log_limited_write(rl, level, NULL, fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+int
+log_fields(struct log_ratelimit *rl, uint64_t now, enum log_level level,
+	   const struct log_fields *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_allow(rl, now))
+		return 0;
+	va_start(ap, fmt);
+	log_limited_write(rl, level, f, fmt, ap);
+	va_end(ap);
 	return 1;
 }
 

@@ -1,7 +1,8 @@
 /*
  * log.h: the one log API of the daemons. Lines go to stderr; when stderr is
  * the journal (JOURNAL_STREAM names it) each line carries a <N> priority
- * prefix and no timestamp, otherwise a local timestamp and the level.
+ * prefix and no timestamp, otherwise a local timestamp and the level; lines
+ * about a worker go to the journal with fields (log_fields).
  * Every function preserves errno. Text a peer sent must go through
  * log_escape() first.
  */
@@ -44,6 +45,23 @@ void fatalx(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
  */
 int log_ratelimited(struct log_ratelimit *rl, uint64_t now, enum log_level level,
 		    const char *fmt, ...) LOG_PRINTF(4, 5);
+
+/*
+ * What a line about a worker is about. Under journald such lines are sent
+ * with sd_journal_send() and these as fields (WORKER=, EVENT=, PID=,
+ * MISSED=), so that `journalctl -u vigil-supervisor WORKER=web-1` finds
+ * them; elsewhere they are plain lines. pid and missed 0 are left out.
+ */
+struct log_fields {
+	const char *worker;
+	const char *event;
+	uint64_t pid;
+	uint64_t missed;
+};
+
+/* Log a line about a worker at level, through rl unless it is NULL (see log_ratelimited). */
+int log_fields(struct log_ratelimit *rl, uint64_t now, enum log_level level,
+	       const struct log_fields *f, const char *fmt, ...) LOG_PRINTF(5, 6);
 
 /* Copy len bytes of peer text into out as printable ASCII (\n, \xNN escapes). */
 void log_escape(const char *in, size_t len, char *out, size_t cap);

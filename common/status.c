@@ -126,8 +126,12 @@ state_colour(const char *state)
 {
 	if (strcmp(state, "alive") == 0)
 		return "\033[32m";
-	if (strcmp(state, "late") == 0)
+	if (strcmp(state, "late") == 0 || strcmp(state, "missing") == 0)
 		return "\033[33m";
+	if (strcmp(state, "expected") == 0)
+		return "\033[2m";
+	if (strcmp(state, "failed") == 0)
+		return "\033[1;31m"; /* bold: it is no longer escalated */
 	if (strcmp(state, "dead") == 0 || strcmp(state, "exited") == 0)
 		return "\033[31m";
 	return "\033[2m";
@@ -191,5 +195,20 @@ vigil_status_print_table(FILE *fp, const struct vigil_status_row *rows, size_t n
 			first = 0;
 		}
 		fputc('\n', fp);
+	}
+}
+
+void
+vigil_status_print_fields(FILE *fp, const struct vigil_status_row *row, int colour)
+{
+	char buf[VIGIL_STATUS_TEXT_MAX + 32];
+
+	for (size_t i = 0; i < vigil_status_nfields; i++) {
+		const struct vigil_status_field *f = &vigil_status_fields[i];
+		int paint = colour && strcmp(f->key, "state") == 0;
+
+		cell(row, f, buf, sizeof(buf));
+		fprintf(fp, "%-12s %s%s%s\n", f->key, paint ? state_colour(buf) : "", buf,
+			paint ? "\033[0m" : "");
 	}
 }

@@ -18,7 +18,7 @@
 
 struct vigil_status_row {
 	char name[VIGIL_NAME_MAX + 1];
-	char state[16]; /* alive, late, dead, stopped */
+	char state[16]; /* alive, late, dead, exited, failed, missing, stopped */
 	uint64_t pid;   /* 0 when unknown */
 	uint64_t last_seq;
 	uint64_t missed;
@@ -58,5 +58,8 @@ int vigil_status_row_from_json(const json_t *obj, struct vigil_status_row *row, 
 
 /* Print rows as an aligned table with a header line; colour states if colour is set. */
 void vigil_status_print_table(FILE *fp, const struct vigil_status_row *rows, size_t n, int colour);
+
+/* Print one row as "key value" lines, in the table's order (vigilctl status NAME). */
+void vigil_status_print_fields(FILE *fp, const struct vigil_status_row *row, int colour);
 
 #endif

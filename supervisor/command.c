@@ -12,13 +12,29 @@ blank(char c)
 	return c == ' ' || c == '\t';
 }
 
+/* The next blank-separated word of line[*i..len), or length 0 at the end. */
+static size_t
+command_next(const char *line, size_t len, size_t *i, const char **word)
+{
+	size_t start;
+
+	while (*i < len && blank(line[*i]))
+		(*i)++;
+	start = *i;
+	while (*i < len && !blank(line[*i]))
+		(*i)++;
+	*word = line + start;
+	return *i - start;
+}
+
 enum command_result
 command_parse(const char *line, size_t len, struct command *cmd)
 {
-	size_t i = 0, start;
+	const char *extra;
+	size_t i = 0;
 
-	cmd->word = line;
-	cmd->len = 0;
+	cmd->word = cmd->arg = line;
+	cmd->len = cmd->arglen = 0;
 	if (len > COMMAND_MAX_LINE)
 		return COMMAND_TOO_LONG;
 	if (len > 0 && line[len - 1] == '\r')
@@ -28,18 +44,10 @@ command_parse(const char *line, size_t len, struct command *cmd)
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
 			return COMMAND_BINARY;
 	}
-	while (i < len && blank(line[i]))
-		i++;
-	start = i;
-	while (i < len && !blank(line[i]))
-		i++;
-	cmd->word = line + start;
-	cmd->len = i - start;
-	while (i < len && blank(line[i]))
-		i++;
-	if (cmd->len == 0)
+	if ((cmd->len = command_next(line, len, &i, &cmd->word)) == 0)
 		return COMMAND_EMPTY;
-	return i < len ? COMMAND_ARGS : COMMAND_OK;
+	cmd->arglen = command_next(line, len, &i, &cmd->arg);
+	return command_next(line, len, &i, &extra) > 0 ? COMMAND_ARGS : COMMAND_OK;
 }
 
 void

@@ -11,9 +11,9 @@
 #define COMMAND_MAX_LINE 1024
 
 enum command_result {
-	COMMAND_OK,       /* one word: cmd->word, cmd->len */
+	COMMAND_OK,       /* a word (cmd->word, cmd->len), and an argument if cmd->arglen > 0 */
 	COMMAND_EMPTY,    /* blanks only: no reply is due */
-	COMMAND_ARGS,     /* more than one word: no command takes arguments yet */
+	COMMAND_ARGS,     /* more than two words: no command takes more than one argument */
 	COMMAND_TOO_LONG, /* more than COMMAND_MAX_LINE bytes */
 	COMMAND_BINARY,   /* a NUL or other control byte: not a text line */
 };
@@ -21,6 +21,8 @@ enum command_result {
 struct command {
 	const char *word; /* points into the line */
 	size_t len;
+	const char *arg;  /* the second word, if any (arglen > 0); points into the line */
+	size_t arglen;
 };
 
 /* Parse len bytes of line (without its '\n'; a '\r' before it is forgiven). */

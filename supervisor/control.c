@@ -2,6 +2,8 @@
  * control.c: the control socket server. See control.h.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,15 +17,21 @@
 #include "command.h"
 #include "control.h"
 #include "duration.h"
+#include "events.h"
 #include "hooks.h"
+#include "monitor.h"
+#include "reload.h"
 #include "supervisor.h"
 
 struct control_client {
 	struct control *ctl;
 	struct bufferevent *bev;
 	struct control_client *next;
-	int closing; /* quit, an error, or EOF with every line answered: close once written */
-	int eof;     /* the client will send nothing more */
+	uid_t uid;       /* the peer's, from SO_PEERCRED; (uid_t)-1 if unknown */
+	int closing;     /* quit, an error, or EOF with every line answered: close once written */
+	int eof;         /* the client will send nothing more */
+	int subscribed;  /* "events": every event is streamed to it as a line */
+	uint64_t dropped; /* events not queued for it: it read too slowly */
 };
 
 struct control {
@@ -35,24 +43,43 @@ struct control {
 	struct event *resume; /* re-enables accepting after running out of descriptors */
 };
 
-/* A command writes its one reply line to out; it returns -1 for quit (no reply). */
+enum control_arg { CONTROL_ARG_NONE, CONTROL_ARG_OPTIONAL, CONTROL_ARG_REQUIRED };
+
+/*
+ * A command writes its one reply line to out (its argument is arg, "" if
+ * none); it returns -1 for quit (no reply). A privileged one changes state:
+ * only root and the supervisor's own user may run it.
+ */
 struct control_cmd {
 	const char *name;
+	enum control_arg arg;
+	int privileged;
 	const char *help;
-	int (*fn)(struct supervisor *sv, struct evbuffer *out);
+	int (*fn)(struct control_client *cl, const char *arg, struct evbuffer *out);
 };
 
-static int control_cmd_status(struct supervisor *sv, struct evbuffer *out);
-static int control_cmd_help(struct supervisor *sv, struct evbuffer *out);
-static int control_cmd_version(struct supervisor *sv, struct evbuffer *out);
-static int control_cmd_quit(struct supervisor *sv, struct evbuffer *out);
+static int control_cmd_status(struct control_client *cl, const char *arg, struct evbuffer *out);
+static int control_cmd_events(struct control_client *cl, const char *arg, struct evbuffer *out);
+static int control_cmd_forget(struct control_client *cl, const char *arg, struct evbuffer *out);
+static int control_cmd_reload(struct control_client *cl, const char *arg, struct evbuffer *out);
+static int control_cmd_help(struct control_client *cl, const char *arg, struct evbuffer *out);
+static int control_cmd_version(struct control_client *cl, const char *arg, struct evbuffer *out);
+static int control_cmd_quit(struct control_client *cl, const char *arg, struct evbuffer *out);
 
 /* Every control command; "help" is generated from this table. */
 static const struct control_cmd control_cmds[] = {
-    {"status", "every worker and the supervisor's counters", control_cmd_status},
-    {"version", "the supervisor's version", control_cmd_version},
-    {"help", "this list", control_cmd_help},
-    {"quit", "close the connection", control_cmd_quit},
+    {"status", CONTROL_ARG_OPTIONAL, 0,
+     "every worker and the supervisor's counters; status NAME: one worker and its history",
+     control_cmd_status},
+    {"events", CONTROL_ARG_NONE, 0, "stream every event from now on, one JSON line each",
+     control_cmd_events},
+    {"forget", CONTROL_ARG_REQUIRED, 1, "forget NAME: drop a stopped, dead, exited or missing worker",
+     control_cmd_forget},
+    {"reload", CONTROL_ARG_NONE, 1, "re-read the configuration file, as SIGHUP does",
+     control_cmd_reload},
+    {"version", CONTROL_ARG_NONE, 0, "the supervisor's version", control_cmd_version},
+    {"help", CONTROL_ARG_NONE, 0, "this list", control_cmd_help},
+    {"quit", CONTROL_ARG_NONE, 0, "close the connection", control_cmd_quit},
 };
 #define CONTROL_NCMDS (sizeof(control_cmds) / sizeof(control_cmds[0]))
 
@@ -133,10 +160,10 @@ control_status_supervisor(struct supervisor *sv, uint64_t now)
  * The status document, {"workers":[...],"supervisor":{...}}, written a
  * worker at a time: its peak memory is the text itself (a few hundred bytes
  * a worker), not a tree of every worker's fields besides. Built in its own
- * buffer, so that a failure midway sends an error line, never half a line.
+ * buffer, so that a failure midway leaves out as it was.
  */
-static int
-control_cmd_status(struct supervisor *sv, struct evbuffer *out)
+int
+control_write_status(struct supervisor *sv, struct evbuffer *out)
 {
 	struct registry *r = &sv->registry;
 	uint64_t now = vigil_now_usec();
@@ -160,27 +187,144 @@ control_cmd_status(struct supervisor *sv, struct evbuffer *out)
 	     evbuffer_add(doc, "}\n", 2) == 0;
 	if (ok)
 		evbuffer_add_buffer(out, doc); /* moves the chunks, no copy */
-	else
-		control_put(out, NULL);
 	if (doc != NULL)
 		evbuffer_free(doc);
+	return ok ? 0 : -1;
+}
+
+/* An error reply: {"error":"..."}. */
+static void
+control_error(struct evbuffer *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+control_error(struct evbuffer *out, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	control_put(out, json_pack("{s:s}", "error", msg));
+}
+
+/* A JSON array of events (newest first). */
+static json_t *
+control_events_json(const struct sv_event **evs, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && i < n; i++)
+		json_array_append_new(a, events_to_json(evs[i]));
+	return a;
+}
+
+/* status NAME: the worker's row and its history. */
+static void
+control_status_one(struct supervisor *sv, struct worker *w, struct evbuffer *out)
+{
+	const struct sv_event *evs[CONTROL_HISTORY_EVENTS];
+	struct vigil_status_row row;
+	uint64_t now = vigil_now_usec(), min, mean, max;
+	size_t n = registry_intervals(w, &min, &mean, &max);
+	json_t *o, *hist;
+
+	registry_row(w, now, &row);
+	if ((o = vigil_status_row_to_json(&row)) == NULL) {
+		control_put(out, NULL);
+		return;
+	}
+	hist = json_pack("{s:I, s:f, s:f, s:f}", "intervals", (json_int_t)n, "interval_min_ms",
+			 (double)min / 1000, "interval_mean_ms", (double)mean / 1000,
+			 "interval_max_ms", (double)max / 1000);
+	if (hist != NULL) {
+		size_t k = events_find(&sv->events, w->name, SV_EVENT_TIMEOUT, evs,
+				       CONTROL_HISTORY_TIMEOUTS);
+		json_object_set_new(hist, "timeouts", control_events_json(evs, k));
+		k = events_find(&sv->events, w->name, SV_EVENT_NTYPES, evs, CONTROL_HISTORY_EVENTS);
+		json_object_set_new(hist, "events", control_events_json(evs, k));
+		json_object_set_new(o, "history", hist);
+	}
+	control_put(out, json_pack("{s:o}", "worker", o));
+}
+
+/* status: the document, or an error line, never half a line; status NAME: one worker. */
+static int
+control_cmd_status(struct control_client *cl, const char *arg, struct evbuffer *out)
+{
+	struct supervisor *sv = cl->ctl->sv;
+
+	if (*arg != '\0') {
+		struct worker *w = registry_find(&sv->registry, arg, strlen(arg));
+		if (w == NULL)
+			control_error(out, "no worker called '%s'", arg);
+		else
+			control_status_one(sv, w, out);
+		return 0;
+	}
+	if (control_write_status(sv, out) == -1)
+		control_put(out, NULL);
+	return 0;
+}
+
+/* events: from now on, every event is a line to this client. */
+static int
+control_cmd_events(struct control_client *cl, const char *arg, struct evbuffer *out)
+{
+	cl->subscribed = 1;
+	/* A subscriber may stay quiet for as long as it likes; it must still read. */
+	struct timeval stuck = {.tv_sec = CONTROL_WRITE_SEC};
+	bufferevent_set_timeouts(cl->bev, NULL, &stuck);
+	control_put(out, json_pack("{s:b}", "subscribed", 1));
+	return 0;
+}
+
+/* forget NAME: drop a worker that is not alive, with its history. */
+static int
+control_cmd_forget(struct control_client *cl, const char *arg, struct evbuffer *out)
+{
+	struct supervisor *sv = cl->ctl->sv;
+	struct worker *w = registry_find(&sv->registry, arg, strlen(arg));
+
+	if (w == NULL) {
+		control_error(out, "no worker called '%s'", arg);
+		return 0;
+	}
+	if (w->core.state == WORKER_ALIVE || w->core.state == WORKER_NEW) {
+		control_error(out, "worker %s is alive: only a stopped, dead, exited or missing "
+				   "worker can be forgotten", w->name);
+		return 0;
+	}
+	control_put(out, json_pack("{s:s}", "forgotten", arg));
+	monitor_forget(sv, w);
+	return 0;
+}
+
+/* reload: all or nothing; the reply says which, in one line. */
+static int
+control_cmd_reload(struct control_client *cl, const char *arg, struct evbuffer *out)
+{
+	char msg[256];
+
+	if (supervisor_reload(cl->ctl->sv, msg, sizeof(msg)) == -1)
+		control_error(out, "%s", msg);
+	else
+		control_put(out, json_pack("{s:b, s:s}", "reloaded", 1, "message", msg));
 	return 0;
 }
 
 static int
-control_cmd_version(struct supervisor *sv, struct evbuffer *out)
+control_cmd_version(struct control_client *cl, const char *arg, struct evbuffer *out)
 {
-	(void)sv;
 	control_put(out, json_pack("{s:s}", "version", VIGIL_VERSION));
 	return 0;
 }
 
 static int
-control_cmd_help(struct supervisor *sv, struct evbuffer *out)
+control_cmd_help(struct control_client *cl, const char *arg, struct evbuffer *out)
 {
 	json_t *cmds = json_object();
 
-	(void)sv;
 	for (size_t i = 0; cmds != NULL && i < CONTROL_NCMDS; i++)
 		json_object_set_new(cmds, control_cmds[i].name, json_string(control_cmds[i].help));
 	control_put(out, cmds != NULL ? json_pack("{s:o}", "commands", cmds) : NULL);
@@ -188,28 +332,56 @@ control_cmd_help(struct supervisor *sv, struct evbuffer *out)
 }
 
 static int
-control_cmd_quit(struct supervisor *sv, struct evbuffer *out)
+control_cmd_quit(struct control_client *cl, const char *arg, struct evbuffer *out)
 {
-	(void)sv;
-	(void)out;
 	return -1;
+}
+
+/* Whether the client may change state: root, or the supervisor's own user. */
+static int
+control_privileged(const struct control_client *cl)
+{
+	return cl->uid == 0 || cl->uid == geteuid();
 }
 
 /* Answer one command; -1 for quit. */
 static int
-control_dispatch(struct supervisor *sv, const struct command *cmd, struct evbuffer *out)
+control_dispatch(struct control_client *cl, const struct command *cmd, struct evbuffer *out)
 {
-	char word[32], msg[96];
+	char word[32], arg[COMMAND_MAX_LINE + 1];
+	const struct control_cmd *c = NULL;
 
-	for (size_t i = 0; i < CONTROL_NCMDS; i++) {
+	for (size_t i = 0; i < CONTROL_NCMDS && c == NULL; i++) {
 		if (strlen(control_cmds[i].name) == cmd->len &&
 		    memcmp(control_cmds[i].name, cmd->word, cmd->len) == 0)
-			return control_cmds[i].fn(sv, out);
+			c = &control_cmds[i];
 	}
 	command_word(cmd, word, sizeof(word));
-	snprintf(msg, sizeof(msg), "unknown command '%s' (try help)", word);
-	control_put(out, json_pack("{s:s}", "error", msg));
-	return 0;
+	if (c == NULL) {
+		control_error(out, "unknown command '%s' (try help)", word);
+		return 0;
+	}
+	if (cmd->arglen > 0 && c->arg == CONTROL_ARG_NONE) {
+		control_error(out, "%s takes no argument", c->name);
+		return 0;
+	}
+	if (cmd->arglen == 0 && c->arg == CONTROL_ARG_REQUIRED) {
+		control_error(out, "%s needs an argument (try help)", c->name);
+		return 0;
+	}
+	if (c->privileged && !control_privileged(cl)) {
+		control_error(out, "permission denied: %s changes state, which only root and uid %u "
+				   "may do", c->name, (unsigned)geteuid());
+		return 0;
+	}
+	/* Arguments are worker names: printable, no blanks (command.c saw to that). */
+	memcpy(arg, cmd->arg, cmd->arglen);
+	arg[cmd->arglen] = '\0';
+	if (cmd->arglen > 0 && !vigil_wire_name_valid(arg, cmd->arglen)) {
+		control_error(out, "invalid worker name (use 1 to 64 of A-Z a-z 0-9 . _ @ : -)");
+		return 0;
+	}
+	return c->fn(cl, arg, out);
 }
 
 static void
@@ -252,10 +424,11 @@ control_client_line(struct control_client *cl, const char *line, size_t len)
 		control_reply(cl, json_pack("{s:s}", "error", "not a line of text"));
 		return;
 	case COMMAND_ARGS:
-		control_reply(cl, json_pack("{s:s}", "error", "commands take no arguments (try help)"));
+		control_reply(cl, json_pack("{s:s}", "error",
+					    "too many arguments: a command takes at most one (try help)"));
 		return;
 	case COMMAND_OK:
-		if (control_dispatch(cl->ctl->sv, &cmd, bufferevent_get_output(cl->bev)) == -1)
+		if (control_dispatch(cl, &cmd, bufferevent_get_output(cl->bev)) == -1)
 			cl->closing = 1; /* quit */
 		return;
 	}
@@ -294,7 +467,8 @@ control_client_process(struct control_client *cl)
 		last[left] = '\0';
 		control_client_line(cl, last, left);
 	}
-	if (cl->eof && evbuffer_get_length(in) == 0)
+	/* A subscriber that sends nothing more still gets its events. */
+	if (cl->eof && evbuffer_get_length(in) == 0 && !cl->subscribed)
 		cl->closing = 1;
 }
 
@@ -366,6 +540,10 @@ control_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockadd
 		return;
 	}
 	cl->ctl = ctl;
+	struct ucred cred;
+	socklen_t credlen = sizeof(cred);
+	cl->uid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == 0 ? cred.uid
+										 : (uid_t)-1;
 	cl->bev = bufferevent_socket_new(ctl->sv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (cl->bev == NULL) {
 		close(fd);
@@ -436,6 +614,38 @@ control_start(struct supervisor *sv, char *err, size_t errlen)
 		return NULL;
 	}
 	return ctl;
+}
+
+void
+control_event(struct control *ctl, const struct sv_event *ev)
+{
+	struct evbuffer *line = NULL;
+
+	if (ctl == NULL)
+		return;
+	for (struct control_client *cl = ctl->clients; cl != NULL; cl = cl->next) {
+		if (!cl->subscribed || cl->closing)
+			continue;
+		struct evbuffer *out = bufferevent_get_output(cl->bev);
+		if (evbuffer_get_length(out) > CONTROL_EVENTS_QUEUE) {
+			cl->dropped++; /* it reads too slowly: it is told how many it lost */
+			continue;
+		}
+		if (cl->dropped > 0) {
+			control_put(out, json_pack("{s:s, s:I}", "event", "overflow", "dropped",
+						   (json_int_t)cl->dropped));
+			cl->dropped = 0;
+		}
+		if (line == NULL) {
+			line = evbuffer_new();
+			if (line == NULL)
+				return;
+			control_put(line, events_to_json(ev));
+		}
+		evbuffer_add(out, evbuffer_pullup(line, -1), evbuffer_get_length(line));
+	}
+	if (line != NULL)
+		evbuffer_free(line);
 }
 
 void

@@ -19,9 +19,13 @@
 #include "control.h"
 #include "duration.h"
 #include "hooks.h"
+#include "http.h"
 #include "listener.h"
 #include "monitor.h"
+#include "config.h"
 #include "notify.h"
+#include "options.h"
+#include "reload.h"
 #include "sdnotify.h"
 #include "supervisor.h"
 
@@ -36,6 +40,13 @@ usage(FILE *fp)
 		"  -c, --control PATH      control socket for vigilctl (default " SUPERVISOR_CONTROL_DEFAULT ")\n"
 		"  -t, --timeout DUR       silence that makes a worker dead, e.g. 600ms, 3s\n"
 		"                          (default: 3 x the worker's INTERVAL_MS, or 10s)\n"
+		"  -t, --timeout phi:T     adaptive, per worker: the silence at which phi, from\n"
+		"                          its last 64 heartbeat intervals, reaches T (1-16:\n"
+		"                          a live worker is that late with chance 10^-T, were\n"
+		"                          its intervals normal); until 8 intervals are seen,\n"
+		"                          from its INTERVAL_MS (deviation 1/4), else as above\n"
+		"      --phi-min-stddev DUR  deviation never counted as less (default 20ms)\n"
+		"      --phi-pause DUR     acceptable pause, added to the mean (default 0)\n"
 		"  -m, --max-workers N     most workers tracked at once (default %d)\n"
 		"  -u, --allow-user USER   also let USER (name or uid) register workers\n"
 		"  -g, --allow-group GROUP also let members of GROUP register workers\n"
@@ -50,130 +61,26 @@ usage(FILE *fp)
 		"                          signals or hooks for it (default: no limit)\n"
 		"  -x, --detect-exit       report a worker whose process ends as exited at\n"
 		"                          once (a pidfd per worker), not a timeout later\n"
+		"  -M, --metrics ADDR:PORT serve GET /metrics (Prometheus) and GET /status\n"
+		"                          (JSON) over HTTP, unauthenticated: 127.0.0.1:9477,\n"
+		"                          [::1]:9477, or :9477 for every address (default off)\n"
 		"  -l, --log-level LEVEL   error, warning, info or debug (default info)\n"
+		"      --startup-grace DUR  how long a worker expected by the configuration\n"
+		"                          file has to heartbeat before it is reported\n"
+		"                          missing (default 30s)\n"
+		"  -C, --config PATH       configuration file (default " SUPERVISOR_CONFIG_DEFAULT ";\n"
+		"                          if that one does not exist, none): [supervisor] takes\n"
+		"                          every option above as a key (detect-exit = yes), and\n"
+		"                          [worker NAME] sections a worker's timeout, on-timeout,\n"
+		"                          intensity and expected (yes: missing until it comes);\n"
+		"                          the command line wins. SIGHUP reloads it\n"
+		"      --check-config      check the configuration and the options, and exit\n"
 		"  -h, --help              show this help and exit\n"
 		"  -V, --version           show the version and exit\n"
 		"\n"
 		"Exit status: 0 after SIGTERM or SIGINT, 1 on a runtime error (a socket that\n"
 		"cannot be bound, ...), 2 on a usage error.\n",
 		SUPERVISOR_MAX_WORKERS_DEFAULT);
-}
-
-/* Exit 2 with "vigil-supervisor: WHAT 'ARG'[: WHY]" and a pointer to --help. */
-static void __attribute__((noreturn))
-usage_error(const char *what, const char *arg, const char *why)
-{
-	fprintf(stderr, "vigil-supervisor: %s '%s'%s%s\n", what, arg, why ? ": " : "",
-		why ? why : "");
-	fprintf(stderr, "Try 'vigil-supervisor --help' for more information.\n");
-	exit(2);
-}
-
-/* Parse the command line into sv; exits 2 on a usage error. */
-static void
-parse_args(int argc, char **argv, struct supervisor *sv, enum log_level *level)
-{
-	static const struct option longopts[] = {
-	    {"socket", required_argument, NULL, 's'},
-	    {"control", required_argument, NULL, 'c'},
-	    {"timeout", required_argument, NULL, 't'},
-	    {"max-workers", required_argument, NULL, 'm'},
-	    {"allow-user", required_argument, NULL, 'u'},
-	    {"allow-group", required_argument, NULL, 'g'},
-	    {"log-level", required_argument, NULL, 'l'},
-	    {"detect-exit", no_argument, NULL, 'x'},
-	    {"on-timeout", required_argument, NULL, 'o'},
-	    {"hook-timeout", required_argument, NULL, 'k'},
-	    {"intensity", required_argument, NULL, 'i'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *why;
-	char *end;
-	int ch;
-
-	opterr = 0;
-	char err[VIGIL_ERRLEN];
-
-	while ((ch = getopt_long(argc, argv, ":s:c:t:m:u:g:l:xo:k:i:hV", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 's':
-			sv->socket_path = optarg;
-			break;
-		case 'c':
-			sv->control_path = optarg;
-			break;
-		case 't':
-			if (vigil_duration_parse(optarg, &sv->timeout, &why) == -1)
-				usage_error("invalid --timeout", optarg, why);
-			if (sv->timeout < SUPERVISOR_TIMEOUT_MIN)
-				usage_error("invalid --timeout", optarg, "must be at least 1ms");
-			if (sv->timeout > SUPERVISOR_TIMEOUT_MAX)
-				usage_error("invalid --timeout", optarg, "must be at most 168h");
-			break;
-		case 'm': {
-			unsigned long long v = strtoull(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end != '\0' || v == 0 ||
-			    v > (1ULL << 24))
-				usage_error("invalid --max-workers", optarg,
-					    "need a number from 1 to 16777216");
-			sv->max_workers = (size_t)v;
-			break;
-		}
-		case 'u':
-			if (allow_add_user(&sv->allow, optarg, err, sizeof(err)) == -1)
-				usage_error("invalid --allow-user", optarg, err);
-			break;
-		case 'g':
-			if (allow_add_group(&sv->allow, optarg, err, sizeof(err)) == -1)
-				usage_error("invalid --allow-group", optarg, err);
-			break;
-		case 'l':
-			if (log_level_parse(optarg, level) == -1)
-				usage_error("invalid --log-level", optarg,
-					    "use error, warning, info or debug");
-			break;
-		case 'x':
-			sv->detect_exit = 1;
-			break;
-		case 'o':
-			if (policy_parse(optarg, &sv->policy, err, sizeof(err)) == -1)
-				usage_error("invalid --on-timeout", optarg, err);
-			/* A hook that cannot run is a mistake to catch now, not at a timeout. */
-			for (size_t i = 0; i < sv->policy.n; i++) {
-				const char *path = sv->policy.step[i].path;
-				if (path[0] != '\0' && access(path, X_OK) == -1) {
-					snprintf(err, sizeof(err), "%s: %s", path, strerror(errno));
-					usage_error("invalid --on-timeout", optarg, err);
-				}
-			}
-			break;
-		case 'i':
-			if (policy_parse_intensity(optarg, &sv->intensity, err, sizeof(err)) == -1)
-				usage_error("invalid --intensity", optarg, err);
-			break;
-		case 'k':
-			if (vigil_duration_parse(optarg, &sv->hook_timeout, &why) == -1)
-				usage_error("invalid --hook-timeout", optarg, why);
-			if (sv->hook_timeout < 1000 || sv->hook_timeout > SUPERVISOR_TIMEOUT_MAX)
-				usage_error("invalid --hook-timeout", optarg,
-					    "must be from 1ms to 168h");
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case 'V':
-			printf("vigil-supervisor %s\n", VIGIL_VERSION);
-			exit(0);
-		case ':':
-			usage_error("option needs a value:", argv[optind - 1], NULL);
-		default:
-			usage_error("unknown option", argv[optind - 1], NULL);
-		}
-	}
-	if (optind < argc)
-		usage_error("unexpected argument", argv[optind], NULL);
 }
 
 /*
@@ -201,11 +108,14 @@ heartbeat_socket(struct supervisor *sv, char *err, size_t errlen)
 	return 0;
 }
 
-/* SIGHUP: there is no configuration to re-read yet; say so rather than die. */
+/* SIGHUP: read the configuration file again (it logs what happened). */
 static void
 signal_hup_cb(evutil_socket_t sig, short what, void *arg)
 {
-	log_info("received SIGHUP: nothing to reload (no configuration file yet)");
+	char msg[512];
+
+	log_info("received SIGHUP: reloading the configuration");
+	supervisor_reload(arg, msg, sizeof(msg));
 }
 
 static void
@@ -229,16 +139,34 @@ main(int argc, char **argv)
 	    .rl_timeouts = {.burst = SUPERVISOR_TIMEOUT_LOG_BURST},
 	    .rl_restart = {.burst = SUPERVISOR_TIMEOUT_LOG_BURST},
 	    .hook_timeout = SUPERVISOR_HOOK_TIMEOUT,
+	    .phi = {.min_sd = PHI_MIN_STDDEV_DEFAULT},
 	};
-	enum log_level level = LOG_LEVEL_INFO;
+	struct options_cli cli;
+	struct config *conf;
 	struct event_config *cfg;
 	struct event *sigs[3] = {NULL, NULL, NULL};
 	char err[VIGIL_ERRLEN];
 	int status = 1;
 
-	allow_init(&sv.allow);
-	parse_args(argc, argv, &sv, &level);
-	log_init("vigil-supervisor", level);
+	options_parse_argv(argc, argv, &cli, usage);
+	if (cli.check_config) {
+		status = reload_check(&cli);
+		options_cli_free(&cli);
+		return status;
+	}
+	if ((status = reload_build(&cli, &conf)) != 0) {
+		for (size_t i = 0; conf != NULL && i < conf->nerrors; i++)
+			fprintf(stderr, "%s\n", conf->errors[i].text);
+		if (status == 2)
+			fprintf(stderr, "Try 'vigil-supervisor --help' for more information.\n");
+		config_free(conf);
+		options_cli_free(&cli);
+		return status;
+	}
+	sv.cli = &cli;
+	reload_start(&sv, conf);
+	status = 1;
+	log_init("vigil-supervisor", conf->set.log_level);
 	log_libevent();
 	signal(SIGPIPE, SIG_IGN);
 
@@ -279,14 +207,22 @@ main(int argc, char **argv)
 	if (heartbeat_socket(&sv, err, sizeof(err)) == -1 ||
 	    vigil_sock_bind(&sv.ctl_sock, sv.control_path, SOCK_STREAM, 0660, err, sizeof(err)) == -1 ||
 	    (sv.listener = listener_start(&sv, err, sizeof(err))) == NULL ||
-	    (sv.control = control_start(&sv, err, sizeof(err))) == NULL) {
+	    (sv.control = control_start(&sv, err, sizeof(err))) == NULL ||
+	    (sv.metrics != NULL && (sv.http = http_start(&sv, err, sizeof(err))) == NULL)) {
 		log_error("%s", err);
 		goto out;
 	}
 
-	char d[32] = "3 x interval";
+	char d[128] = "3 x interval";
 	if (sv.timeout != 0)
 		vigil_duration_format(sv.timeout, d, sizeof(d));
+	if (sv.phi.threshold != 0) {
+		char sd[32], pause[32];
+		vigil_duration_format(sv.phi.min_sd, sd, sizeof(sd));
+		vigil_duration_format(sv.phi.pause, pause, sizeof(pause));
+		snprintf(d, sizeof(d), "phi %g (min stddev %s, pause %s)", sv.phi.threshold, sd,
+			 pause);
+	}
 	char who[256];
 	allow_describe(&sv.allow, who, sizeof(who));
 	char policy[256];
@@ -302,6 +238,7 @@ main(int argc, char **argv)
 		 sv.socket_path, sv.hb_sock.path[0] == '\0' ? " (from systemd)" : "",
 		 sv.control_path, d, policy, limit, sv.detect_exit ? ", detecting exits" : "", who);
 	/* Ready only now: every socket is bound and watched. */
+	reload_expect(&sv);
 	if (notify_start(&sv, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		goto out;
@@ -316,12 +253,16 @@ out:
 	for (int i = 0; i < 3; i++)
 		if (sigs[i] != NULL)
 			event_free(sigs[i]);
+	http_free(sv.http);
 	control_free(sv.control);
 	listener_free(sv.listener);
 	registry_free(&sv.registry);
+	events_free(&sv.events);
 	hooks_free(sv.hooks);
 	vigil_sock_close(&sv.ctl_sock);
 	vigil_sock_close(&sv.hb_sock);
 	event_base_free(sv.base);
+	reload_free(&sv);
+	options_cli_free(&cli);
 	return status;
 }

@@ -10,12 +10,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "config.h"
+#include "control.h"
 #include "duration.h"
+#include "events.h"
 #include "hooks.h"
 #include "identity.h"
 #include "listener.h"
@@ -26,6 +31,48 @@
 #define MONITOR_TIMER_PRIORITY 1 /* below the sockets: drain heartbeats before judging */
 
 static void monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event *ev);
+
+/*
+ * The supervisor the timer and exit callbacks act for: there is one per
+ * process, and a pointer to it in each worker would cost 8 bytes a worker.
+ */
+static struct supervisor *monitor_sv;
+
+/*
+ * One event about w at now (monotonic), in the one vocabulary (events.h):
+ * kept for its history, streamed to `vigilctl events` subscribers, and
+ * logged with its journal fields, through rl unless that is NULL (a
+ * subscriber sees every event the log would show, rate limits aside).
+ */
+static void monitor_event(struct supervisor *sv, enum sv_event_type type, const struct worker *w,
+			  uint64_t now, int sig, struct log_ratelimit *rl, enum log_level level,
+			  const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+
+static void
+monitor_event(struct supervisor *sv, enum sv_event_type type, const struct worker *w,
+	      uint64_t now, int sig, struct log_ratelimit *rl, enum log_level level,
+	      const char *fmt, ...)
+{
+	const struct worker_core *c = &w->core;
+	struct sv_event ev = {.type = type, .pid = c->pid, .seq = c->last_seq,
+			      .missed = c->missed, .sig = sig};
+	struct log_fields f = {.worker = w->name, .event = events_name(type), .pid = c->pid,
+			       .missed = type == SV_EVENT_TIMEOUT ? c->missed : 0};
+	struct timespec ts;
+	char msg[900];
+	va_list ap;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ev.time_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	ev.silent_ms = c->last_hb != 0 && now > c->last_hb ? (now - c->last_hb) / 1000 : 0;
+	snprintf(ev.worker, sizeof(ev.worker), "%s", w->name);
+	snprintf(ev.state, sizeof(ev.state), "%s", state_name(c, now));
+	control_event(sv->control, events_add(&sv->events, &ev));
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_fields(rl, now, level, &f, "%s", msg);
+}
 
 void
 monitor_invalid(struct supervisor *sv, const struct vigil_wire_error *err, uint64_t now)
@@ -43,7 +90,7 @@ static void
 monitor_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	struct supervisor *sv = w->ctx;
+	struct supervisor *sv = monitor_sv;
 	uint64_t now = vigil_now_usec();
 
 	/*
@@ -67,13 +114,23 @@ monitor_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /*
  * The timeout this worker gets: the one it asked for (WATCHDOG_USEC=, as
- * systemd honours it), else --timeout, else a multiple of its interval.
+ * systemd honours it), else its [worker NAME] section's, else what phi makes of its history (--timeout phi:T)
+ * held to --timeout's range, else --timeout, else a multiple of its interval.
  */
 static uint64_t
 monitor_timeout_for(const struct supervisor *sv, const struct worker *w)
 {
 	if (w->watchdog_usec != 0)
 		return w->watchdog_usec;
+	if (w->conf != NULL && (w->conf->given & CONFIG_W_TIMEOUT))
+		return w->conf->timeout;
+	if (w->phi != NULL) {
+		uint64_t t = phi_timeout(w->phi, w->core.interval, &sv->phi);
+		if (t != 0)
+			return t < SUPERVISOR_TIMEOUT_MIN   ? SUPERVISOR_TIMEOUT_MIN
+			       : t > SUPERVISOR_TIMEOUT_MAX ? SUPERVISOR_TIMEOUT_MAX
+							    : t;
+	}
 	if (sv->timeout != 0)
 		return sv->timeout;
 	if (w->core.interval != 0)
@@ -97,7 +154,13 @@ monitor_register(struct supervisor *sv, const char *name, uint64_t now)
 			log_warn("cannot register worker %s", name);
 		return NULL;
 	}
-	w->ctx = sv;
+	monitor_sv = sv;
+	w->conf = sv->conf != NULL ? config_worker(sv->conf, w->name) : NULL;
+	if (sv->phi.threshold != 0 && (w->phi = calloc(1, sizeof(*w->phi))) == NULL) {
+		log_warn("cannot register worker %s", name);
+		registry_remove(&sv->registry, w);
+		return NULL;
+	}
 	if (event_assign(w->timer, sv->base, -1, 0, monitor_timer_cb, w) == -1 ||
 	    event_priority_set(w->timer, MONITOR_TIMER_PRIORITY) == -1) {
 		log_warnx("cannot create a timer for worker %s", name);
@@ -179,7 +242,8 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 	}
 
 	struct worker *w = registry_find(&sv->registry, name, strlen(name));
-	if (w == NULL) {
+	/* An expected worker not seen yet (missing) is nobody's: its first heartbeat registers it. */
+	if (w == NULL || w->core.state == WORKER_MISSING) {
 		if (kind != VIGIL_MSG_HEARTBEAT)
 			return; /* a stranger's goodbye, trigger or news: nothing to track */
 		if (!from->has_creds || !allow_check(&sv->allow, (pid_t)from->pid,
@@ -191,7 +255,7 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 					name, from->pid, from->uid);
 			return;
 		}
-		if ((w = monitor_register(sv, name, now)) == NULL)
+		if (w == NULL && (w = monitor_register(sv, name, now)) == NULL)
 			return;
 		w->owner = (uid_t)from->uid;
 	} else if ((uid_t)from->uid != w->owner) {
@@ -205,13 +269,18 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 	}
 	uint64_t timeout = w->core.timeout;
 	monitor_note(w, m, from);
-	w->core.timeout = monitor_timeout_for(sv, w);
-
 	/*
 	 * Identity comes from the kernel; PID= is only a fallback without
 	 * credentials, for display: nothing is signalled or watched on its word.
 	 */
 	ev.pid = from->pid != 0 ? from->pid : ((m->fields & VIGIL_F_PID) ? m->pid : 0);
+	if (kind == VIGIL_MSG_HEARTBEAT && w->core.heartbeats > 0 && now > w->core.last_hb)
+		registry_note_interval(w, now - w->core.last_hb);
+	/* --timeout phi:T: the silence this heartbeat ends joins the history first. */
+	if (w->phi != NULL && kind == VIGIL_MSG_HEARTBEAT && w->watchdog_usec == 0)
+		phi_observe(w->phi, &w->core, ev.pid, now);
+	w->core.timeout = monitor_timeout_for(sv, w);
+
 	if (ev.pid != 0)
 		w->pid_vouched = from->pid != 0;
 	ev.seq = m->seq;
@@ -221,8 +290,8 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 		ev.type = STATE_EV_STOPPING;
 		break;
 	case VIGIL_MSG_TRIGGER:
-		log_ratelimited(&sv->rl_timeouts, now, LOG_LEVEL_WARN,
-				"worker %s asked to be declared dead (WATCHDOG=trigger)", name);
+		monitor_event(sv, SV_EVENT_TRIGGER, w, now, 0, &sv->rl_timeouts, LOG_LEVEL_WARN,
+			      "worker %s asked to be declared dead (WATCHDOG=trigger)", name);
 		ev.type = STATE_EV_TRIGGER;
 		break;
 	case VIGIL_MSG_UPDATE:
@@ -289,11 +358,11 @@ monitor_log_timeout(struct supervisor *sv, const struct worker *w, uint64_t now)
 		return;
 	vigil_duration_format(c->timeout, d1, sizeof(d1));
 	snprintf(d2, sizeof(d2), "%" PRIu64 ".%03" PRIu64 "ms", silent / 1000, silent % 1000);
-	log_ratelimited(&sv->rl_timeouts, now, LOG_LEVEL_WARN,
-			"worker %s timed out (pid %" PRIu64 ", missed %" PRIu64
-			", silent for %s, timeout %s, last seq %" PRIu64 ")%s",
-			w->name, c->pid, c->missed, d2, d1, c->last_seq,
-			c->missed == 3 ? " (further reports at missed 4, 8, 16, ...)" : "");
+	monitor_event(sv, SV_EVENT_TIMEOUT, w, now, 0, &sv->rl_timeouts, LOG_LEVEL_WARN,
+		      "worker %s timed out (pid %" PRIu64 ", missed %" PRIu64
+		      ", silent for %s, timeout %s, last seq %" PRIu64 ")%s",
+		      w->name, c->pid, c->missed, d2, d1, c->last_seq,
+		      c->missed == 3 ? " (further reports at missed 4, 8, 16, ...)" : "");
 }
 
 /* --detect-exit: the worker's process ended (its pidfd is readable). */
@@ -301,7 +370,7 @@ static void
 monitor_exit_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	struct supervisor *sv = w->ctx;
+	struct supervisor *sv = monitor_sv;
 	struct state_event ev = {.type = STATE_EV_EXITED, .now = vigil_now_usec()};
 
 	(void)fd;
@@ -343,6 +412,20 @@ monitor_watch_exit(struct supervisor *sv, struct worker *w, uint64_t now)
 				"cannot watch worker %s (pid %" PRIu64 ") for its exit", w->name,
 				w->core.pid);
 	}
+}
+
+void
+monitor_forget(struct supervisor *sv, struct worker *w)
+{
+	uint64_t now = vigil_now_usec();
+
+	monitor_event(sv, SV_EVENT_FORGOTTEN, w, now, 0, NULL, LOG_LEVEL_INFO,
+		      "worker %s forgotten (was %s)", w->name, state_name(&w->core, now));
+	events_drop_worker(&sv->events, w->name);
+	if (w->core.state != WORKER_NEW)
+		sv->by_state[w->core.state]--;
+	registry_remove(&sv->registry, w);
+	notify_status(sv);
 }
 
 /* Count and log (rate-limited) a signal the policy asked for but that was not sent. */
@@ -394,10 +477,10 @@ monitor_signal(struct supervisor *sv, struct worker *w, int sig, uint64_t now)
 		return;
 	}
 	sv->counters.signals_sent++;
-	log_ratelimited(&sv->rl_timeouts, now, LOG_LEVEL_WARN,
-			"worker %s: sent SIG%s to pid %" PRIu64 " (missed %" PRIu64
-			", --on-timeout, %s)",
-			w->name, policy_signal_name(sig), c->pid, c->missed, how);
+	monitor_event(sv, SV_EVENT_SIGNAL, w, now, sig, &sv->rl_timeouts, LOG_LEVEL_WARN,
+		      "worker %s: sent SIG%s to pid %" PRIu64 " (missed %" PRIu64
+		      ", --on-timeout, %s)",
+		      w->name, policy_signal_name(sig), c->pid, c->missed, how);
 }
 
 /* --on-timeout exec:PATH@N: run the hook about w, never waiting for it. */
@@ -418,24 +501,43 @@ monitor_hook(struct supervisor *sv, const struct worker *w, const char *path, ui
 				errno == EAGAIN ? "too many hooks running" : strerror(errno));
 }
 
+/* w's --on-timeout and --intensity: its [worker NAME] section's, else the global ones. */
+static const struct policy *
+monitor_policy(const struct supervisor *sv, const struct worker *w)
+{
+	return w->conf != NULL && (w->conf->given & CONFIG_W_POLICY) ? w->conf->policy
+								      : &sv->policy;
+}
+
+static const struct intensity *
+monitor_intensity(const struct supervisor *sv, const struct worker *w)
+{
+	return w->conf != NULL && (w->conf->given & CONFIG_W_INTENSITY) ? &w->conf->intensity
+									 : &sv->intensity;
+}
+
 /* Count an incident against --intensity; a worker over it is failed, and said so once. */
 static void
 monitor_incident(struct supervisor *sv, struct worker *w, uint64_t now)
 {
-	int over = policy_incident(&sv->intensity, &w->incidents, now);
+	const struct intensity *in = monitor_intensity(sv, w);
+	int over = policy_incident(in, &w->incidents, now);
 	char d[32];
 
 	if (over == w->core.failed)
 		return;
 	w->core.failed = over;
-	vigil_duration_format(sv->intensity.window, d, sizeof(d));
+	vigil_duration_format(in->window, d, sizeof(d));
 	if (over)
-		log_warnx("worker %s failed: more than %" PRIu64 " silences, restarts or exits "
-			  "within %s (--intensity); no more signals or hooks for it until a "
-			  "window passes",
-			  w->name, sv->intensity.max, d);
+		monitor_event(sv, SV_EVENT_FAILED, w, now, 0, NULL, LOG_LEVEL_WARN,
+			      "worker %s failed: more than %" PRIu64 " silences, restarts or exits "
+			      "within %s (--intensity); no more signals or hooks for it until a "
+			      "window passes",
+			      w->name, in->max, d);
 	else
-		log_info("worker %s is no longer failed: a new %s window (--intensity)", w->name, d);
+		monitor_event(sv, SV_EVENT_UNFAILED, w, now, 0, NULL, LOG_LEVEL_INFO,
+			      "worker %s is no longer failed: a new %s window (--intensity)",
+			      w->name, d);
 }
 
 /* Apply one event to w and carry out the actions the state machine asks for. */
@@ -451,27 +553,31 @@ monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event 
 
 	if (act & STATE_ACT_REGISTERED) {
 		vigil_duration_format(c->timeout, d1, sizeof(d1));
-		log_info("worker %s registered (pid %" PRIu64 ", seq %" PRIu64 ", timeout %s)",
-			 w->name, c->pid, c->last_seq, d1);
+		monitor_event(sv, SV_EVENT_REGISTERED, w, now, 0, NULL, LOG_LEVEL_INFO,
+			      "worker %s registered (pid %" PRIu64 ", seq %" PRIu64 ", timeout %s)",
+			      w->name, c->pid, c->last_seq, d1);
 	}
 	/* Rate-limited: a one-shot sender (socat) is a new pid every time. */
 	if (act & STATE_ACT_RESTARTED)
-		log_ratelimited(&sv->rl_restart, now, LOG_LEVEL_INFO,
-				"worker %s restarted (new pid %" PRIu64 ", restarts %" PRIu64 ")",
-				w->name, c->pid, c->restarts);
+		monitor_event(sv, SV_EVENT_RESTARTED, w, now, 0, &sv->rl_restart, LOG_LEVEL_INFO,
+			      "worker %s restarted (new pid %" PRIu64 ", restarts %" PRIu64 ")",
+			      w->name, c->pid, c->restarts);
 	if (act & STATE_ACT_RECOVERED)
-		log_info("worker %s recovered (pid %" PRIu64 ", seq %" PRIu64 ")", w->name, c->pid,
-			 c->last_seq);
+		monitor_event(sv, SV_EVENT_RECOVERED, w, now, 0, NULL, LOG_LEVEL_INFO,
+			      "worker %s recovered (pid %" PRIu64 ", seq %" PRIu64 ")", w->name,
+			      c->pid, c->last_seq);
 	if (act & STATE_ACT_RESUMED)
-		log_info("worker %s is back after stopping (pid %" PRIu64 ")", w->name, c->pid);
+		monitor_event(sv, SV_EVENT_RESUMED, w, now, 0, NULL, LOG_LEVEL_INFO,
+			      "worker %s is back after stopping (pid %" PRIu64 ")", w->name, c->pid);
 	if (act & STATE_ACT_GRACE)
 		sv->counters.graces++;
 	if (act & STATE_ACT_STOPPED)
-		log_info("worker %s stopped (pid %" PRIu64 ")", w->name, c->pid);
+		monitor_event(sv, SV_EVENT_STOPPED, w, now, 0, NULL, LOG_LEVEL_INFO,
+			      "worker %s stopped (pid %" PRIu64 ")", w->name, c->pid);
 	if (act & STATE_ACT_EXITED)
-		log_ratelimited(&sv->rl_timeouts, now, LOG_LEVEL_WARN,
-				"worker %s exited (pid %" PRIu64 ", without STOPPING=1)", w->name,
-				c->pid);
+		monitor_event(sv, SV_EVENT_EXITED, w, now, 0, &sv->rl_timeouts, LOG_LEVEL_WARN,
+			      "worker %s exited (pid %" PRIu64 ", without STOPPING=1)", w->name,
+			      c->pid);
 	/*
 	 * Another process behind the name (by a heartbeat or a STOPPING=1): what
 	 * we knew of the old one goes. A policy that signals needs the new one's
@@ -479,7 +585,9 @@ monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event 
 	 * itself with a second heartbeat (below).
 	 */
 	if (c->pid != pid_before) {
-		w->start_time = sv->policy.n > 0 && w->pid_vouched ? identity_start_time(c->pid) : 0;
+		w->start_time = monitor_policy(sv, w)->n > 0 && w->pid_vouched
+					? identity_start_time(c->pid)
+					: 0;
 		registry_unwatch_exit(w);
 	}
 	/* A new silence, a restart or an exit: an incident, for --intensity. */
@@ -490,13 +598,19 @@ monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event 
 		monitor_log_timeout(sv, w, now);
 		monitor_send_timeout(sv, w, now);
 		/* A failed worker (over its --intensity) is escalated no further. */
-		const struct policy_step *step = policy_step_at(&sv->policy, c->missed);
+		const struct policy_step *step = policy_step_at(monitor_policy(sv, w), c->missed);
 		if (step != NULL && !c->failed) {
 			if (step->sig != 0)
 				monitor_signal(sv, w, step->sig, now);
 			else
 				monitor_hook(sv, w, step->path, now);
 		}
+	}
+	if (act & STATE_ACT_MISSING) {
+		vigil_duration_format(sv->startup_grace, d1, sizeof(d1));
+		monitor_event(sv, SV_EVENT_MISSING, w, now, 0, NULL, LOG_LEVEL_WARN,
+			      "worker %s is missing: expected, and no heartbeat within %s", w->name,
+			      d1);
 	}
 	if (act & STATE_ACT_DISARM)
 		event_del(w->timer);
@@ -507,10 +621,13 @@ monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event 
 		/*
 		 * Re-adding a pending event just moves its deadline: no allocation.
 		 * A whole timeout (after a heartbeat) goes through its common
-		 * timeout's queue, O(1); a remainder goes to the heap.
+		 * timeout's queue, O(1); a remainder goes to the heap, and so do
+		 * phi's timeouts, new to the microsecond at every heartbeat: they
+		 * would fill libevent's 256 common timeouts with values used once.
 		 */
-		const struct timeval *ctv =
-		    left == c->timeout ? ctimeout_get(&sv->ctimeouts, left) : NULL;
+		const struct timeval *ctv = left == c->timeout && w->phi == NULL
+						? ctimeout_get(&sv->ctimeouts, left)
+						: NULL;
 		event_add(w->timer, ctv != NULL ? ctv : &tv);
 	}
 	if (c->state != before) {
@@ -546,4 +663,34 @@ monitor_shutdown(struct supervisor *sv)
 			  list[i]->name, state_name(&list[i]->core, now), list[i]->core.pid,
 			  list[i]->core.last_seq);
 	free(list);
+}
+
+struct worker *
+monitor_expect(struct supervisor *sv, const char *name, uint64_t now)
+{
+	struct worker *w = monitor_register(sv, name, now);
+	struct state_event ev = {.type = STATE_EV_EXPECT, .now = now};
+
+	if (w == NULL)
+		return NULL;
+	w->core.timeout = monitor_timeout_for(sv, w);
+	w->core.due = now + sv->startup_grace;
+	monitor_apply(sv, w, &ev);
+	return w;
+}
+
+void
+monitor_reconfigure(struct supervisor *sv, struct worker *w, uint64_t now)
+{
+	uint64_t timeout = monitor_timeout_for(sv, w);
+	struct state_event ev = {.type = STATE_EV_RETIME, .now = now};
+
+	/* A policy that now signals needs the start time of the process it may signal. */
+	if (w->start_time == 0 && w->pid_vouched && w->core.pid != 0 &&
+	    monitor_policy(sv, w)->n > 0)
+		w->start_time = identity_start_time(w->core.pid);
+	if (timeout == w->core.timeout)
+		return;
+	w->core.timeout = timeout;
+	monitor_apply(sv, w, &ev);
 }

@@ -28,6 +28,25 @@ struct monitor_sender {
 void monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 		     const struct monitor_sender *from, uint64_t now);
 
+struct worker;
+
+/* Drop w (not alive) and its history from the registry, as a "forgotten" event. */
+void monitor_forget(struct supervisor *sv, struct worker *w);
+
+/*
+ * A worker called name is expected (its [worker NAME] section): add it,
+ * missing, to be reported if it has not heartbeated within
+ * sv->startup_grace of now. NULL if it cannot be added (logged).
+ */
+struct worker *monitor_expect(struct supervisor *sv, const char *name, uint64_t now);
+
+/*
+ * w's settings changed (a reload: w->conf, or the global ones): its timeout
+ * again, and if it changed, its deadline from its last heartbeat (as
+ * WATCHDOG_USEC= does).
+ */
+void monitor_reconfigure(struct supervisor *sv, struct worker *w, uint64_t now);
+
 /* At shutdown: log (debug) where each worker stood, for whoever takes over. */
 void monitor_shutdown(struct supervisor *sv);
 

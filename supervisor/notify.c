@@ -23,7 +23,8 @@ notify_summary(const struct supervisor *sv, char *buf, size_t cap)
 	} order[] = {{WORKER_ALIVE, "alive"},
 		     {WORKER_DEAD, "dead"},
 		     {WORKER_EXITED, "exited"},
-		     {WORKER_STOPPED, "stopped"}};
+		     {WORKER_STOPPED, "stopped"},
+		     {WORKER_MISSING, "missing"}};
 	const char *sep = ": ";
 	size_t n;
 

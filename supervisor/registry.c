@@ -51,6 +51,7 @@ worker_free(struct worker *w)
 	registry_unwatch_exit(w);
 	free(w->addr);
 	free(w->status);
+	free(w->phi);
 	free(w);
 }
 
@@ -96,8 +97,11 @@ registry_add(struct registry *r, const char *name, size_t len)
 		errno = ENOSPC;
 		return NULL;
 	}
-	/* One block: the struct, the name, then the timer's storage, aligned for it. */
-	size_t align = alignof(max_align_t);
+	/*
+	 * One block: the struct, the name, then the timer's storage, aligned for
+	 * it (a struct event holds pointers, integers and timevals: 8 bytes).
+	 */
+	size_t align = alignof(void *);
 	size_t at = (offsetof(struct worker, name) + len + 1 + align - 1) & ~(align - 1);
 	w = calloc(1, at + event_get_struct_event_size());
 	if (w == NULL)
@@ -141,6 +145,10 @@ registry_unwatch_exit(struct worker *w)
 int
 registry_set_addr(struct worker *w, const struct sockaddr_un *addr, socklen_t len)
 {
+	if (len > sizeof(*addr)) {
+		errno = EINVAL; /* not an AF_UNIX address: the kernel never gives one */
+		return -1;
+	}
 	if (w->addr != NULL && len == w->addrlen && memcmp(w->addr, addr, len) == 0)
 		return 0;
 	struct sockaddr_un *copy = malloc(len);
@@ -149,7 +157,7 @@ registry_set_addr(struct worker *w, const struct sockaddr_un *addr, socklen_t le
 	memcpy(copy, addr, len);
 	free(w->addr);
 	w->addr = copy;
-	w->addrlen = len;
+	w->addrlen = (uint8_t)len;
 	return 0;
 }
 
@@ -179,6 +187,8 @@ registry_footprint(const struct registry *r, const struct worker *w)
 		n += malloc_usable_size(w->addr) + sizeof(size_t);
 	if (w->status != NULL)
 		n += malloc_usable_size(w->status) + sizeof(size_t);
+	if (w->phi != NULL)
+		n += malloc_usable_size(w->phi) + sizeof(size_t);
 	/* The bucket array is sized for r->max workers: each one's share of it. */
 	return n + (r->nbuckets * sizeof(*r->buckets) + r->max - 1) / r->max;
 }
@@ -202,6 +212,36 @@ registry_list(const struct registry *r, struct worker **out, size_t cap)
 	if (n > 1)
 		qsort(out, n, sizeof(*out), cmp_name);
 	return n;
+}
+
+_Static_assert(REGISTRY_INTERVALS == 4, "next_interval is a 2-bit field, nintervals 3 bits");
+
+void
+registry_note_interval(struct worker *w, uint64_t usec)
+{
+	w->intervals[w->next_interval] = usec > UINT32_MAX ? UINT32_MAX : (uint32_t)usec;
+	w->next_interval = (w->next_interval + 1) % REGISTRY_INTERVALS;
+	if (w->nintervals < REGISTRY_INTERVALS)
+		w->nintervals++;
+}
+
+size_t
+registry_intervals(const struct worker *w, uint64_t *min, uint64_t *mean, uint64_t *max)
+{
+	uint64_t sum = 0;
+
+	*min = *mean = *max = 0;
+	for (size_t i = 0; i < w->nintervals; i++) {
+		uint64_t v = w->intervals[i];
+		if (i == 0 || v < *min)
+			*min = v;
+		if (v > *max)
+			*max = v;
+		sum += v;
+	}
+	if (w->nintervals > 0)
+		*mean = sum / w->nintervals;
+	return w->nintervals;
 }
 
 void

@@ -3,8 +3,9 @@
  * hash table with a fixed bucket array sized from the worker limit. A worker
  * is one allocation, made when its name first heartbeats: the struct, its
  * name and the storage of its timer event; its address and STATUS= text are
- * allocated to size when the worker first sends them. Nothing on the
- * heartbeat path allocates. docs/PERFORMANCE.md gives the bytes per worker.
+ * allocated to size when the worker first sends them, and its interval
+ * history (phi.h) at registration, only under --timeout phi:T. Nothing on
+ * the heartbeat path allocates. docs/PERFORMANCE.md gives the bytes per worker.
  */
 #ifndef VIGIL_REGISTRY_H
 #define VIGIL_REGISTRY_H
@@ -19,21 +20,30 @@
 #include "wire.h"
 
 struct event;
+struct phi_hist;
+struct config_worker;
+
+#define REGISTRY_INTERVALS 4 /* inter-arrival times kept per worker, for status NAME */
 
 struct worker {
 	struct worker *next; /* hash chain */
 	struct worker_core core;
 	struct event *timer;      /* storage in this allocation; see registry_add */
 	struct event *exit_ev;    /* --detect-exit: readable when its process ends; owns the pidfd */
-	void *ctx;                /* what the timer callback needs (the supervisor) */
 	struct sockaddr_un *addr; /* where TIMEOUT goes: the heartbeats' source; NULL: none */
 	char *status;             /* STATUS= text, printable; NULL until the worker sends one */
+	struct phi_hist *phi;     /* --timeout phi:T: its intervals, allocated at registration */
+	const struct config_worker *conf; /* its [worker NAME] section; NULL: the global settings */
 	uint64_t watchdog_usec;   /* the timeout the worker asked for (WATCHDOG_USEC=); 0: none */
 	uint64_t start_time;      /* its process's start (/proc/PID/stat), if a policy signals */
 	struct intensity_count incidents; /* --intensity: silences, restarts, exits in a window */
-	socklen_t addrlen;        /* bytes of *addr */
 	uid_t owner;              /* the uid that registered the name: only it may speak for it */
-	int pid_vouched;          /* core.pid came from the kernel (SCM_CREDENTIALS), not PID= */
+	uint32_t intervals[REGISTRY_INTERVALS]; /* the last inter-arrivals, usec (saturated) */
+	uint8_t addrlen;          /* bytes of *addr (a sockaddr_un: at most 110) */
+	/* Bits, so that a worker with the longest name still fits 512 bytes (test_registry). */
+	uint8_t nintervals : 3;   /* how many of intervals[] are known */
+	uint8_t next_interval : 2; /* where the next one goes */
+	uint8_t pid_vouched : 1;  /* core.pid came from the kernel (SCM_CREDENTIALS), not PID= */
 	char name[];              /* NUL-terminated, at most VIGIL_NAME_MAX bytes before it */
 };
 
@@ -91,6 +101,12 @@ size_t registry_footprint(const struct registry *r, const struct worker *w);
  * for the heartbeat path.
  */
 size_t registry_list(const struct registry *r, struct worker **out, size_t cap);
+
+/* Note the time between two heartbeats of w (kept: the last REGISTRY_INTERVALS). */
+void registry_note_interval(struct worker *w, uint64_t usec);
+
+/* The kept inter-arrival times' min, mean and max (usec); returns how many are kept. */
+size_t registry_intervals(const struct worker *w, uint64_t *min, uint64_t *mean, uint64_t *max);
 
 /* Fill a status row for w as seen at time now. */
 void registry_row(const struct worker *w, uint64_t now, struct vigil_status_row *row);

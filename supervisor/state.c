@@ -17,6 +17,7 @@ on_heartbeat(struct worker_core *w, const struct state_event *ev)
 
 	switch (w->state) {
 	case WORKER_NEW:
+	case WORKER_MISSING:
 		act |= STATE_ACT_REGISTERED;
 		break;
 	case WORKER_DEAD:
@@ -48,6 +49,8 @@ on_heartbeat(struct worker_core *w, const struct state_event *ev)
 static unsigned
 on_stopping(struct worker_core *w, const struct state_event *ev)
 {
+	if (w->state == WORKER_MISSING)
+		return 0; /* nothing to stop: it never came */
 	if (ev->pid != 0)
 		w->pid = ev->pid;
 	w->state = WORKER_STOPPED;
@@ -58,6 +61,8 @@ on_stopping(struct worker_core *w, const struct state_event *ev)
 static unsigned
 on_timer(struct worker_core *w, const struct state_event *ev)
 {
+	if (w->state == WORKER_MISSING) /* its grace: reported once, when it ends */
+		return ev->now < w->due ? STATE_ACT_ARM : STATE_ACT_MISSING | STATE_ACT_DISARM;
 	if (w->state != WORKER_ALIVE && w->state != WORKER_DEAD && w->state != WORKER_EXITED)
 		return STATE_ACT_DISARM;
 	if (ev->now < w->due)
@@ -81,7 +86,7 @@ on_timer(struct worker_core *w, const struct state_event *ev)
 static unsigned
 on_trigger(struct worker_core *w, const struct state_event *ev)
 {
-	if (w->state == WORKER_NEW)
+	if (w->state == WORKER_NEW || w->state == WORKER_MISSING)
 		return 0;
 	w->state = WORKER_DEAD;
 	w->missed++;
@@ -123,6 +128,20 @@ on_exited(struct worker_core *w, const struct state_event *ev)
 	return STATE_ACT_EXITED;
 }
 
+/*
+ * Expected from the configuration and not seen yet: missing, silent since
+ * now, reported once when its grace ends at w->due (set by the caller).
+ */
+static unsigned
+on_expect(struct worker_core *w, const struct state_event *ev)
+{
+	if (w->state != WORKER_NEW)
+		return 0;
+	w->state = WORKER_MISSING;
+	w->last_hb = ev->now;
+	return STATE_ACT_ARM;
+}
+
 unsigned
 state_apply(struct worker_core *w, const struct state_event *ev)
 {
@@ -139,6 +158,8 @@ state_apply(struct worker_core *w, const struct state_event *ev)
 		return on_retime(w, ev);
 	case STATE_EV_EXITED:
 		return on_exited(w, ev);
+	case STATE_EV_EXPECT:
+		return on_expect(w, ev);
 	}
 	return 0;
 }
@@ -158,6 +179,8 @@ state_name(const struct worker_core *w, uint64_t now)
 		return "stopped";
 	case WORKER_EXITED:
 		return w->failed ? "failed" : "exited";
+	case WORKER_MISSING:
+		return now < w->due ? "expected" : "missing";
 	case WORKER_NEW:
 		break;
 	}

@@ -15,6 +15,7 @@ enum worker_state {
 	WORKER_DEAD,
 	WORKER_STOPPED,
 	WORKER_EXITED, /* its process ended without STOPPING=1 (--detect-exit) */
+	WORKER_MISSING, /* expected (a [worker NAME] section), not seen yet */
 };
 
 /* Everything the state machine knows about one worker. Times in monotonic usec. */
@@ -40,6 +41,7 @@ enum state_event_type {
 	STATE_EV_TRIGGER, /* WATCHDOG=trigger: the worker asks to be declared dead now */
 	STATE_EV_RETIME,  /* core->timeout changed (WATCHDOG_USEC=): re-arm from the last heartbeat */
 	STATE_EV_EXITED,  /* the worker's process ended (its pidfd became readable) */
+	STATE_EV_EXPECT,  /* a new worker is expected: missing, reported at core->due */
 };
 
 struct state_event {
@@ -62,6 +64,7 @@ enum state_action {
 	STATE_ACT_DISARM = 1u << 7,     /* stop the timer */
 	STATE_ACT_GRACE = 1u << 8,      /* log: we, not the worker, were late; one period of grace */
 	STATE_ACT_EXITED = 1u << 9,     /* log: the process ended without STOPPING=1 */
+	STATE_ACT_MISSING = 1u << 10,   /* log: an expected worker did not come in its grace */
 };
 
 /*
@@ -78,7 +81,8 @@ unsigned state_apply(struct worker_core *w, const struct state_event *ev);
 /*
  * The state name shown to users at time now: "alive", "late", "dead",
  * "exited", "stopped", or "failed" for a dead or exited worker over its
- * --intensity.
+ * --intensity; an expected worker not seen yet is "expected" until its
+ * startup grace ends (core->due), then "missing".
  */
 const char *state_name(const struct worker_core *w, uint64_t now);
 

@@ -10,8 +10,11 @@
 
 #include "allow.h"
 #include "ctimeout.h"
+#include "events.h"
+#include "http.h"
 #include "policy.h"
 #include "log.h"
+#include "phi.h"
 #include "registry.h"
 #include "sock.h"
 #include "wire.h"
@@ -32,6 +35,9 @@ struct event_base;
 struct listener;
 struct control;
 struct hooks;
+struct http;
+struct config;
+struct options_cli;
 
 struct supervisor_counters {
 	uint64_t datagrams;                  /* received on the heartbeat socket */
@@ -51,12 +57,18 @@ struct supervisor {
 	const char *socket_path;
 	const char *control_path;
 	uint64_t timeout;     /* --timeout in usec; 0: derive per worker */
+	struct phi_params phi; /* --timeout phi:T; threshold 0 when off */
 	size_t max_workers;
 	int detect_exit;      /* --detect-exit: watch each worker's process with a pidfd */
 	struct policy policy; /* --on-timeout: signals and hooks at given MISSED counts */
 	uint64_t hook_timeout; /* --hook-timeout: a hook still running then is killed */
 	struct intensity intensity; /* --intensity R/W: when a worker is failed */
 	struct allow allow; /* who may register a name */
+	uint64_t startup_grace; /* --startup-grace: an expected worker's time to heartbeat first */
+	struct config *conf;    /* the configuration in force (reload.h) */
+	const struct options_cli *cli; /* the command line: applied over every (re)load */
+	const char *metrics;            /* --metrics ADDR:PORT; NULL: no HTTP endpoint */
+	struct http_addr metrics_addr; /* --metrics, parsed */
 
 	/* runtime */
 	struct event_base *base;
@@ -65,10 +77,12 @@ struct supervisor {
 	struct listener *listener;
 	struct control *control;
 	struct hooks *hooks; /* exec: steps running */
+	struct http *http;   /* --metrics: GET /metrics and /status; NULL: off */
 	struct registry registry;
 	struct ctimeout_table ctimeouts; /* one libevent queue per distinct timeout */
-	size_t by_state[WORKER_EXITED + 1]; /* workers in each state, for STATUS= */
+	size_t by_state[WORKER_MISSING + 1]; /* workers in each state, for STATUS= */
 	struct supervisor_counters counters;
+	struct events events; /* the recent ones, for status history; totals by type */
 	struct event *watchdog;   /* pings systemd's watchdog, if it asked */
 	uint64_t started; /* monotonic usec */
 

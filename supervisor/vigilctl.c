@@ -1,20 +1,25 @@
 /*
- * vigilctl.c: the control client. Sends one command line to the
- * supervisor's control socket and renders the JSON reply, as a table
- * (through the status field table in common/status.c) or as it came.
+ * vigilctl.c: the control client. Sends command lines to the supervisor's
+ * control socket and renders the JSON replies: as a table (through the
+ * status field table in common/status.c), as lines, as a live view, or as
+ * they came (--json).
  */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "duration.h"
 #include "sock.h"
 #include "status.h"
 
@@ -27,6 +32,8 @@ struct vigilctl {
 	int json;
 };
 
+static volatile sig_atomic_t vigilctl_interrupted; /* SIGINT/SIGTERM during watch or events */
+
 struct vigilctl_cmd {
 	const char *name;
 	const char *args;
@@ -35,10 +42,21 @@ struct vigilctl_cmd {
 };
 
 static int vigilctl_status(struct vigilctl *ctl, int argc, char **argv);
+static int vigilctl_watch(struct vigilctl *ctl, int argc, char **argv);
+static int vigilctl_events(struct vigilctl *ctl, int argc, char **argv);
+static int vigilctl_forget(struct vigilctl *ctl, int argc, char **argv);
+static int vigilctl_reload(struct vigilctl *ctl, int argc, char **argv);
 
 /* Every vigilctl command; usage() is generated from this table. */
 static const struct vigilctl_cmd vigilctl_cmds[] = {
-    {"status", "[--json]", "show every worker: state, pid, sequence, misses, silence", vigilctl_status},
+    {"status", "[--json] [NAME]",
+     "every worker (state, pid, sequence, misses, silence), or one with its history",
+     vigilctl_status},
+    {"watch", "[--interval DUR]", "status, redrawn in place until q or Ctrl-C", vigilctl_watch},
+    {"events", "[--json]", "print events (timeouts, restarts, ...) as they happen",
+     vigilctl_events},
+    {"forget", "NAME", "drop a stopped, dead, exited or missing worker", vigilctl_forget},
+    {"reload", "", "re-read the configuration file (as SIGHUP does)", vigilctl_reload},
 };
 #define VIGILCTL_NCMDS (sizeof(vigilctl_cmds) / sizeof(vigilctl_cmds[0]))
 
@@ -48,7 +66,7 @@ usage(FILE *fp)
 	fprintf(fp, "Usage: vigilctl [--control PATH] COMMAND [ARGS]\n"
 		    "Query a running vigil-supervisor.\n\nCommands:\n");
 	for (size_t i = 0; i < VIGILCTL_NCMDS; i++)
-		fprintf(fp, "  %-6s %-9s %s\n", vigilctl_cmds[i].name, vigilctl_cmds[i].args,
+		fprintf(fp, "  %-6s %-16s %s\n", vigilctl_cmds[i].name, vigilctl_cmds[i].args,
 			vigilctl_cmds[i].help);
 	fprintf(fp, "\nOptions:\n"
 		    "  -c, --control PATH  the supervisor's control socket (default " VIGILCTL_CONTROL_DEFAULT ")\n"
@@ -66,19 +84,114 @@ usage_error(const char *msg, const char *arg)
 	return 2;
 }
 
-/* Wait for fd to be ready for events, up to the client's time limit. */
+/* Connect to the control socket; -1 after saying why. */
 static int
-wait_fd(int fd, short events)
+vigilctl_connect(struct vigilctl *ctl)
 {
-	struct pollfd pfd = {.fd = fd, .events = events};
-	int r;
+	struct sockaddr_un sun;
+	socklen_t len;
+	char err[VIGIL_ERRLEN];
 
-	do
-		r = poll(&pfd, 1, VIGILCTL_TIMEOUT_MS);
-	while (r == -1 && errno == EINTR);
-	if (r == 0)
-		errno = ETIMEDOUT;
-	return r > 0 ? 0 : -1;
+	if (vigil_sock_addr(ctl->control, &sun, &len, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vigilctl: %s\n", err);
+		return -1;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1 || connect(fd, (struct sockaddr *)&sun, len) == -1) {
+		fprintf(stderr, "vigilctl: cannot connect to %s: %s%s\n", ctl->control,
+			strerror(errno),
+			errno == ENOENT || errno == ECONNREFUSED ? " (is vigil-supervisor running?)"
+								 : "");
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Send one command line; -1 after saying why. */
+static int
+vigilctl_send(struct vigilctl *ctl, int fd, const char *command)
+{
+	size_t clen = strlen(command);
+
+	if (send(fd, command, clen, MSG_NOSIGNAL) != (ssize_t)clen ||
+	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
+		fprintf(stderr, "vigilctl: cannot send to %s: %s\n", ctl->control, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Reply lines from the control socket, buffered until each is whole. */
+struct vigilctl_reader {
+	char *buf;
+	size_t used, cap;
+};
+
+/*
+ * The next line as JSON; NULL after saying why (or quietly, if a signal set
+ * vigilctl_interrupted). timeout_ms -1 waits for ever (events).
+ */
+static json_t *
+vigilctl_read_line(struct vigilctl *ctl, int fd, struct vigilctl_reader *rd, int timeout_ms)
+{
+	json_error_t jerr;
+	char *nl;
+
+	while ((nl = rd->used > 0 ? memchr(rd->buf, '\n', rd->used) : NULL) == NULL) {
+		if (rd->used + 4096 + 1 > rd->cap) {
+			size_t cap = rd->cap ? rd->cap * 2 : 65536;
+			char *nbuf = cap <= VIGILCTL_MAX_REPLY ? realloc(rd->buf, cap) : NULL;
+			if (nbuf == NULL) {
+				fprintf(stderr, "vigilctl: reply from %s is too large\n", ctl->control);
+				return NULL;
+			}
+			rd->buf = nbuf;
+			rd->cap = cap;
+		}
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int r = poll(&pfd, 1, timeout_ms);
+		if (r == -1 && errno == EINTR && !vigilctl_interrupted)
+			continue;
+		if (vigilctl_interrupted)
+			return NULL;
+		if (r <= 0) {
+			fprintf(stderr, "vigilctl: no reply from %s: %s\n", ctl->control,
+				r == 0 ? strerror(ETIMEDOUT) : strerror(errno));
+			return NULL;
+		}
+		ssize_t n = read(fd, rd->buf + rd->used, rd->cap - rd->used - 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "vigilctl: %s closed the connection%s%s\n", ctl->control,
+				n == 0 ? "" : ": ", n == 0 ? "" : strerror(errno));
+			return NULL;
+		}
+		rd->used += (size_t)n;
+	}
+	*nl = '\0';
+	json_t *reply = json_loads(rd->buf, 0, &jerr);
+	size_t rest = rd->used - (size_t)(nl + 1 - rd->buf);
+	memmove(rd->buf, nl + 1, rest);
+	rd->used = rest;
+	if (reply == NULL)
+		fprintf(stderr, "vigilctl: bad reply from %s: %s\n", ctl->control, jerr.text);
+	return reply;
+}
+
+/* An {"error": ...} reply is said and freed: NULL; anything else is returned. */
+static json_t *
+vigilctl_check(struct vigilctl *ctl, json_t *reply)
+{
+	if (reply != NULL && json_is_string(json_object_get(reply, "error"))) {
+		fprintf(stderr, "vigilctl: the supervisor says: %s\n",
+			json_string_value(json_object_get(reply, "error")));
+		json_decref(reply);
+		return NULL;
+	}
+	return reply;
 }
 
 /*
@@ -88,73 +201,18 @@ wait_fd(int fd, short events)
 static json_t *
 vigilctl_request(struct vigilctl *ctl, const char *command)
 {
-	struct sockaddr_un sun;
-	socklen_t len;
-	char err[VIGIL_ERRLEN];
-	char *buf = NULL;
-	size_t used = 0, cap = 0;
+	struct vigilctl_reader rd = {0};
 	json_t *reply = NULL;
-	json_error_t jerr;
+	int fd = vigilctl_connect(ctl);
 
-	if (vigil_sock_addr(ctl->control, &sun, &len, err, sizeof(err)) == -1) {
-		fprintf(stderr, "vigilctl: %s\n", err);
+	if (fd == -1)
 		return NULL;
+	if (vigilctl_send(ctl, fd, command) == 0) {
+		shutdown(fd, SHUT_WR);
+		reply = vigilctl_check(ctl, vigilctl_read_line(ctl, fd, &rd, VIGILCTL_TIMEOUT_MS));
 	}
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd == -1 || connect(fd, (struct sockaddr *)&sun, len) == -1) {
-		fprintf(stderr, "vigilctl: cannot connect to %s: %s%s\n", ctl->control,
-			strerror(errno),
-			errno == ENOENT || errno == ECONNREFUSED ? " (is vigil-supervisor running?)"
-								 : "");
-		goto out;
-	}
-	size_t clen = strlen(command);
-	if (send(fd, command, clen, MSG_NOSIGNAL) != (ssize_t)clen ||
-	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
-		fprintf(stderr, "vigilctl: cannot send to %s: %s\n", ctl->control, strerror(errno));
-		goto out;
-	}
-	shutdown(fd, SHUT_WR);
-	for (;;) {
-		if (used + 4096 + 1 > cap) {
-			cap = cap ? cap * 2 : 65536;
-			char *nbuf = cap <= VIGILCTL_MAX_REPLY ? realloc(buf, cap) : NULL;
-			if (nbuf == NULL) {
-				fprintf(stderr, "vigilctl: reply from %s is too large\n", ctl->control);
-				goto out;
-			}
-			buf = nbuf;
-		}
-		if (wait_fd(fd, POLLIN) == -1) {
-			fprintf(stderr, "vigilctl: no reply from %s: %s\n", ctl->control,
-				strerror(errno));
-			goto out;
-		}
-		ssize_t n = read(fd, buf + used, cap - used - 1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			fprintf(stderr, "vigilctl: cannot read from %s: %s\n", ctl->control,
-				strerror(errno));
-			goto out;
-		}
-		used += (size_t)n;
-		if (n == 0 || memchr(buf + used - (size_t)n, '\n', (size_t)n) != NULL)
-			break;
-	}
-	buf[used] = '\0';
-	if ((reply = json_loads(buf, JSON_DISABLE_EOF_CHECK, &jerr)) == NULL)
-		fprintf(stderr, "vigilctl: bad reply from %s: %s\n", ctl->control, jerr.text);
-	else if (json_is_string(json_object_get(reply, "error"))) {
-		fprintf(stderr, "vigilctl: the supervisor says: %s\n",
-			json_string_value(json_object_get(reply, "error")));
-		json_decref(reply);
-		reply = NULL;
-	}
-out:
-	if (fd != -1)
-		close(fd);
-	free(buf);
+	close(fd);
+	free(rd.buf);
 	return reply;
 }
 
@@ -166,63 +224,335 @@ want_colour(void)
 	return isatty(STDOUT_FILENO) && (nc == NULL || nc[0] == '\0');
 }
 
+/* Print a status document as the table and a line of notable counters; -1 if malformed. */
 static int
-vigilctl_status(struct vigilctl *ctl, int argc, char **argv)
+vigilctl_print_status(struct vigilctl *ctl, json_t *reply, FILE *fp, int colour)
 {
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			ctl->json = 1;
-		else
-			return usage_error("status: unknown argument", argv[i]);
-	}
-	json_t *reply = vigilctl_request(ctl, "status");
-	if (reply == NULL)
-		return 1;
 	json_t *workers = json_object_get(reply, "workers");
+	char err[128];
+
 	if (!json_is_array(workers)) {
 		fprintf(stderr, "vigilctl: bad reply from %s: no \"workers\" array\n", ctl->control);
-		json_decref(reply);
-		return 1;
+		return -1;
 	}
-	if (ctl->json) {
-		json_dumpf(reply, stdout, JSON_COMPACT | JSON_REAL_PRECISION(6));
-		putchar('\n');
-		json_decref(reply);
-		return 0;
-	}
-
 	size_t n = json_array_size(workers);
 	struct vigil_status_row *rows = calloc(n ? n : 1, sizeof(*rows));
-	char err[128];
-	if (rows == NULL) {
-		json_decref(reply);
-		return 1;
-	}
+	if (rows == NULL)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (vigil_status_row_from_json(json_array_get(workers, i), &rows[i], err,
 					       sizeof(err)) == -1) {
 			fprintf(stderr, "vigilctl: bad reply from %s: %s\n", ctl->control, err);
 			free(rows);
-			json_decref(reply);
-			return 1;
+			return -1;
 		}
 	}
 	if (n == 0)
-		printf("no workers yet\n");
+		fprintf(fp, "no workers yet\n");
 	else
-		vigil_status_print_table(stdout, rows, n, want_colour());
+		vigil_status_print_table(fp, rows, n, colour);
+	free(rows);
 
 	json_t *sup = json_object_get(reply, "supervisor");
 	json_int_t invalid = json_integer_value(json_object_get(sup, "invalid_datagrams"));
 	json_int_t undelivered = json_integer_value(json_object_get(sup, "timeouts_undelivered"));
 	json_int_t rejected = json_integer_value(json_object_get(sup, "rejected_workers"));
 	if (invalid || undelivered || rejected)
-		printf("\n%lld invalid datagrams dropped, %lld TIMEOUTs undelivered, %lld workers "
-		       "refused (see status --json)\n",
-		       (long long)invalid, (long long)undelivered, (long long)rejected);
-	free(rows);
+		fprintf(fp, "\n%lld invalid datagrams dropped, %lld TIMEOUTs undelivered, %lld "
+			    "workers refused (see status --json)\n",
+			(long long)invalid, (long long)undelivered, (long long)rejected);
+	return 0;
+}
+
+/* One event as a line for people: "08:37:30.384  timeout  a  dead  pid 23864 missed 1 ...". */
+static void
+vigilctl_print_event(FILE *fp, json_t *ev)
+{
+	const char *when = json_string_value(json_object_get(ev, "time"));
+	char local[32] = "?";
+	struct tm tm = {0};
+	json_t *v;
+
+	/* Sent as UTC (2026-11-29T08:37:30.384Z); shown as the local time of day. */
+	const char *ms = when != NULL ? strptime(when, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+	if (ms != NULL) {
+		time_t t = timegm(&tm);
+		struct tm lt;
+		localtime_r(&t, &lt);
+		size_t n = strftime(local, sizeof(local), "%H:%M:%S", &lt);
+		snprintf(local + n, sizeof(local) - n, "%.4s", *ms == '.' ? ms : "");
+	}
+	fprintf(fp, "%-12s  %-10s %-20s %-8s", local,
+		json_string_value(json_object_get(ev, "event")) ?: "?",
+		json_string_value(json_object_get(ev, "worker")) ?: "?",
+		json_string_value(json_object_get(ev, "state")) ?: "?");
+	if ((v = json_object_get(ev, "pid")) != NULL)
+		fprintf(fp, " pid %lld", (long long)json_integer_value(v));
+	if ((v = json_object_get(ev, "seq")) != NULL)
+		fprintf(fp, " seq %lld", (long long)json_integer_value(v));
+	if ((v = json_object_get(ev, "missed")) != NULL)
+		fprintf(fp, " missed %lld", (long long)json_integer_value(v));
+	if ((v = json_object_get(ev, "silent_ms")) != NULL)
+		fprintf(fp, " silent %lldms", (long long)json_integer_value(v));
+	if ((v = json_object_get(ev, "signal")) != NULL)
+		fprintf(fp, " SIG%s", json_string_value(v) ?: "?");
+	if ((v = json_object_get(ev, "dropped")) != NULL)
+		fprintf(fp, " %lld events dropped: reading too slowly", (long long)json_integer_value(v));
+	fputc('\n', fp);
+}
+
+/* status NAME, for people: its fields, then its history. */
+static int
+vigilctl_print_worker(struct vigilctl *ctl, json_t *w)
+{
+	struct vigil_status_row row;
+	char err[128];
+	json_t *hist = json_object_get(w, "history"), *ev;
+	size_t i;
+
+	if (vigil_status_row_from_json(w, &row, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vigilctl: bad reply from %s: %s\n", ctl->control, err);
+		return 1;
+	}
+	vigil_status_print_fields(stdout, &row, want_colour());
+	json_int_t n = json_integer_value(json_object_get(hist, "intervals"));
+	if (n > 0)
+		printf("%-12s last %lld: min %.1fms, mean %.1fms, max %.1fms\n", "intervals",
+		       (long long)n, json_real_value(json_object_get(hist, "interval_min_ms")),
+		       json_real_value(json_object_get(hist, "interval_mean_ms")),
+		       json_real_value(json_object_get(hist, "interval_max_ms")));
+	else
+		printf("%-12s none yet\n", "intervals");
+	printf("\nrecent timeouts (newest first):\n");
+	json_array_foreach(json_object_get(hist, "timeouts"), i, ev)
+		vigilctl_print_event(stdout, ev);
+	if (json_array_size(json_object_get(hist, "timeouts")) == 0)
+		printf("  none\n");
+	printf("\nrecent events (newest first):\n");
+	json_array_foreach(json_object_get(hist, "events"), i, ev)
+		vigilctl_print_event(stdout, ev);
+	return 0;
+}
+
+static int
+vigilctl_status(struct vigilctl *ctl, int argc, char **argv)
+{
+	const char *name = NULL;
+	char command[128];
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			ctl->json = 1;
+		else if (argv[i][0] == '-')
+			return usage_error("status: unknown argument", argv[i]);
+		else if (name == NULL)
+			name = argv[i];
+		else
+			return usage_error("status: one worker name at most, not", argv[i]);
+	}
+	if (name != NULL && (strlen(name) > 64 || strchr(name, ' ') != NULL))
+		return usage_error("status: invalid worker name", name);
+	snprintf(command, sizeof(command), "status%s%s", name ? " " : "", name ? name : "");
+	json_t *reply = vigilctl_request(ctl, command);
+	if (reply == NULL)
+		return 1;
+	int rc = 0;
+	if (ctl->json) {
+		json_dumpf(reply, stdout, JSON_COMPACT | JSON_REAL_PRECISION(6));
+		putchar('\n');
+	} else if (name != NULL) {
+		rc = vigilctl_print_worker(ctl, json_object_get(reply, "worker"));
+	} else {
+		rc = vigilctl_print_status(ctl, reply, stdout, want_colour()) == -1;
+	}
+	json_decref(reply);
+	return rc;
+}
+
+static void
+vigilctl_on_signal(int sig)
+{
+	vigilctl_interrupted = 1;
+}
+
+/* SIGINT, SIGTERM and SIGHUP end watch and events cleanly (the terminal restored). */
+static void
+vigilctl_catch_signals(void)
+{
+	struct sigaction sa = {.sa_handler = vigilctl_on_signal};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static int
+vigilctl_events(struct vigilctl *ctl, int argc, char **argv)
+{
+	struct vigilctl_reader rd = {0};
+	json_t *reply;
+	int rc = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			ctl->json = 1;
+		else
+			return usage_error("events: unknown argument", argv[i]);
+	}
+	vigilctl_catch_signals();
+	int fd = vigilctl_connect(ctl);
+	if (fd == -1)
+		return 1;
+	if (vigilctl_send(ctl, fd, "events") == -1 ||
+	    (reply = vigilctl_check(ctl, vigilctl_read_line(ctl, fd, &rd, VIGILCTL_TIMEOUT_MS))) ==
+		NULL)
+		goto out;
+	json_decref(reply);
+	/* Line-buffered: each event shows (or reaches a pipe) as it happens. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((reply = vigilctl_read_line(ctl, fd, &rd, -1)) != NULL) {
+		if (ctl->json) {
+			json_dumpf(reply, stdout, JSON_COMPACT);
+			putchar('\n');
+		} else {
+			vigilctl_print_event(stdout, reply);
+		}
+		fflush(stdout);
+		json_decref(reply);
+	}
+	rc = vigilctl_interrupted ? 0 : 1;
+out:
+	close(fd);
+	free(rd.buf);
+	return rc;
+}
+
+static struct termios vigilctl_saved_tty;
+static int vigilctl_tty_raw;
+
+static void
+vigilctl_tty_restore(void)
+{
+	if (vigilctl_tty_raw)
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &vigilctl_saved_tty);
+	vigilctl_tty_raw = 0;
+	/* Back from the alternate screen, cursor shown. */
+	fputs("\033[?25h\033[?1049l", stdout);
+	fflush(stdout);
+}
+
+static int
+vigilctl_watch(struct vigilctl *ctl, int argc, char **argv)
+{
+	uint64_t every = 1000000;
+	const char *why;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc) {
+			if (vigil_duration_parse(argv[++i], &every, &why) == -1)
+				return usage_error("watch: invalid --interval", argv[i]);
+			if (every < 100000 || every > 3600 * 1000000ULL)
+				return usage_error("watch: --interval must be from 100ms to 1h, not",
+						   argv[i]);
+		} else {
+			return usage_error("watch: unknown argument", argv[i]);
+		}
+	}
+	if (!isatty(STDOUT_FILENO))
+		return usage_error("watch needs a terminal; for a pipe use: status --json, or events",
+				   NULL);
+	vigilctl_catch_signals();
+	/* Keys without Enter, not echoed: q quits. */
+	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &vigilctl_saved_tty) == 0) {
+		struct termios raw = vigilctl_saved_tty;
+		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+		raw.c_cc[VMIN] = 0;
+		raw.c_cc[VTIME] = 0;
+		vigilctl_tty_raw = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+	}
+	fputs("\033[?1049h\033[?25l", stdout); /* the alternate screen, no cursor, like top */
+	int rc = 0;
+	char d[32];
+	vigil_duration_format(every, d, sizeof(d));
+	while (!vigilctl_interrupted) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *fp = open_memstream(&text, &len);
+		time_t now = time(NULL);
+		char clock[16];
+		if (fp == NULL) {
+			rc = 1;
+			break;
+		}
+		strftime(clock, sizeof(clock), "%H:%M:%S", localtime(&now));
+		fprintf(fp, "vigil on %s, every %s, q quits%*s\n\n", ctl->control, d, 10, clock);
+		json_t *reply = vigilctl_request(ctl, "status");
+		if (reply == NULL || vigilctl_print_status(ctl, reply, fp, want_colour()) == -1)
+			fprintf(fp, "(no answer from the supervisor; retrying)\n");
+		json_decref(reply);
+		fclose(fp);
+		/* Redraw in place: home, the new screen, clear what the old one left below. */
+		fputs("\033[H", stdout);
+		for (char *line = text, *nl; line < text + len; line = nl + 1) {
+			nl = memchr(line, '\n', (size_t)(text + len - line));
+			if (nl == NULL)
+				nl = text + len;
+			fwrite(line, 1, (size_t)(nl - line), stdout);
+			fputs("\033[K\n", stdout);
+		}
+		fputs("\033[J", stdout);
+		fflush(stdout);
+		free(text);
+
+		/* Wait for the next round, or a key. */
+		struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+		uint64_t until = vigil_now_usec() + every;
+		for (uint64_t t = vigil_now_usec(); t < until && !vigilctl_interrupted;
+		     t = vigil_now_usec()) {
+			int r = poll(&pfd, vigilctl_tty_raw ? 1 : 0, (int)((until - t) / 1000) + 1);
+			char key;
+			if (r > 0 && read(STDIN_FILENO, &key, 1) == 1 && (key == 'q' || key == 'Q'))
+				vigilctl_interrupted = 1;
+		}
+	}
+	vigilctl_tty_restore();
+	return rc;
+}
+
+/* forget NAME and reload: one command, one line of answer. */
+static int
+vigilctl_simple(struct vigilctl *ctl, const char *command, const char *key, const char *say)
+{
+	json_t *reply = vigilctl_request(ctl, command);
+
+	if (reply == NULL)
+		return 1;
+	const char *v = json_string_value(json_object_get(reply, key));
+	printf("%s%s%s\n", say, v != NULL ? " " : "", v != NULL ? v : "");
 	json_decref(reply);
 	return 0;
+}
+
+static int
+vigilctl_forget(struct vigilctl *ctl, int argc, char **argv)
+{
+	char command[128];
+
+	if (argc != 2)
+		return usage_error("forget needs one worker name", NULL);
+	if (strlen(argv[1]) > 64 || strchr(argv[1], ' ') != NULL)
+		return usage_error("forget: invalid worker name", argv[1]);
+	snprintf(command, sizeof(command), "forget %s", argv[1]);
+	return vigilctl_simple(ctl, command, "forgotten", "forgot");
+}
+
+static int
+vigilctl_reload(struct vigilctl *ctl, int argc, char **argv)
+{
+	if (argc != 1)
+		return usage_error("reload takes no argument, not", argv[1]);
+	return vigilctl_simple(ctl, "reload", "message", "reloaded:");
 }
 
 int

@@ -1,8 +1,8 @@
 /*
  * fuzz_command.c: libFuzzer harness for the control protocol's line
  * tokenizer: never crashes, and its result is consistent with its promises
- * (the word lies inside the line, holds no blank, and is printable when
- * described).
+ * (the word and its argument lie inside the line and hold no blank; the
+ * word is printable when described).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +26,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (cmd.len == 0 || cmd.word < line || cmd.word + cmd.len > line + size)
 			abort();
 		if (memchr(cmd.word, ' ', cmd.len) != NULL || memchr(cmd.word, '\t', cmd.len) != NULL)
+			abort();
+		if (cmd.arglen > 0 &&
+		    (cmd.arg < cmd.word + cmd.len || cmd.arg + cmd.arglen > line + size ||
+		     memchr(cmd.arg, ' ', cmd.arglen) != NULL ||
+		     memchr(cmd.arg, '\t', cmd.arglen) != NULL))
 			abort();
 		command_word(&cmd, word, sizeof(word));
 		for (char *p = word; *p != '\0'; p++)

@@ -444,7 +444,7 @@ Test(daemons, control_socket_speaks_lines_of_json)
 	t.sup = start_supervisor("600ms");
 
 	/* Several commands on one connection, blanks and CRLF forgiven, a last line without \n. */
-	const char cmds[] = "version\r\n  help  \nbogus\nstatus now\n\nstatus";
+	const char cmds[] = "version\r\n  help  \nbogus\nversion now\n\nstatus";
 	control_exchange(cmds, sizeof(cmds) - 1, out, sizeof(out));
 	char *line = strtok(out, "\n");
 	cr_assert_not_null(line, "no reply at all");
@@ -457,7 +457,7 @@ Test(daemons, control_socket_speaks_lines_of_json)
 	cr_expect(strstr(line, "unknown command 'bogus'") != NULL, "bogus: %s", line);
 	line = strtok(NULL, "\n");
 	cr_assert_not_null(line);
-	cr_expect(strstr(line, "take no arguments") != NULL, "status now: %s", line);
+	cr_expect(strstr(line, "version takes no argument") != NULL, "version now: %s", line);
 	line = strtok(NULL, "\n");
 	cr_assert_not_null(line, "the unterminated last command got no reply");
 	cr_expect(strncmp(line, "{\"workers\":[", 12) == 0, "status: %s", line);
@@ -992,6 +992,15 @@ static const struct usage_case usage_cases[] = {
     {VIGIL_SUPERVISOR_BIN, {"--on-timeout", "reboot"}, "unknown step 'reboot'"},
     {VIGIL_SUPERVISOR_BIN, {"--hook-timeout", "0s"}, "--hook-timeout '0s'"},
     {VIGIL_SUPERVISOR_BIN, {"--intensity", "5"}, "--intensity '5': need R/W"},
+    {VIGIL_SUPERVISOR_BIN, {"--timeout", "phi:0.5"}, "--timeout 'phi:0.5': need phi:T"},
+    {VIGIL_SUPERVISOR_BIN, {"--timeout", "phi:17"}, "--timeout 'phi:17'"},
+    {VIGIL_SUPERVISOR_BIN, {"--timeout", "phi:8x"}, "--timeout 'phi:8x'"},
+    {VIGIL_SUPERVISOR_BIN, {"--timeout", "phi:nan"}, "--timeout 'phi:nan'"},
+    {VIGIL_SUPERVISOR_BIN, {"--timeout", "phi:"}, "--timeout 'phi:'"},
+    {VIGIL_SUPERVISOR_BIN, {"--timeout", "phi:8", "--phi-min-stddev", "0ms"},
+     "--phi-min-stddev '0ms'"},
+    {VIGIL_SUPERVISOR_BIN, {"--timeout", "phi:8", "--phi-pause", "soon"}, "--phi-pause 'soon'"},
+    {VIGIL_SUPERVISOR_BIN, {"--phi-pause", "1s"}, "need '--timeout phi:T'"},
     {VIGIL_WORKER_BIN, {"--name", "w", "--exec"}, "--exec needs a program"},
     {VIGIL_WORKER_BIN, {"--name", "w", "--check", ""}, "--check '': an empty command"},
     {VIGIL_WORKER_BIN, {"--name", "w", "--check-timeout", "soon"}, "--check-timeout 'soon'"},
@@ -1650,5 +1659,71 @@ Test(daemons, detect_exit_leaves_one_shot_senders_to_the_timeout)
 	cr_expect(!vt_file_contains(t.sup_log, "worker cron exited"),
 		  "a one-shot sender's end was taken for the worker's");
 	stop_notifier(sh);
+	end_clean();
+}
+
+/* A worker's field from the status document, or -1 if it has none. */
+static json_int_t
+worker_int(const char *name, const char *key)
+{
+	json_t *st = vt_status(t.ctl);
+	json_t *v = json_object_get(vt_worker(st, name), key);
+	json_int_t n = v != NULL ? json_integer_value(v) : -1;
+	json_decref(st);
+	return n;
+}
+
+/*
+ * --timeout phi:8: each worker's timeout follows its own heartbeats. A
+ * jittery worker (+/-30% of 100 ms) runs for seconds without a timeout;
+ * a steady one learns a timeout below the fixed default (3 x 100 ms) and,
+ * killed, is declared dead no earlier than that timeout and well before
+ * the default would have.
+ */
+Test(daemons, phi_timeout_adapts_per_worker)
+{
+	char w2sock[320];
+
+	t.sup = start_supervisor("phi:8");
+	t.wrk = start_worker("w1", t.wsock, "--jitter=30");
+	snprintf(w2sock, sizeof(w2sock), "%s/workers/w2.sock", t.dir);
+	pid_t w2 = start_worker("w2", w2sock, NULL);
+	t.other = w2;
+	expect_state("w1", "alive", t.wrk, 3000);
+	expect_state("w2", "alive", w2, 3000);
+	expect_log(t.sup_log, "timeout phi 8 (min stddev 20ms, pause 0", 1000);
+
+	/* Before 8 intervals: the first-heartbeat estimate, 100 ms + 5.226 x 25 ms. */
+	json_int_t first = worker_int("w2", "timeout_ms");
+	cr_expect(first == 230 || worker_int("w2", "heartbeats") > 8,
+		  "bootstrap timeout %lld ms, want 230", (long long)first);
+
+	/* About 3 s of heartbeats: far more than the 8 intervals phi needs. */
+	struct want_beats wb = {"w1", 30};
+	cr_assert(vt_wait_for(has_beats, &wb, 6000), "w1 never heartbeat 30 times");
+	wb.name = "w2";
+	cr_assert(vt_wait_for(has_beats, &wb, 2000), "w2 never heartbeat 30 times");
+	cr_expect_eq(worker_int("w1", "timeouts"), 0, "the jittery worker timed out");
+	cr_expect_eq(worker_int("w2", "timeouts"), 0, "the steady worker timed out");
+	json_int_t tw1 = worker_int("w1", "timeout_ms"), tw2 = worker_int("w2", "timeout_ms");
+	/* At least mean + 5.226 x the 20 ms floor; a steady worker's is near it. */
+	cr_expect(tw1 >= 200 && tw1 < 600, "w1's timeout %lld ms", (long long)tw1);
+	cr_expect(tw2 >= 200 && tw2 < 300, "w2's timeout %lld ms: not below the fixed 300 ms",
+		  (long long)tw2);
+
+	uint64_t killed = vt_now_ms();
+	vt_stop(w2, SIGKILL, 2000);
+	t.other = 0;
+	struct want dead = {"w2", "dead", 0, 0};
+	cr_assert(vt_wait_for(worker_in_state, &dead, 2000), "w2 never reported dead");
+	uint64_t seen = vt_now_ms() - killed;
+	json_int_t tdead = worker_int("w2", "timeout_ms");
+	cr_expect_geq(dead.silent_s * 1000, (double)tdead,
+		      "dead after %.3f s of silence, before its timeout of %lld ms", dead.silent_s,
+		      (long long)tdead);
+	cr_expect_lt(seen, 300 + 200, "dead only %llu ms after the kill",
+		     (unsigned long long)seen);
+	expect_log(t.sup_log, "worker w2 timed out", 1000);
+	cr_expect_eq(worker_int("w1", "timeouts"), 0, "the jittery worker timed out");
 	end_clean();
 }

@@ -146,6 +146,11 @@ check "reported within timeout + 1s" test "$took" -le $((timeout_ms + 1000))
 check "reported no earlier than timeout - interval" test "$took" -ge $((timeout_ms - interval_ms - 20))
 check "journal has the timeout" wait_until 2 bash -c \
 	"nsenter -t $pid1 -a journalctl -q -o cat -u vigil-supervisor.service | grep -q 'worker a timed out (pid $apid, missed 1'"
+# Structured fields (sd_journal_send): an admin filters by worker and event.
+check "journalctl -u vigil-supervisor WORKER=a EVENT=timeout finds it, with MISSED= and PID=" \
+	bash -c "nsenter -t $pid1 -a journalctl -q -o cat -u vigil-supervisor.service WORKER=a EVENT=timeout MISSED=1 PID=$apid | grep -q 'worker a timed out'"
+check "and WORKER=b does not" bash -c \
+	"! nsenter -t $pid1 -a journalctl -q -o cat -u vigil-supervisor.service WORKER=b EVENT=timeout | grep -q ."
 echo "     journal, as an admin sees it:"
 journal -u vigil-supervisor.service -o short | grep -E "worker a (timed out|registered|restarted|recovered)" | head -n 4 | sed 's/^/       /'
 silent=$(journal -u vigil-supervisor.service | sed -n "s/.*worker a timed out (pid $apid, missed 1, silent for \([0-9.]*\)ms.*/\1/p" | head -n 1)

@@ -529,3 +529,69 @@ Test(state, failed_shows_while_down)
 	fire_when_due();
 	cr_expect_str_eq(state_name(&w, now), "failed");
 }
+
+/* An expected worker (a [worker NAME] section): missing, reported once when its grace ends. */
+Test(state, an_expected_worker_is_missing_until_it_heartbeats)
+{
+	w.due = now + 30000 * MS; /* the grace, set by the caller */
+	cr_expect_eq(event_now(STATE_EV_EXPECT), STATE_ACT_ARM);
+	cr_expect_eq(w.state, WORKER_MISSING);
+	cr_expect_eq(w.last_hb, now, "silent since it was expected");
+	cr_expect_str_eq(state_name(&w, now), "expected");
+	cr_expect_eq(event_now(STATE_EV_TRIGGER), 0, "nothing to trigger");
+	cr_expect_eq(event_now(STATE_EV_STOPPING), 0, "nothing to stop");
+	cr_expect_eq(event_now(STATE_EV_RETIME), 0, "no deadline to move");
+	cr_expect_eq(w.state, WORKER_MISSING);
+
+	now += 10000 * MS;
+	cr_expect_eq(timer(), STATE_ACT_ARM, "early: wait for the rest of the grace");
+	now += 20000 * MS;
+	cr_expect_str_eq(state_name(&w, now), "missing");
+	cr_expect_eq(timer(), STATE_ACT_MISSING | STATE_ACT_DISARM, "reported, once, no re-arm");
+	cr_expect_eq(w.timeouts, 0);
+	cr_expect_eq(w.missed, 0);
+
+	now += 5000 * MS;
+	unsigned act = beat(42, 1);
+	cr_expect_eq(act, STATE_ACT_REGISTERED | STATE_ACT_ARM, "it came: registered as usual");
+	cr_expect_eq(w.state, WORKER_ALIVE);
+	cr_expect_eq(w.due, now + TIMEOUT);
+	cr_expect_eq(event_now(STATE_EV_EXPECT), 0, "a worker seen is never missing again");
+}
+
+/*
+ * A reload that shortens the timeout of a worker that heartbeats on time
+ * (every 100ms, 2s down to 400ms): its deadline is its last heartbeat plus
+ * the new timeout, still ahead, so no timeout; one that lengthens it (400ms
+ * to 3s) for a worker silent for 350ms puts its deadline 3s after its last
+ * heartbeat.
+ */
+Test(state, a_retime_counts_from_the_last_heartbeat)
+{
+	w.timeout = 2000 * MS;
+	beat(42, 1);
+	now += 100 * MS;
+	beat(42, 2);
+	uint64_t last = now;
+	now += 60 * MS;
+	w.timeout = 400 * MS;
+	cr_expect_eq(event_now(STATE_EV_RETIME), STATE_ACT_ARM);
+	cr_expect_eq(w.due, last + 400 * MS);
+	now += 40 * MS;
+	beat(42, 3);
+	now = w.due;
+	cr_expect_eq(timer(), STATE_ACT_TIMEOUT | STATE_ACT_ARM, "silent for the new timeout");
+	cr_expect_eq(w.timeouts, 1);
+
+	fresh();
+	w.timeout = 400 * MS;
+	beat(42, 1);
+	last = now;
+	now += 350 * MS;
+	w.timeout = 3000 * MS;
+	cr_expect_eq(event_now(STATE_EV_RETIME), STATE_ACT_ARM);
+	cr_expect_eq(w.due, last + 3000 * MS);
+	now = last + 400 * MS;
+	cr_expect_eq(timer(), STATE_ACT_ARM, "the old deadline passes: not due yet");
+	cr_expect_eq(w.timeouts, 0);
+}

@@ -599,6 +599,9 @@ ParameterizedTestParameters(status_table, colour_only_when_asked)
 	    {"alive", "\033[32m"},
 	    {"late", "\033[33m"},
 	    {"dead", "\033[31m"},
+	    {"exited", "\033[31m"},
+	    {"failed", "\033[1;31m"},
+	    {"missing", "\033[33m"},
 	    {"stopped", "\033[2m"},
 	};
 	return cr_make_param_array(struct colour_case, cases, ARRAY_LEN(cases));
@@ -700,4 +703,38 @@ Test(status_table, peer_text_cannot_write_escapes)
 	cr_expect(strchr(out, '\033') == NULL, "an escape from STATUS= reached the terminal");
 	cr_expect(strchr(out, '\007') == NULL && strchr(out, '\r') == NULL, "control bytes");
 	free(out);
+}
+
+/* status NAME: one "key value" line per field, in the table's order, peer text made safe. */
+Test(status_table, one_row_as_fields)
+{
+	struct vigil_status_row row;
+	char *buf = NULL;
+	size_t len = 0;
+
+	sample(&row);
+	strcpy(row.state, "dead");
+	strcpy(row.status, "ok\x1b[2J");
+	FILE *fp = open_memstream(&buf, &len);
+	cr_assert_not_null(fp);
+	vigil_status_print_fields(fp, &row, 0);
+	cr_assert_eq(fclose(fp), 0);
+	char *lines[32];
+	size_t n = split_lines(buf, lines, 32);
+	cr_assert_eq(n, vigil_status_nfields);
+	for (size_t i = 0; i < n; i++)
+		cr_expect(strncmp(lines[i], vigil_status_fields[i].key,
+				  strlen(vigil_status_fields[i].key)) == 0,
+			  "line %zu is not %s: %s", i, vigil_status_fields[i].key, lines[i]);
+	cr_expect_str_eq(lines[1], "state        dead");
+	cr_expect(strchr(lines[n - 1], '\033') == NULL, "an escape reached the terminal: %s",
+		  lines[n - 1]);
+	free(buf);
+
+	buf = NULL;
+	fp = open_memstream(&buf, &len);
+	vigil_status_print_fields(fp, &row, 1);
+	fclose(fp);
+	cr_expect(strstr(buf, "state        \033[31mdead\033[0m\n") != NULL, "%s", buf);
+	free(buf);
 }

@@ -1,0 +1,419 @@
+/*
+ * http.c: the HTTP endpoint. See http.h.
+ *
+ * libevent 2.1's evhttp has no limit on connections, so we count them: each
+ * accepted connection gets its bufferevent from http_bev_cb (evhttp's hook
+ * for that), which counts it and, at the limit, stops the listener. Later
+ * in the same turn of the loop, before any of the connection's own events
+ * can run (http_adopt_cb has the higher priority), the connection evhttp
+ * built around that bufferevent is found through its callback argument and
+ * given a close callback, which uncounts it and resumes the listener. The
+ * extra reference taken in between keeps the bufferevent valid even if
+ * evhttp dropped the connection at once.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+
+#include "control.h"
+#include "duration.h"
+#include "hooks.h"
+#include "http.h"
+#include "metrics.h"
+#include "supervisor.h"
+
+struct http {
+	struct supervisor *sv;
+	struct evhttp *evh;
+	struct evhttp_bound_socket *bound;
+	struct event *adopt;  /* active while fresh[] holds connections to adopt */
+	struct event *resume; /* re-enables accepting after running out of descriptors */
+	struct bufferevent *fresh[HTTP_MAX_CONNECTIONS]; /* accepted, not adopted yet */
+	size_t nfresh;
+	struct evhttp_connection *conns[HTTP_MAX_CONNECTIONS]; /* open, with our close callback */
+	size_t nconns;
+	uint64_t start_time; /* the supervisor's start, usec since the epoch */
+	int closing;         /* http_free is running: connections close, nothing resumes */
+	struct log_ratelimit rl_accept;
+};
+
+/* A resource of the endpoint: it writes its body into out; -1 on failure. */
+struct http_route {
+	const char *path;
+	const char *type; /* Content-Type */
+	int (*fn)(struct http *h, struct evbuffer *out);
+};
+
+/* The listener's callback argument is evhttp's, so its error callback finds us here. */
+static struct http *http_instance;
+
+static int http_metrics(struct http *h, struct evbuffer *out);
+static int http_status(struct http *h, struct evbuffer *out);
+
+static const struct http_route http_routes[] = {
+    {"/metrics", METRICS_CONTENT_TYPE, http_metrics},
+    {"/status", "application/json", http_status},
+};
+#define HTTP_NROUTES (sizeof(http_routes) / sizeof(http_routes[0]))
+
+int
+http_parse_addr(const char *arg, struct http_addr *a, char *err, size_t errlen)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon, *port;
+	char *end;
+
+	memset(a, 0, sizeof(*a));
+	if (arg[0] == '[') {
+		const char *close = strchr(arg, ']');
+		if (close == NULL || close[1] != ':') {
+			snprintf(err, errlen, "an IPv6 address needs the form [ADDR]:PORT");
+			return -1;
+		}
+		colon = close + 1;
+		if ((size_t)(close - arg - 1) >= sizeof(host))
+			goto bad_host;
+		memcpy(host, arg + 1, (size_t)(close - arg - 1));
+		host[close - arg - 1] = '\0';
+	} else {
+		if ((colon = strrchr(arg, ':')) == NULL) {
+			snprintf(err, errlen, "need ADDR:PORT, e.g. 127.0.0.1:9477");
+			return -1;
+		}
+		if ((size_t)(colon - arg) >= sizeof(host))
+			goto bad_host;
+		memcpy(host, arg, (size_t)(colon - arg));
+		host[colon - arg] = '\0';
+	}
+	port = colon + 1;
+	errno = 0;
+	unsigned long p = strtoul(port, &end, 10);
+	if (*port < '0' || *port > '9' || *end != '\0' || errno != 0 || p == 0 || p > 65535) {
+		snprintf(err, errlen, "the port must be a number from 1 to 65535");
+		return -1;
+	}
+
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&a->ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->ss;
+	if (arg[0] == '[') {
+		if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
+			goto bad_host;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)p);
+		a->len = sizeof(*in6);
+		snprintf(a->text, sizeof(a->text), "[%s]:%lu", host, p);
+		return 0;
+	}
+	if (host[0] == '\0') {
+		/* Every address: IPv6 and, through it, IPv4 (see http_listen). */
+		in6->sin6_family = AF_INET6;
+		in6->sin6_addr = in6addr_any;
+		in6->sin6_port = htons((uint16_t)p);
+		a->len = sizeof(*in6);
+		a->any = 1;
+		snprintf(a->text, sizeof(a->text), "[::]:%lu", p);
+		return 0;
+	}
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	if (inet_pton(AF_INET, host, &in4->sin_addr) != 1)
+		goto bad_host;
+	in4->sin_family = AF_INET;
+	in4->sin_port = htons((uint16_t)p);
+	a->len = sizeof(*in4);
+	snprintf(a->text, sizeof(a->text), "%s:%lu", host, p);
+	return 0;
+
+bad_host:
+	snprintf(err, errlen, "the address must be an IPv4 address, [IPv6 address], localhost "
+			      "or empty (every address)");
+	return -1;
+}
+
+/* A listening socket for a; -1 with err naming the address on failure. */
+static int
+http_listen(struct http_addr *a, char *err, size_t errlen)
+{
+	int fd, one = 1, zero = 0;
+
+	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1 && a->any && errno == EAFNOSUPPORT) {
+		/* No IPv6 in this kernel: every IPv4 address, then. */
+		struct sockaddr_in *in4 = (struct sockaddr_in *)&a->ss;
+		uint16_t port = ((struct sockaddr_in6 *)&a->ss)->sin6_port;
+		memset(&a->ss, 0, sizeof(a->ss));
+		in4->sin_family = AF_INET;
+		in4->sin_addr.s_addr = htonl(INADDR_ANY);
+		in4->sin_port = port;
+		a->len = sizeof(*in4);
+		snprintf(a->text, sizeof(a->text), "0.0.0.0:%u", (unsigned)ntohs(port));
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	}
+	if (fd == -1) {
+		snprintf(err, errlen, "cannot bind %s: %s", a->text, strerror(errno));
+		return -1;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (a->any && a->ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *)&a->ss, a->len) == -1 ||
+	    listen(fd, HTTP_MAX_CONNECTIONS) == -1) {
+		snprintf(err, errlen, "cannot bind %s: %s", a->text, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Accept again, unless the connections are at their limit or accepting is paused. */
+static void
+http_maybe_resume(struct http *h)
+{
+	if (h->closing || h->nfresh + h->nconns >= HTTP_MAX_CONNECTIONS ||
+	    evtimer_pending(h->resume, NULL))
+		return;
+	evconnlistener_enable(evhttp_bound_socket_get_listener(h->bound));
+}
+
+/* A connection closes: uncount it. */
+static void
+http_close_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct http *h = arg;
+
+	for (size_t i = 0; i < h->nconns; i++) {
+		if (h->conns[i] == evcon) {
+			h->conns[i] = h->conns[--h->nconns];
+			break;
+		}
+	}
+	http_maybe_resume(h);
+}
+
+/* A connection is accepted: its bufferevent, counted, to be adopted in a moment. */
+static struct bufferevent *
+http_bev_cb(struct event_base *base, void *arg)
+{
+	struct http *h = arg;
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+
+	if (bev == NULL || h->nfresh + h->nconns >= HTTP_MAX_CONNECTIONS)
+		return bev; /* cannot happen: the listener stops at the limit */
+	bufferevent_incref(bev);
+	h->fresh[h->nfresh++] = bev;
+	if (h->nfresh == 1)
+		event_active(h->adopt, EV_TIMEOUT, 1);
+	if (h->nfresh + h->nconns >= HTTP_MAX_CONNECTIONS)
+		evconnlistener_disable(evhttp_bound_socket_get_listener(h->bound));
+	return bev;
+}
+
+/* Give each connection accepted in this turn of the loop our close callback. */
+static void
+http_adopt_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http *h = arg;
+
+	for (size_t i = 0; i < h->nfresh; i++) {
+		struct bufferevent *bev = h->fresh[i];
+		void *cbarg = NULL;
+
+		/* evhttp makes the connection the argument of its bufferevent's callbacks. */
+		bufferevent_getcb(bev, NULL, NULL, NULL, &cbarg);
+		struct evhttp_connection *evcon = cbarg;
+		if (evcon != NULL && evhttp_connection_get_bufferevent(evcon) == bev) {
+			h->conns[h->nconns++] = evcon;
+			evhttp_connection_set_closecb(evcon, http_close_cb, h);
+		}
+		bufferevent_decref(bev);
+	}
+	h->nfresh = 0;
+	http_maybe_resume(h);
+}
+
+static void
+http_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	http_maybe_resume(arg);
+}
+
+static void
+http_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct http *h = http_instance;
+	int saved = errno;
+	struct timeval pause = {.tv_sec = 0, .tv_usec = HTTP_ACCEPT_PAUSE_USEC};
+
+	log_ratelimited(&h->rl_accept, vigil_now_usec(), LOG_LEVEL_WARN,
+			"accept on %s: %s (pausing new HTTP clients)", h->sv->metrics_addr.text,
+			strerror(saved));
+	/* As in control.c: a pending connection keeps the socket readable; do not spin. */
+	evconnlistener_disable(lev);
+	event_add(h->resume, &pause);
+}
+
+static int
+http_metrics(struct http *h, struct evbuffer *out)
+{
+	struct supervisor *sv = h->sv;
+	struct metrics_input in = {
+	    .registry = &sv->registry,
+	    .counters = &sv->counters,
+	    .events = sv->events.total,
+	    .max_workers = sv->max_workers,
+	    .http_connections = h->nconns + h->nfresh,
+	    .now = vigil_now_usec(),
+	    .start_time = h->start_time,
+	    .version = VIGIL_VERSION,
+	};
+
+	hooks_counts(sv->hooks, &in.hooks_started, &in.hooks_refused, &in.hooks_killed);
+	return metrics_render(&in, out);
+}
+
+static int
+http_status(struct http *h, struct evbuffer *out)
+{
+	return control_write_status(h->sv, out);
+}
+
+/* Reply with a status code and a one-line text body. */
+static void
+http_reply_text(struct evhttp_request *req, int code, const char *reason)
+{
+	struct evbuffer *body = evbuffer_new();
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "text/plain; charset=utf-8");
+	if (body != NULL)
+		evbuffer_add_printf(body, "%d %s\n", code, reason);
+	evhttp_send_reply(req, code, reason, body);
+	if (body != NULL)
+		evbuffer_free(body);
+}
+
+/* Every request: a known path, by GET (or HEAD), or an error. */
+static void
+http_request_cb(struct evhttp_request *req, void *arg)
+{
+	struct http *h = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	enum evhttp_cmd_type method = evhttp_request_get_command(req);
+	struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
+	const struct http_route *route = NULL;
+
+	for (size_t i = 0; path != NULL && i < HTTP_NROUTES; i++)
+		if (strcmp(path, http_routes[i].path) == 0)
+			route = &http_routes[i];
+	if (route == NULL) {
+		http_reply_text(req, HTTP_NOTFOUND, "Not Found");
+		return;
+	}
+	if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(headers, "Allow", "GET, HEAD");
+		http_reply_text(req, HTTP_BADMETHOD, "Method Not Allowed");
+		return;
+	}
+
+	struct evbuffer *body = evbuffer_new();
+	uint64_t t0 = vigil_now_usec();
+	if (body == NULL || route->fn(h, body) == -1) {
+		log_warnx("GET %s: out of memory", route->path);
+		http_reply_text(req, HTTP_INTERNAL, "Internal Server Error");
+	} else {
+		log_debug("GET %s: %zu workers, %zu bytes in %.1f ms", route->path,
+			  h->sv->registry.count, evbuffer_get_length(body),
+			  (double)(vigil_now_usec() - t0) / 1e3);
+		evhttp_add_header(headers, "Content-Type", route->type);
+		evhttp_add_header(headers, "Cache-Control", "no-store");
+		evhttp_send_reply(req, HTTP_OK, "OK", body);
+	}
+	if (body != NULL)
+		evbuffer_free(body);
+}
+
+struct http *
+http_start(struct supervisor *sv, char *err, size_t errlen)
+{
+	struct http *h = calloc(1, sizeof(*h));
+	struct timespec ts;
+	int fd;
+
+	if (h == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->sv = sv;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	h->start_time = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000 -
+			(vigil_now_usec() - sv->started);
+	if ((fd = http_listen(&sv->metrics_addr, err, errlen)) == -1) {
+		free(h);
+		return NULL;
+	}
+	if ((h->evh = evhttp_new(sv->base)) == NULL ||
+	    (h->adopt = event_new(sv->base, -1, 0, http_adopt_cb, h)) == NULL ||
+	    event_priority_set(h->adopt, 0) == -1 ||
+	    (h->resume = evtimer_new(sv->base, http_resume_cb, h)) == NULL) {
+		snprintf(err, errlen, "cannot set up HTTP on %s: out of memory", sv->metrics_addr.text);
+		close(fd);
+		http_free(h);
+		return NULL;
+	}
+	evhttp_set_max_headers_size(h->evh, HTTP_MAX_HEADERS);
+	evhttp_set_max_body_size(h->evh, HTTP_MAX_BODY);
+	evhttp_set_timeout(h->evh, HTTP_TIMEOUT_SEC);
+	/* Every method reaches http_request_cb, so that the wrong one is a 405, not a 501. */
+	evhttp_set_allowed_methods(h->evh, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+					       EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+					       EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+					       EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(h->evh, http_request_cb, h);
+	evhttp_set_bevcb(h->evh, http_bev_cb, h);
+	if ((h->bound = evhttp_accept_socket_with_handle(h->evh, fd)) == NULL) {
+		snprintf(err, errlen, "cannot accept on %s", sv->metrics_addr.text);
+		close(fd);
+		http_free(h);
+		return NULL;
+	}
+	http_instance = h;
+	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(h->bound),
+				    http_accept_error_cb);
+	log_info("metrics on http://%s/metrics, status on http://%s/status", sv->metrics_addr.text,
+		 sv->metrics_addr.text);
+	return h;
+}
+
+void
+http_free(struct http *h)
+{
+	if (h == NULL)
+		return;
+	h->closing = 1;
+	if (http_instance == h)
+		http_instance = NULL;
+	for (size_t i = 0; i < h->nfresh; i++)
+		bufferevent_decref(h->fresh[i]);
+	h->nfresh = 0;
+	if (h->evh != NULL)
+		evhttp_free(h->evh); /* closes the listener and every connection */
+	if (h->adopt != NULL)
+		event_free(h->adopt);
+	if (h->resume != NULL)
+		event_free(h->resume);
+	free(h);
+}

@@ -1,0 +1,430 @@
+/*
+ * options.c: the option table, its parse functions, and the command line.
+ * See options.h. The parse functions never print or exit: the command line
+ * turns their reason into a usage error, the configuration file into a
+ * "FILE:LINE: ..." error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "duration.h"
+#include "options.h"
+#include "supervisor.h"
+
+#define FIELD(f) offsetof(struct settings, f), sizeof(((struct settings *)0)->f)
+
+void
+settings_init(struct settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->socket_path, sizeof(s->socket_path), "%s", SUPERVISOR_SOCKET_DEFAULT);
+	snprintf(s->control_path, sizeof(s->control_path), "%s", SUPERVISOR_CONTROL_DEFAULT);
+	s->max_workers = SUPERVISOR_MAX_WORKERS_DEFAULT;
+	s->hook_timeout = SUPERVISOR_HOOK_TIMEOUT;
+	s->phi.min_sd = PHI_MIN_STDDEV_DEFAULT;
+	s->log_level = LOG_LEVEL_INFO;
+	s->startup_grace = SETTINGS_GRACE_DEFAULT;
+	allow_init(&s->allow);
+}
+
+static int
+parse_path(char *dst, size_t cap, const char *arg, char *err, size_t errlen)
+{
+	if (arg[0] == '\0') {
+		snprintf(err, errlen, "empty path");
+		return -1;
+	}
+	if (strlen(arg) >= cap) {
+		snprintf(err, errlen, "too long (at most %zu bytes)", cap - 1);
+		return -1;
+	}
+	memset(dst, 0, cap); /* whole, so that a reload compares it with memcmp */
+	snprintf(dst, cap, "%s", arg);
+	return 0;
+}
+
+static int
+parse_socket(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	return parse_path(s->socket_path, sizeof(s->socket_path), arg, err, errlen);
+}
+
+static int
+parse_control(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	return parse_path(s->control_path, sizeof(s->control_path), arg, err, errlen);
+}
+
+/* A duration from lo to hi usec; range names the range in the error. */
+static int
+parse_duration(uint64_t *dst, const char *arg, uint64_t lo, uint64_t hi, const char *range,
+	       char *err, size_t errlen)
+{
+	const char *why;
+	uint64_t v;
+
+	if (vigil_duration_parse(arg, &v, &why) == -1) {
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	if (v < lo || v > hi) {
+		snprintf(err, errlen, "%s", range);
+		return -1;
+	}
+	*dst = v;
+	return 0;
+}
+
+/* timeout DUR, or phi:T with T a plain decimal from PHI_THRESHOLD_MIN to PHI_THRESHOLD_MAX. */
+static int
+parse_timeout(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	uint64_t t;
+
+	if (strncmp(arg, "phi:", 4) == 0) {
+		const char *v = arg + 4;
+		char *end;
+		/* Digits and one point only: no sign, exponent, hex, inf or nan from strtod. */
+		double th = 0;
+		if (v[strspn(v, "0123456789.")] == '\0' && v[0] >= '0' && v[0] <= '9')
+			th = strtod(v, &end);
+		else
+			end = (char *)v;
+		if (*end != '\0' || !(th >= PHI_THRESHOLD_MIN) || !(th <= PHI_THRESHOLD_MAX)) {
+			snprintf(err, errlen, "need phi:T with T a number from 1 to 16");
+			return -1;
+		}
+		s->phi.threshold = th;
+		s->timeout = 0;
+		return 0;
+	}
+	const char *why;
+	if (vigil_duration_parse(arg, &t, &why) == -1) {
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	if (t < SUPERVISOR_TIMEOUT_MIN || t > SUPERVISOR_TIMEOUT_MAX) {
+		snprintf(err, errlen, "must be at %s", t < SUPERVISOR_TIMEOUT_MIN ? "least 1ms"
+										: "most 168h");
+		return -1;
+	}
+	s->timeout = t;
+	s->phi.threshold = 0;
+	return 0;
+}
+
+static int
+parse_max_workers(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 10);
+
+	if (*arg < '0' || *arg > '9' || *end != '\0' || errno != 0 || v == 0 || v > (1ULL << 24)) {
+		snprintf(err, errlen, "need a number from 1 to 16777216");
+		return -1;
+	}
+	s->max_workers = (size_t)v;
+	return 0;
+}
+
+static int
+parse_allow_user(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	return allow_add_user(&s->allow, arg, err, errlen);
+}
+
+static int
+parse_allow_group(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	return allow_add_group(&s->allow, arg, err, errlen);
+}
+
+static int
+parse_log_level(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	if (log_level_parse(arg, &s->log_level) == -1) {
+		snprintf(err, errlen, "use error, warning, info or debug");
+		return -1;
+	}
+	return 0;
+}
+
+/* A flag: on the command line it takes no value; in the file, yes or no. */
+static int
+parse_bool(int *dst, const char *arg, char *err, size_t errlen)
+{
+	if (arg == NULL || strcmp(arg, "yes") == 0 || strcmp(arg, "true") == 0 ||
+	    strcmp(arg, "on") == 0 || strcmp(arg, "1") == 0) {
+		*dst = 1;
+		return 0;
+	}
+	if (strcmp(arg, "no") == 0 || strcmp(arg, "false") == 0 || strcmp(arg, "off") == 0 ||
+	    strcmp(arg, "0") == 0) {
+		*dst = 0;
+		return 0;
+	}
+	snprintf(err, errlen, "use yes or no");
+	return -1;
+}
+
+static int
+parse_detect_exit(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	return parse_bool(&s->detect_exit, arg, err, errlen);
+}
+
+static int
+parse_on_timeout(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	struct policy p;
+
+	if (policy_parse(arg, &p, err, errlen) == -1)
+		return -1;
+	/* A hook that cannot run is a mistake to catch now, not at a timeout. */
+	for (size_t i = 0; i < p.n; i++) {
+		const char *path = p.step[i].path;
+		if (path[0] != '\0' && access(path, X_OK) == -1) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	s->policy = p;
+	return 0;
+}
+
+static int
+parse_hook_timeout(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	return parse_duration(&s->hook_timeout, arg, 1000, SUPERVISOR_TIMEOUT_MAX,
+			      "must be from 1ms to 168h", err, errlen);
+}
+
+static int
+parse_intensity(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	return policy_parse_intensity(arg, &s->intensity, err, errlen);
+}
+
+static int
+parse_metrics(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	struct http_addr a;
+
+	if (strlen(arg) >= sizeof(s->metrics)) {
+		snprintf(err, errlen, "too long");
+		return -1;
+	}
+	if (http_parse_addr(arg, &a, err, errlen) == -1)
+		return -1;
+	s->metrics_addr = a;
+	memset(s->metrics, 0, sizeof(s->metrics));
+	snprintf(s->metrics, sizeof(s->metrics), "%s", arg);
+	return 0;
+}
+
+static int
+parse_phi_min_stddev(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	return parse_duration(&s->phi.min_sd, arg, 1000, 3600 * 1000000ULL,
+			      "must be from 1ms to 1h", err, errlen);
+}
+
+static int
+parse_phi_pause(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	return parse_duration(&s->phi.pause, arg, 0, SUPERVISOR_TIMEOUT_MAX,
+			      "must be at most 168h", err, errlen);
+}
+
+static int
+parse_startup_grace(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	return parse_duration(&s->startup_grace, arg, 0, SUPERVISOR_TIMEOUT_MAX,
+			      "must be at most 168h", err, errlen);
+}
+
+/* The order of --help; the first four are handled by the command line itself. */
+const struct option_def options_table[] = {
+    {"config", 'C', OPTION_ARG, OPTION_SPECIAL_CONFIG, NULL, 0, 0},
+    {"check-config", 0, 0, OPTION_SPECIAL_CHECK, NULL, 0, 0},
+    {"help", 'h', 0, OPTION_SPECIAL_HELP, NULL, 0, 0},
+    {"version", 'V', 0, OPTION_SPECIAL_VERSION, NULL, 0, 0},
+    {"socket", 's', OPTION_ARG | OPTION_FILE | OPTION_RESTART, 0, parse_socket,
+     FIELD(socket_path)},
+    {"control", 'c', OPTION_ARG | OPTION_FILE | OPTION_RESTART, 0, parse_control,
+     FIELD(control_path)},
+    {"timeout", 't', OPTION_ARG | OPTION_FILE | OPTION_WORKER, 0, parse_timeout, 0, 0},
+    {"max-workers", 'm', OPTION_ARG | OPTION_FILE | OPTION_RESTART, 0, parse_max_workers,
+     FIELD(max_workers)},
+    {"allow-user", 'u', OPTION_ARG | OPTION_FILE | OPTION_REPEAT, 0, parse_allow_user, 0, 0},
+    {"allow-group", 'g', OPTION_ARG | OPTION_FILE | OPTION_REPEAT, 0, parse_allow_group, 0, 0},
+    {"log-level", 'l', OPTION_ARG | OPTION_FILE, 0, parse_log_level, 0, 0},
+    {"detect-exit", 'x', OPTION_FILE | OPTION_RESTART, 0, parse_detect_exit,
+     FIELD(detect_exit)},
+    {"on-timeout", 'o', OPTION_ARG | OPTION_FILE | OPTION_WORKER, 0, parse_on_timeout, 0, 0},
+    {"hook-timeout", 'k', OPTION_ARG | OPTION_FILE | OPTION_RESTART, 0, parse_hook_timeout,
+     FIELD(hook_timeout)},
+    {"intensity", 'i', OPTION_ARG | OPTION_FILE | OPTION_WORKER, 0, parse_intensity, 0, 0},
+    {"metrics", 'M', OPTION_ARG | OPTION_FILE | OPTION_RESTART, 0, parse_metrics,
+     FIELD(metrics)},
+    {"phi-min-stddev", 0, OPTION_ARG | OPTION_FILE, 0, parse_phi_min_stddev, 0, 0},
+    {"phi-pause", 0, OPTION_ARG | OPTION_FILE, 0, parse_phi_pause, 0, 0},
+    {"startup-grace", 0, OPTION_ARG | OPTION_FILE, 0, parse_startup_grace, 0, 0},
+};
+const size_t options_count = sizeof(options_table) / sizeof(options_table[0]);
+
+_Static_assert(sizeof(options_table) / sizeof(options_table[0]) <= OPTIONS_MAX,
+	       "settings.given has a bit per option");
+
+const struct option_def *
+options_find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < options_count; i++) {
+		if (strlen(options_table[i].name) == len &&
+		    memcmp(options_table[i].name, name, len) == 0)
+			return &options_table[i];
+	}
+	return NULL;
+}
+
+int
+options_apply(struct settings *s, unsigned i, const char *arg, char *err, size_t errlen)
+{
+	if (i >= options_count || options_table[i].parse == NULL) {
+		snprintf(err, errlen, "not a setting");
+		return -1;
+	}
+	if (options_table[i].parse(s, arg, err, errlen) == -1)
+		return -1;
+	s->given |= 1ULL << i;
+	return 0;
+}
+
+/* Exit 2 with "vigil-supervisor: WHAT 'ARG'[: WHY]" and a pointer to --help. */
+static void __attribute__((noreturn))
+usage_error(const char *what, const char *arg, const char *why)
+{
+	fprintf(stderr, "vigil-supervisor: %s '%s'%s%s\n", what, arg, why ? ": " : "",
+		why ? why : "");
+	fprintf(stderr, "Try 'vigil-supervisor --help' for more information.\n");
+	exit(2);
+}
+
+void
+options_parse_argv(int argc, char **argv, struct options_cli *cli, void (*usage)(FILE *fp))
+{
+	struct option longopts[OPTIONS_MAX + 1];
+	char shorts[2 * OPTIONS_MAX + 2] = ":";
+	struct settings scratch;
+	char err[VIGIL_ERRLEN], what[96];
+	int ch;
+
+	memset(cli, 0, sizeof(*cli));
+	cli->config_path = SUPERVISOR_CONFIG_DEFAULT;
+	if ((cli->args = calloc((size_t)argc + 1, sizeof(*cli->args))) == NULL) {
+		fprintf(stderr, "vigil-supervisor: out of memory\n");
+		exit(1);
+	}
+	for (size_t i = 0; i < options_count; i++) {
+		const struct option_def *o = &options_table[i];
+		int has = (o->flags & OPTION_ARG) ? required_argument : no_argument;
+		longopts[i] = (struct option){o->name, has, NULL, o->short_name ? o->short_name
+										 : 256 + (int)i};
+		if (o->short_name != 0) {
+			size_t n = strlen(shorts);
+			shorts[n++] = (char)o->short_name;
+			if (has == required_argument)
+				shorts[n++] = ':';
+			shorts[n] = '\0';
+		}
+	}
+	longopts[options_count] = (struct option){NULL, 0, NULL, 0};
+
+	/* Every value is checked now, in order, so that the first bad one is named. */
+	settings_init(&scratch);
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
+		if (ch == ':')
+			usage_error("option needs a value:", argv[optind - 1], NULL);
+		unsigned i = options_count;
+		for (size_t k = 0; k < options_count; k++) {
+			if (longopts[k].val == ch) {
+				i = (unsigned)k;
+				break;
+			}
+		}
+		if (i == options_count)
+			usage_error("unknown option", argv[optind - 1], NULL);
+		switch (options_table[i].special) {
+		case OPTION_SPECIAL_CONFIG:
+			cli->config_path = optarg;
+			cli->config_given = 1;
+			continue;
+		case OPTION_SPECIAL_CHECK:
+			cli->check_config = 1;
+			continue;
+		case OPTION_SPECIAL_HELP:
+			usage(stdout);
+			exit(0);
+		case OPTION_SPECIAL_VERSION:
+			printf("vigil-supervisor %s\n", VIGIL_VERSION);
+			exit(0);
+		case OPTION_SPECIAL_NONE:
+			break;
+		}
+		if (options_apply(&scratch, i, optarg, err, sizeof(err)) == -1) {
+			snprintf(what, sizeof(what), "invalid --%s", options_table[i].name);
+			usage_error(what, optarg, err);
+		}
+		cli->args[cli->nargs].opt = i;
+		cli->args[cli->nargs].arg = optarg;
+		cli->nargs++;
+	}
+	if (optind < argc)
+		usage_error("unexpected argument", argv[optind], NULL);
+}
+
+int
+options_apply_cli(const struct options_cli *cli, struct settings *s, char *err, size_t errlen)
+{
+	char why[VIGIL_ERRLEN];
+
+	for (size_t k = 0; k < cli->nargs; k++) {
+		unsigned i = cli->args[k].opt;
+		const char *arg = cli->args[k].arg;
+		if (options_apply(s, i, arg, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "invalid --%s '%s': %s", options_table[i].name,
+				 arg ? arg : "", why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+settings_check(const struct settings *s, unsigned *opt, char *err, size_t errlen)
+{
+	if (s->phi.threshold != 0)
+		return 0;
+	for (unsigned i = 0; i < options_count; i++) {
+		if ((s->given & (1ULL << i)) && (options_table[i].parse == parse_phi_min_stddev ||
+						  options_table[i].parse == parse_phi_pause)) {
+			*opt = i;
+			snprintf(err, errlen, "phi-min-stddev and phi-pause need timeout phi:T");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+options_cli_free(struct options_cli *cli)
+{
+	free(cli->args);
+	cli->args = NULL;
+}

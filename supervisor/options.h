@@ -1,0 +1,115 @@
+/*
+ * options.h: vigil-supervisor's settings and the one table of its options.
+ * Every row is a long option (getopt_long) and, unless it is marked command
+ * line only, a key of the configuration file (config.h) with the same name
+ * and the same value syntax, parsed by the same function into a struct
+ * settings. A new option is a field here, a row in options.c, and where the
+ * supervisor takes it from (reload.c, settings_export).
+ */
+#ifndef VIGIL_OPTIONS_H
+#define VIGIL_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "allow.h"
+#include "http.h"
+#include "log.h"
+#include "phi.h"
+#include "policy.h"
+
+#define SETTINGS_PATH_MAX 256     /* socket paths, as given (sock.c checks sun_path) */
+#define SETTINGS_GRACE_DEFAULT (30 * 1000000ULL) /* startup-grace */
+#define OPTIONS_MAX 64            /* rows in the table: bits of settings.given */
+
+/* Everything the options set, with the defaults of settings_init(). */
+struct settings {
+	char socket_path[SETTINGS_PATH_MAX];
+	char control_path[SETTINGS_PATH_MAX];
+	uint64_t timeout;       /* usec; 0: derive per worker */
+	struct phi_params phi;  /* timeout phi:T; threshold 0 when off */
+	size_t max_workers;
+	int detect_exit;
+	struct policy policy;   /* on-timeout */
+	uint64_t hook_timeout;
+	struct intensity intensity;
+	struct allow allow;
+	char metrics[HTTP_ADDR_MAX]; /* "": no HTTP endpoint */
+	struct http_addr metrics_addr;
+	enum log_level log_level;
+	uint64_t startup_grace; /* usec an expected worker has to heartbeat first */
+	uint64_t given;         /* bit i: option i was given */
+};
+
+enum option_flag {
+	OPTION_ARG = 1u << 0,     /* takes a value */
+	OPTION_FILE = 1u << 1,    /* a key of [supervisor] */
+	OPTION_WORKER = 1u << 2,  /* also a key of [worker NAME] */
+	OPTION_RESTART = 1u << 3, /* cannot change at runtime: a reload keeps the old value */
+	OPTION_REPEAT = 1u << 4,  /* may be given more than once; each adds */
+};
+
+/* Options handled by the command line itself, not by a parse function. */
+enum option_special {
+	OPTION_SPECIAL_NONE = 0,
+	OPTION_SPECIAL_CONFIG,
+	OPTION_SPECIAL_CHECK,
+	OPTION_SPECIAL_HELP,
+	OPTION_SPECIAL_VERSION,
+};
+
+struct option_def {
+	const char *name; /* --name, and the key "name" */
+	int short_name;   /* getopt's short option, 0 if none */
+	unsigned flags;   /* OPTION_* */
+	enum option_special special;
+	/* Parse arg into s; -1 with err saying why (without the option's name). */
+	int (*parse)(struct settings *s, const char *arg, char *err, size_t errlen);
+	size_t offset, size; /* OPTION_RESTART: the field compared at a reload */
+};
+
+extern const struct option_def options_table[];
+extern const size_t options_count;
+
+/* The command line as given: the options in order, for every (re)load to apply last. */
+struct options_cli {
+	struct {
+		unsigned opt; /* index in options_table */
+		const char *arg;
+	} *args;
+	size_t nargs;
+	const char *config_path; /* --config, else the default */
+	int config_given;        /* --config was given: the file must exist */
+	int check_config;        /* --check-config */
+};
+
+/* The defaults. */
+void settings_init(struct settings *s);
+
+/* The row called name (len bytes), or NULL. */
+const struct option_def *options_find(const char *name, size_t len);
+
+/* Apply option i with arg to s, marking it given; -1 with err (the reason). */
+int options_apply(struct settings *s, unsigned i, const char *arg, char *err, size_t errlen);
+
+/*
+ * Parse argv into cli, checking every value (exit 2 with a usage error),
+ * and handle --help and --version (exit 0). cli->args points into argv.
+ */
+void options_parse_argv(int argc, char **argv, struct options_cli *cli,
+			void (*usage)(FILE *fp));
+
+/* Apply the command line's options to s, in order; -1 with err naming the option. */
+int options_apply_cli(const struct options_cli *cli, struct settings *s, char *err,
+		      size_t errlen);
+
+/*
+ * What the options together must satisfy; -1 with err and *opt the index of
+ * the option at fault (the phi settings need timeout phi:T).
+ */
+int settings_check(const struct settings *s, unsigned *opt, char *err, size_t errlen);
+
+void options_cli_free(struct options_cli *cli);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * reload.c: the configuration in force, at start and on reload. See reload.h.
+ *
+ * A reload keeps every worker's state, counters and timer. A worker whose
+ * timeout changes is re-armed from its last heartbeat (STATE_EV_RETIME), after
+ * the heartbeat socket is drained: a worker that heartbeats on time may have
+ * its latest heartbeats still queued while we read the file, and a shorter
+ * timeout judged against an older one would convict it falsely.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "duration.h"
+#include "listener.h"
+#include "monitor.h"
+#include "options.h"
+#include "reload.h"
+#include "supervisor.h"
+
+/* Whether the command line gave option i. */
+static int
+reload_cli_has(const struct options_cli *cli, unsigned i)
+{
+	for (size_t k = 0; k < cli->nargs; k++) {
+		if (cli->args[k].opt == i)
+			return 1;
+	}
+	return 0;
+}
+
+int
+reload_build(const struct options_cli *cli, struct config **out)
+{
+	struct settings def;
+	struct config *c;
+	char err[VIGIL_ERRLEN];
+	unsigned opt;
+
+	settings_init(&def);
+	if ((*out = c = config_new(&def)) == NULL)
+		return 1;
+	if (config_parse_file(c, cli->config_path) == -1) {
+		if (!(c->missing && !cli->config_given))
+			return 1;
+		/* No file where none was asked for: the defaults and the command line. */
+		c->nerrors = 0;
+		c->loaded = 0;
+	}
+	if (options_apply_cli(cli, &c->set, err, sizeof(err)) == -1) {
+		config_error(c, "vigil-supervisor", 0, "%s", err);
+		return 2;
+	}
+	if (settings_check(&c->set, &opt, err, sizeof(err)) == -1) {
+		if (reload_cli_has(cli, opt) || c->key_line[opt] == 0) {
+			config_error(c, "vigil-supervisor", 0,
+				     "--phi-min-stddev and --phi-pause need '--timeout phi:T'");
+			return 2;
+		}
+		config_error(c, cli->config_path, c->key_line[opt], "'%s' needs 'timeout = phi:T'",
+			     options_table[opt].name);
+		return 1;
+	}
+	if (c->nexpected > c->set.max_workers) {
+		config_error(c, cli->config_path, 0,
+			     "%zu workers expected, more than max-workers (%zu)", c->nexpected,
+			     c->set.max_workers);
+		return 1;
+	}
+	return 0;
+}
+
+int
+reload_check(const struct options_cli *cli)
+{
+	struct config *c;
+	int rc = reload_build(cli, &c);
+
+	if (c == NULL) {
+		fprintf(stderr, "vigil-supervisor: out of memory\n");
+		return 1;
+	}
+	if (rc != 0) {
+		for (size_t i = 0; i < c->nerrors; i++)
+			fprintf(stderr, "%s\n", c->errors[i].text);
+	} else if (c->loaded) {
+		printf("configuration OK: %s, %zu worker section%s, %zu expected\n",
+		       cli->config_path, c->nworkers, c->nworkers == 1 ? "" : "s", c->nexpected);
+	} else {
+		printf("configuration OK: no %s, the command line and defaults only\n",
+		       cli->config_path);
+	}
+	config_free(c);
+	return rc;
+}
+
+/* The settings of s that the supervisor holds in its own fields. */
+static void
+reload_export(struct supervisor *sv, const struct settings *s)
+{
+	sv->timeout = s->timeout;
+	sv->phi = s->phi;
+	sv->policy = s->policy;
+	sv->intensity = s->intensity;
+	sv->allow = s->allow;
+	sv->startup_grace = s->startup_grace;
+	if (s->log_level != log_get_level())
+		log_init("vigil-supervisor", s->log_level);
+}
+
+void
+reload_start(struct supervisor *sv, struct config *c)
+{
+	const struct settings *s = &c->set;
+
+	sv->conf = c;
+	sv->socket_path = s->socket_path;
+	sv->control_path = s->control_path;
+	sv->max_workers = s->max_workers;
+	sv->detect_exit = s->detect_exit;
+	sv->hook_timeout = s->hook_timeout;
+	sv->metrics = s->metrics[0] != '\0' ? s->metrics : NULL;
+	sv->metrics_addr = s->metrics_addr;
+	reload_export(sv, s);
+}
+
+void
+reload_expect(struct supervisor *sv)
+{
+	uint64_t now = vigil_now_usec();
+	const struct config *c = sv->conf;
+
+	for (size_t i = 0; i < c->nworkers; i++) {
+		if (c->workers[i].expected &&
+		    registry_find(&sv->registry, c->workers[i].name, strlen(c->workers[i].name)) ==
+			NULL)
+			monitor_expect(sv, c->workers[i].name, now);
+	}
+}
+
+/*
+ * What cannot change at runtime keeps its old value in the new config, and
+ * is logged; returns how many such settings the file changed.
+ */
+static size_t
+reload_keep(struct supervisor *sv, const struct config *old, struct config *nc)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < options_count; i++) {
+		const struct option_def *o = &options_table[i];
+		if (!(o->flags & OPTION_RESTART) || o->size == 0)
+			continue;
+		char *was = (char *)&old->set + o->offset, *now = (char *)&nc->set + o->offset;
+		if (memcmp(was, now, o->size) == 0)
+			continue;
+		log_warnx("reload: '%s' changed, which needs a restart: keeping the old value",
+			  o->name);
+		memcpy(now, was, o->size);
+		n++;
+	}
+	nc->set.metrics_addr = old->set.metrics_addr;
+	/* Phi keeps a history per worker, allocated at registration: on or off for good. */
+	if ((old->set.phi.threshold == 0) != (nc->set.phi.threshold == 0)) {
+		log_warnx("reload: 'timeout' changed %s phi:T, which needs a restart: keeping the "
+			  "old value",
+			  old->set.phi.threshold == 0 ? "to" : "from");
+		nc->set.timeout = old->set.timeout;
+		nc->set.phi = old->set.phi;
+		n++;
+	}
+	/* The strings the supervisor points to move to the new config (same text). */
+	if (sv->socket_path == old->set.socket_path)
+		sv->socket_path = nc->set.socket_path;
+	if (sv->control_path == old->set.control_path)
+		sv->control_path = nc->set.control_path;
+	if (sv->metrics == old->set.metrics)
+		sv->metrics = nc->set.metrics;
+	return n;
+}
+
+int
+supervisor_reload(struct supervisor *sv, char *msg, size_t msglen)
+{
+	const char *path = sv->cli->config_path;
+	struct config *old = sv->conf, *nc;
+	struct worker **list = NULL;
+	size_t added = 0, dropped = 0, restart;
+
+	if (reload_build(sv->cli, &nc) != 0) {
+		if (nc == NULL) {
+			snprintf(msg, msglen, "reload failed: out of memory; nothing changed");
+		} else {
+			for (size_t i = 0; i < nc->nerrors; i++)
+				log_warnx("reload: %s", nc->errors[i].text);
+			snprintf(msg, msglen, "reload failed: %zu error%s in %s, nothing changed: %s",
+				 nc->nerrors, nc->nerrors == 1 ? "" : "s", path,
+				 nc->nerrors > 0 ? nc->errors[0].text : "?");
+		}
+		log_warnx("%s", msg);
+		config_free(nc);
+		return -1;
+	}
+	/*
+	 * Heartbeats already queued count under the old settings (see above);
+	 * new names among them are in the list below, so none keeps a pointer
+	 * into the old config.
+	 */
+	if (sv->listener != NULL)
+		listener_drain(sv);
+	if (sv->registry.count > 0 &&
+	    (list = calloc(sv->registry.count, sizeof(*list))) == NULL) {
+		snprintf(msg, msglen, "reload failed: out of memory; nothing changed");
+		log_warnx("%s", msg);
+		config_free(nc);
+		return -1;
+	}
+	restart = reload_keep(sv, old, nc);
+	uint64_t now = vigil_now_usec();
+	size_t n = list != NULL ? registry_list(&sv->registry, list, sv->registry.count) : 0;
+
+	reload_export(sv, &nc->set);
+	sv->conf = nc;
+	for (size_t i = 0; i < n; i++) {
+		struct worker *w = list[i];
+		const struct config_worker *cw = config_worker(nc, w->name);
+		w->conf = cw;
+		/* Never seen and no longer expected: it was only ever the file's idea. */
+		if (w->core.state == WORKER_MISSING && (cw == NULL || !cw->expected)) {
+			w->conf = NULL;
+			monitor_forget(sv, w);
+			list[i] = NULL;
+			dropped++;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (list[i] != NULL)
+			monitor_reconfigure(sv, list[i], now);
+	}
+	for (size_t i = 0; i < nc->nworkers; i++) {
+		const struct config_worker *cw = &nc->workers[i];
+		if (cw->expected && registry_find(&sv->registry, cw->name, strlen(cw->name)) == NULL &&
+		    monitor_expect(sv, cw->name, now) != NULL)
+			added++;
+	}
+	free(list);
+	config_free(old);
+
+	int len = snprintf(msg, msglen, "reloaded %s: %zu worker section%s, %zu expected",
+			   nc->loaded ? path : "(no file)", nc->nworkers,
+			   nc->nworkers == 1 ? "" : "s", nc->nexpected);
+	if (len > 0 && (size_t)len < msglen && (added > 0 || dropped > 0))
+		len += snprintf(msg + len, msglen - (size_t)len, " (%zu added, %zu dropped)", added,
+				dropped);
+	if (len > 0 && (size_t)len < msglen && restart > 0)
+		snprintf(msg + len, msglen - (size_t)len, "; %zu setting%s need%s a restart", restart,
+			 restart == 1 ? "" : "s", restart == 1 ? "s" : "");
+	log_info("%s", msg);
+	return 0;
+}
+
+void
+reload_free(struct supervisor *sv)
+{
+	config_free(sv->conf);
+	sv->conf = NULL;
+}

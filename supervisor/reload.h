@@ -1,0 +1,45 @@
+/*
+ * reload.h: the configuration in force. At start, the file (--config, see
+ * config.h) then the command line over it, exported into the supervisor's
+ * settings; on SIGHUP or the control socket's "reload", the same again into
+ * a fresh config that replaces the old one only if it has no error at all.
+ * Settings that cannot change at runtime (sockets, max-workers, ...) keep
+ * their old value, logged as needing a restart.
+ */
+#ifndef VIGIL_RELOAD_H
+#define VIGIL_RELOAD_H
+
+#include <stddef.h>
+
+struct config;
+struct options_cli;
+struct supervisor;
+
+/*
+ * Build the configuration: the file at cli->config_path (a missing default
+ * file is no file), then the command line. Returns 0 and *out; or the exit
+ * status for its errors, 1 (the file) or 2 (the command line), with *out
+ * holding them (NULL if out of memory).
+ */
+int reload_build(const struct options_cli *cli, struct config **out);
+
+/* --check-config: print the errors (stderr) or a one-line summary (stdout); the exit status. */
+int reload_check(const struct options_cli *cli);
+
+/* Take c (no errors) as sv's configuration at start: its settings into sv. */
+void reload_start(struct supervisor *sv, struct config *c);
+
+/* Add the expected workers (missing until they heartbeat): once the loop can run. */
+void reload_expect(struct supervisor *sv);
+
+/*
+ * Read the configuration again and apply it, all or nothing; every error is
+ * logged. 0 if it was applied, -1 if not (nothing changed); msg is a one-line
+ * summary either way. Called on SIGHUP and by the control socket's "reload".
+ */
+int supervisor_reload(struct supervisor *sv, char *msg, size_t msglen);
+
+/* Free the configuration at exit. */
+void reload_free(struct supervisor *sv);
+
+#endif

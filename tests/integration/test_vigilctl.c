@@ -1,0 +1,331 @@
+/*
+ * test_vigilctl.c: vigilctl's commands against the real supervisor and
+ * workers, in a private temporary directory: status NAME and its history,
+ * events (as a user runs it, a separate process writing to a file), forget
+ * and who may run it, and the usage errors. `watch` is driven in tmux by
+ * tests/scripts/test_watch_tmux.sh.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <jansson.h>
+
+#include "proc.h"
+
+static struct {
+	char dir[128];
+	char sock[200], ctl[200], w1[200], w2[200];
+	char sup_log[200], wrk_log[200], ev_log[200];
+	pid_t sup, wrk, wrk2, events;
+} t;
+
+static void
+setup(void)
+{
+	memset(&t, 0, sizeof(t));
+	vt_tmpdir(t.dir, sizeof(t.dir));
+	snprintf(t.sock, sizeof(t.sock), "%s/supervisor.sock", t.dir);
+	snprintf(t.ctl, sizeof(t.ctl), "%s/control.sock", t.dir);
+	snprintf(t.w1, sizeof(t.w1), "%s/w1.sock", t.dir);
+	snprintf(t.w2, sizeof(t.w2), "%s/w2.sock", t.dir);
+	snprintf(t.sup_log, sizeof(t.sup_log), "%s/supervisor.log", t.dir);
+	snprintf(t.wrk_log, sizeof(t.wrk_log), "%s/worker.log", t.dir);
+	snprintf(t.ev_log, sizeof(t.ev_log), "%s/events.out", t.dir);
+}
+
+static void
+teardown(void)
+{
+	vt_stop(t.events, SIGKILL, 2000);
+	vt_stop(t.wrk, SIGKILL, 2000);
+	vt_stop(t.wrk2, SIGKILL, 2000);
+	vt_stop(t.sup, SIGKILL, 2000);
+	vt_rmdir(t.dir);
+}
+
+TestSuite(vigilctl, .init = setup, .fini = teardown, .timeout = 30);
+
+static int
+ctl_exists(void *arg)
+{
+	return access(t.ctl, F_OK) == 0;
+}
+
+static void
+start_supervisor(void)
+{
+	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", t.sock, "--control", t.ctl,
+			"--timeout", "500ms", NULL};
+
+	t.sup = vt_spawn(t.sup_log, argv);
+	if (!vt_wait_for(ctl_exists, NULL, 5000)) {
+		vt_dump(t.sup_log);
+		cr_assert_fail("the supervisor did not create %s", t.ctl);
+	}
+}
+
+static pid_t
+start_worker(const char *name, const char *wsock)
+{
+	char *argv[] = {VIGIL_WORKER_BIN, "--name", (char *)name, "--supervisor", t.sock,
+			"--socket", (char *)wsock, "--interval", "100ms", NULL};
+	return vt_spawn(t.wrk_log, argv);
+}
+
+struct want {
+	const char *name;
+	const char *state;
+};
+
+static int
+worker_in_state(void *arg)
+{
+	const struct want *w = arg;
+	json_t *st = vt_status(t.ctl);
+	json_t *o = st ? vt_worker(st, w->name) : NULL;
+	int ok = o != NULL && strcmp(json_string_value(json_object_get(o, "state")), w->state) == 0;
+
+	json_decref(st);
+	return ok;
+}
+
+static void
+wait_state(const char *name, const char *state, int ms)
+{
+	struct want w = {name, state};
+
+	if (!vt_wait_for(worker_in_state, &w, ms)) {
+		vt_dump(t.sup_log);
+		cr_assert_fail("worker %s never became %s", name, state);
+	}
+}
+
+/* Run vigilctl with args; its output (stdout and stderr) in out; its exit status. */
+static int
+ctl(char *out, size_t cap, const char *a1, const char *a2, const char *a3)
+{
+	char *argv[] = {VIGIL_CTL_BIN, "--control", t.ctl, (char *)a1, (char *)a2, (char *)a3, NULL};
+	return vt_run(argv, out, cap, 1);
+}
+
+/* The JSON lines of the events file, parsed. */
+static size_t
+read_events(json_t **out, size_t cap)
+{
+	FILE *fp = fopen(t.ev_log, "r");
+	char line[1024];
+	size_t n = 0;
+
+	if (fp == NULL)
+		return 0;
+	while (n < cap && fgets(line, sizeof(line), fp) != NULL) {
+		json_error_t e;
+		json_t *o = json_loads(line, 0, &e);
+		cr_assert_not_null(o, "events --json printed a line that is not JSON: %s", line);
+		out[n++] = o;
+	}
+	fclose(fp);
+	return n;
+}
+
+static const char *
+str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+struct seen_event {
+	const char *event;
+	const char *state;
+};
+
+/* Whether the events file holds the sequence want (other events may come between). */
+static int
+events_in_order(void *arg)
+{
+	const struct seen_event *want = arg;
+	json_t *evs[64];
+	size_t n = read_events(evs, 64), k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (want[k].event != NULL && strcmp(str(evs[i], "worker"), "w1") == 0 &&
+		    strcmp(str(evs[i], "event"), want[k].event) == 0 &&
+		    strcmp(str(evs[i], "state"), want[k].state) == 0)
+			k++;
+		json_decref(evs[i]);
+	}
+	return want[k].event == NULL;
+}
+
+/* The sequence: a worker killed is dead, and alive again when restarted. */
+Test(vigilctl, events_json_streams_kill_dead_alive_in_order)
+{
+	start_supervisor();
+	char *argv[] = {VIGIL_CTL_BIN, "--control", t.ctl, "events", "--json", NULL};
+	t.events = vt_spawn(t.ev_log, argv);
+	/* Subscribed once the supervisor has answered it; until then the stream may miss events. */
+	usleep(300000);
+	t.wrk = start_worker("w1", t.w1);
+	wait_state("w1", "alive", 3000);
+	pid_t first = t.wrk;
+	kill(t.wrk, SIGKILL);
+	vt_wait_exit(t.wrk, 2000);
+	wait_state("w1", "dead", 3000);
+	t.wrk = start_worker("w1", t.w1);
+	wait_state("w1", "alive", 3000);
+
+	static const struct seen_event want[] = {
+	    {"registered", "alive"}, {"timeout", "dead"}, {"restarted", "alive"}, {NULL, NULL}};
+	cr_expect(vt_wait_for(events_in_order, (void *)want, 3000),
+		  "events --json did not show registered, timeout (dead), restarted (alive)");
+
+	json_t *evs[64];
+	size_t n = read_events(evs, 64);
+	cr_assert_geq(n, 3);
+	/* The timeout says what a person needs: the pid that went silent, MISSED, silence. */
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(str(evs[i], "event"), "timeout") == 0 &&
+		    json_integer_value(json_object_get(evs[i], "missed")) == 1) {
+			cr_expect_eq(json_integer_value(json_object_get(evs[i], "pid")), first);
+			cr_expect_geq(json_integer_value(json_object_get(evs[i], "silent_ms")), 500);
+			cr_expect_eq(strlen(str(evs[i], "time")), strlen("2026-11-29T08:37:30.384Z"),
+				     "time %s", str(evs[i], "time"));
+		}
+		if (strcmp(str(evs[i], "event"), "restarted") == 0)
+			cr_expect_eq(json_integer_value(json_object_get(evs[i], "pid")), t.wrk);
+		json_decref(evs[i]);
+	}
+	/* SIGINT ends it cleanly, exit 0. */
+	int ws = vt_stop(t.events, SIGINT, 2000);
+	cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "events exit status %d", ws);
+	t.events = 0;
+}
+
+/* status NAME: the row, the inter-arrival times and the timeouts, newest first. */
+Test(vigilctl, status_name_shows_history)
+{
+	char out[8192];
+
+	start_supervisor();
+	t.wrk = start_worker("w1", t.w1);
+	wait_state("w1", "alive", 3000);
+	usleep(600000); /* about six heartbeats: the history's 4 intervals fill */
+	kill(t.wrk, SIGUSR1); /* a stall: one timeout, then it heartbeats again */
+	wait_state("w1", "dead", 3000);
+	kill(t.wrk, SIGUSR1);
+	wait_state("w1", "alive", 3000);
+
+	cr_assert_eq(ctl(out, sizeof(out), "status", "--json", "w1"), 0, "%s", out);
+	json_error_t e;
+	json_t *doc = json_loads(out, 0, &e);
+	cr_assert_not_null(doc, "not JSON: %s", out);
+	json_t *w = json_object_get(doc, "worker"), *h = json_object_get(w, "history");
+	cr_expect_str_eq(str(w, "name"), "w1");
+	cr_expect_str_eq(str(w, "state"), "alive");
+	cr_expect_eq(json_integer_value(json_object_get(h, "intervals")), 4);
+	double mn = json_real_value(json_object_get(h, "interval_min_ms"));
+	double mean = json_real_value(json_object_get(h, "interval_mean_ms"));
+	double mx = json_real_value(json_object_get(h, "interval_max_ms"));
+	cr_expect(mn > 0 && mn <= mean && mean <= mx, "min %f mean %f max %f", mn, mean, mx);
+	cr_expect(mx >= 500, "the stall's silence is one of the last intervals (max %f)", mx);
+	json_t *tos = json_object_get(h, "timeouts");
+	cr_assert_geq(json_array_size(tos), 1);
+	cr_expect_str_eq(str(json_array_get(tos, 0), "event"), "timeout");
+	json_t *evs = json_object_get(h, "events");
+	cr_expect_str_eq(str(json_array_get(evs, 0), "event"), "recovered", "newest first");
+	json_decref(doc);
+
+	/* The same for people. */
+	cr_assert_eq(ctl(out, sizeof(out), "status", "w1", NULL), 0, "%s", out);
+	cr_expect(strstr(out, "intervals    last 4: min ") != NULL, "%s", out);
+	cr_expect(strstr(out, "recent timeouts (newest first):") != NULL, "%s", out);
+	cr_expect(strstr(out, "timeout    w1") != NULL, "%s", out);
+	cr_expect(strstr(out, "recovered  w1") != NULL, "%s", out);
+
+	cr_expect_eq(ctl(out, sizeof(out), "status", "nobody", NULL), 1);
+	cr_expect(strstr(out, "no worker called 'nobody'") != NULL, "%s", out);
+	vt_stop(t.wrk, SIGTERM, 3000);
+	t.wrk = 0;
+}
+
+/* forget: not an alive worker; a dead one goes, history and all; only root or our uid. */
+Test(vigilctl, forget_drops_a_dead_worker_only)
+{
+	char out[4096];
+
+	start_supervisor();
+	t.wrk = start_worker("w1", t.w1);
+	t.wrk2 = start_worker("w2", t.w2);
+	wait_state("w1", "alive", 3000);
+	wait_state("w2", "alive", 3000);
+	cr_expect_eq(ctl(out, sizeof(out), "forget", "w1", NULL), 1);
+	cr_expect(strstr(out, "worker w1 is alive") != NULL, "%s", out);
+
+	kill(t.wrk, SIGKILL);
+	vt_wait_exit(t.wrk, 2000);
+	t.wrk = 0;
+	wait_state("w1", "dead", 3000);
+
+	/* Another user who can reach the socket may look, not change. */
+	cr_assert_eq(chmod(t.dir, 0755), 0);
+	cr_assert_eq(chmod(t.ctl, 0666), 0);
+	char *nobody[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+			  VIGIL_CTL_BIN, "--control", t.ctl, "forget", "w1", NULL};
+	cr_expect_eq(vt_run(nobody, out, sizeof(out), 1), 1, "%s", out);
+	cr_expect(strstr(out, "permission denied: forget changes state") != NULL, "%s", out);
+	char *look[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+			VIGIL_CTL_BIN, "--control", t.ctl, "status", "w1", NULL};
+	cr_expect_eq(vt_run(look, out, sizeof(out), 1), 0, "%s", out);
+
+	cr_expect_eq(ctl(out, sizeof(out), "forget", "w1", NULL), 0, "%s", out);
+	cr_expect_str_eq(out, "forgot w1\n");
+	json_t *st = vt_status(t.ctl);
+	cr_expect_null(vt_worker(st, "w1"), "w1 is gone");
+	cr_expect_not_null(vt_worker(st, "w2"), "w2 is untouched");
+	json_decref(st);
+	cr_expect(vt_file_contains(t.sup_log, "worker w1 forgotten (was dead)"));
+
+	/* The name can register again, from scratch. */
+	t.wrk = start_worker("w1", t.w1);
+	wait_state("w1", "alive", 3000);
+	st = vt_status(t.ctl);
+	cr_expect_eq(json_integer_value(json_object_get(vt_worker(st, "w1"), "timeouts")), 0);
+	json_decref(st);
+	vt_stop(t.wrk, SIGTERM, 3000);
+	vt_stop(t.wrk2, SIGTERM, 3000);
+	t.wrk = t.wrk2 = 0;
+}
+
+/* Usage errors exit 2 with a message naming what was wrong; unreachable exits 1. */
+Test(vigilctl, usage_errors)
+{
+	char out[4096];
+
+	start_supervisor();
+	cr_expect_eq(ctl(out, sizeof(out), "forget", NULL, NULL), 2, "%s", out);
+	cr_expect(strstr(out, "forget needs one worker name") != NULL, "%s", out);
+	cr_expect_eq(ctl(out, sizeof(out), "status", "a", "b"), 2, "%s", out);
+	cr_expect(strstr(out, "one worker name at most") != NULL, "%s", out);
+	cr_expect_eq(ctl(out, sizeof(out), "status", "--bogus", NULL), 2);
+	cr_expect_eq(ctl(out, sizeof(out), "events", "--bogus", NULL), 2);
+	cr_expect_eq(ctl(out, sizeof(out), "reload", "now", NULL), 2);
+	cr_expect_eq(ctl(out, sizeof(out), "watch", "--interval", "1ms"), 2, "%s", out);
+	/* vt_run's stdout is a pipe, not a terminal. */
+	cr_expect_eq(ctl(out, sizeof(out), "watch", NULL, NULL), 2, "%s", out);
+	cr_expect(strstr(out, "watch needs a terminal") != NULL, "%s", out);
+	cr_expect_eq(ctl(out, sizeof(out), "frobnicate", NULL, NULL), 2);
+	cr_expect_eq(ctl(out, sizeof(out), "--help", NULL, NULL), 0);
+	for (const char *c = "status\0watch\0events\0forget\0reload\0"; *c; c += strlen(c) + 1)
+		cr_expect(strstr(out, c) != NULL, "--help lists %s: %s", c, out);
+	char *argv[] = {VIGIL_CTL_BIN, "--control", "/nonexistent/c.sock", "status", NULL};
+	cr_expect_eq(vt_run(argv, out, sizeof(out), 1), 1);
+	cr_expect(strstr(out, "/nonexistent/c.sock") != NULL, "%s", out);
+}
