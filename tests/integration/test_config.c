@@ -55,10 +55,7 @@ end_clean(void)
 			  ss);
 		t.sup = 0;
 	}
-	for (size_t i = 0; i < 2; i++)
-		cr_expect(!vt_file_contains(logs[i], "runtime error:") &&
-			      !vt_file_contains(logs[i], "Sanitizer"),
-			  "sanitizer report in %s", logs[i]);
+	vt_expect_clean_logs(logs, 2);
 }
 
 static void
@@ -86,24 +83,12 @@ write_conf(const char *text)
 	cr_assert_eq(rename(tmp, t.conf), 0);
 }
 
-static int
-ctl_exists(void *arg)
-{
-	return access(t.ctl, F_OK) == 0;
-}
-
 static pid_t
 start_supervisor(void)
 {
 	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", t.sock, "--control", t.ctl,
 			"--config", t.conf, NULL};
-	pid_t pid = vt_spawn(t.sup_log, argv);
-
-	if (!vt_wait_for(ctl_exists, NULL, 5000)) {
-		vt_dump(t.sup_log);
-		cr_assert_fail("supervisor did not create %s", t.ctl);
-	}
-	return pid;
+	return vt_start_supervisor(t.sup_log, t.ctl, argv);
 }
 
 static pid_t
@@ -148,12 +133,7 @@ worker_has(void *arg)
 static void
 expect_str(const char *name, const char *key, const char *value, int timeout_ms)
 {
-	struct want w = {name, key, value, 0};
-	if (!vt_wait_for(worker_has, &w, timeout_ms)) {
-		vt_dump(t.sup_log);
-		cr_assert_fail("worker %s: %s never became %s within %d ms", name, key, value,
-			       timeout_ms);
-	}
+	vt_expect_worker(t.ctl, t.sup_log, name, key, value, timeout_ms);
 }
 
 static void

@@ -146,33 +146,10 @@ start_worker(const char *name, const char *wsock, const char *log)
 	return vt_spawn(log, argv);
 }
 
-struct want {
-	const char *name;
-	const char *state;
-};
-
-static int
-worker_in_state(void *arg)
-{
-	struct want *w = arg;
-	json_t *st = vt_status(t.ctl);
-	json_t *wk = st ? vt_worker(st, w->name) : NULL;
-	const char *s = wk ? json_string_value(json_object_get(wk, "state")) : NULL;
-	int ok = s != NULL && strcmp(s, w->state) == 0;
-
-	json_decref(st);
-	return ok;
-}
-
 static void
 expect_state(const char *name, const char *state)
 {
-	struct want w = {name, state};
-
-	if (!vt_wait_for(worker_in_state, &w, 5000)) {
-		vt_dump(t.sup_log);
-		cr_assert_fail("worker %s did not become %s", name, state);
-	}
+	vt_expect_worker(t.ctl, t.sup_log, name, "state", state, 5000);
 }
 
 /* The value of the sample "series VALUE" in an exposition, or -1 if absent. */
@@ -203,10 +180,7 @@ end_clean(void)
 		cr_expect(WIFEXITED(ss) && WEXITSTATUS(ss) == 0, "supervisor exit status %d", ss);
 		t.sup = 0;
 	}
-	for (size_t i = 0; i < sizeof(logs) / sizeof(logs[0]); i++)
-		cr_expect(!vt_file_contains(logs[i], "runtime error:") &&
-			      !vt_file_contains(logs[i], "Sanitizer"),
-			  "sanitizer report in %s", logs[i]);
+	vt_expect_clean_logs(logs, sizeof(logs) / sizeof(logs[0]));
 }
 
 Test(http, metrics_and_status_of_a_live_and_a_killed_worker)

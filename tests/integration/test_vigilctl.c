@@ -52,23 +52,13 @@ teardown(void)
 
 TestSuite(vigilctl, .init = setup, .fini = teardown, .timeout = 30);
 
-static int
-ctl_exists(void *arg)
-{
-	return access(t.ctl, F_OK) == 0;
-}
-
 static void
 start_supervisor(void)
 {
 	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", t.sock, "--control", t.ctl,
 			"--timeout", "500ms", NULL};
 
-	t.sup = vt_spawn(t.sup_log, argv);
-	if (!vt_wait_for(ctl_exists, NULL, 5000)) {
-		vt_dump(t.sup_log);
-		cr_assert_fail("the supervisor did not create %s", t.ctl);
-	}
+	t.sup = vt_start_supervisor(t.sup_log, t.ctl, argv);
 }
 
 static pid_t
@@ -79,32 +69,10 @@ start_worker(const char *name, const char *wsock)
 	return vt_spawn(t.wrk_log, argv);
 }
 
-struct want {
-	const char *name;
-	const char *state;
-};
-
-static int
-worker_in_state(void *arg)
-{
-	const struct want *w = arg;
-	json_t *st = vt_status(t.ctl);
-	json_t *o = st ? vt_worker(st, w->name) : NULL;
-	int ok = o != NULL && strcmp(json_string_value(json_object_get(o, "state")), w->state) == 0;
-
-	json_decref(st);
-	return ok;
-}
-
 static void
 wait_state(const char *name, const char *state, int ms)
 {
-	struct want w = {name, state};
-
-	if (!vt_wait_for(worker_in_state, &w, ms)) {
-		vt_dump(t.sup_log);
-		cr_assert_fail("worker %s never became %s", name, state);
-	}
+	vt_expect_worker(t.ctl, t.sup_log, name, "state", state, ms);
 }
 
 /* Run vigilctl with args; its output (stdout and stderr) in out; its exit status. */

@@ -216,3 +216,62 @@ vt_dump(const char *path)
 		fwrite(buf, 1, n, stderr);
 	fclose(fp);
 }
+
+static const char *vt_ctl_path;
+
+static int
+vt_ctl_exists(void *arg)
+{
+	return access(vt_ctl_path, F_OK) == 0;
+}
+
+pid_t
+vt_start_supervisor(const char *log, const char *ctl, char *const argv[])
+{
+	pid_t pid = vt_spawn(log, argv);
+
+	vt_ctl_path = ctl;
+	if (!vt_wait_for(vt_ctl_exists, NULL, 5000)) {
+		vt_dump(log);
+		cr_assert_fail("the supervisor did not create %s", ctl);
+	}
+	return pid;
+}
+
+struct vt_field_want {
+	const char *ctl, *name, *key, *value;
+};
+
+static int
+vt_field_is(void *arg)
+{
+	const struct vt_field_want *w = arg;
+	json_t *st = vt_status(w->ctl);
+	json_t *v = st ? json_object_get(vt_worker(st, w->name), w->key) : NULL;
+	int ok = json_is_string(v) && strcmp(json_string_value(v), w->value) == 0;
+
+	json_decref(st);
+	return ok;
+}
+
+void
+vt_expect_worker(const char *ctl, const char *log, const char *name, const char *key,
+		 const char *value, int timeout_ms)
+{
+	struct vt_field_want w = {ctl, name, key, value};
+
+	if (!vt_wait_for(vt_field_is, &w, timeout_ms)) {
+		vt_dump(log);
+		cr_assert_fail("worker %s: %s never became %s within %d ms", name, key, value,
+			       timeout_ms);
+	}
+}
+
+void
+vt_expect_clean_logs(const char *const logs[], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		cr_expect(!vt_file_contains(logs[i], "runtime error:") &&
+			      !vt_file_contains(logs[i], "Sanitizer"),
+			  "sanitizer report in %s", logs[i]);
+}

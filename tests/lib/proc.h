@@ -46,6 +46,23 @@ json_t *vt_status(const char *ctl);
 /* The worker object called name in a status document, or NULL. */
 json_t *vt_worker(json_t *status, const char *name);
 
+/*
+ * Start the supervisor with argv (argv[0] its path), its output to log, and
+ * wait until its control socket ctl exists; the test fails (with the log)
+ * if it does not within 5 s. Returns its pid.
+ */
+pid_t vt_start_supervisor(const char *log, const char *ctl, char *const argv[]);
+
+/*
+ * Wait up to timeout_ms for the string field key of worker name (vigilctl
+ * status --json on ctl) to be value; else the test fails, with log shown.
+ */
+void vt_expect_worker(const char *ctl, const char *log, const char *name, const char *key,
+		      const char *value, int timeout_ms);
+
+/* Expect no sanitizer report in any of the n logs. */
+void vt_expect_clean_logs(const char *const logs[], size_t n);
+
 /* Whether the file at path contains needle. */
 int vt_file_contains(const char *path, const char *needle);
 
