@@ -46,7 +46,7 @@ usage(FILE *fp)
 		"                          its intervals normal); until 8 intervals are seen,\n"
 		"                          from its INTERVAL_MS (deviation 1/4), else as above\n"
 		"      --phi-min-stddev DUR  deviation never counted as less (default 20ms)\n"
-		"      --phi-pause DUR     acceptable pause, added to the mean (default 0)\n"
+		"      --phi-pause DUR     acceptable pause, added to the mean (default 0s)\n"
 		"  -m, --max-workers N     most workers tracked at once (default %d)\n"
 		"  -u, --allow-user USER   also let USER (name or uid) register workers\n"
 		"  -g, --allow-group GROUP also let members of GROUP register workers\n"

@@ -62,6 +62,8 @@ usage_error(const char *what, const char *arg, const char *why)
 	exit(2);
 }
 
+enum { OPT_CHECK_TIMEOUT = 256 }; /* long options without a letter */
+
 static void
 parse_args(int argc, char **argv, struct worker_ctx *w, enum log_level *level)
 {
@@ -73,7 +75,7 @@ parse_args(int argc, char **argv, struct worker_ctx *w, enum log_level *level)
 	    {"jitter", required_argument, NULL, 'j'},
 	    {"on-timeout", required_argument, NULL, 'o'},
 	    {"check", required_argument, NULL, 'c'},
-	    {"check-timeout", required_argument, NULL, 'T'},
+	    {"check-timeout", required_argument, NULL, OPT_CHECK_TIMEOUT},
 	    {"exec", no_argument, NULL, 'e'},
 	    {"log-level", required_argument, NULL, 'l'},
 	    {"help", no_argument, NULL, 'h'},
@@ -85,7 +87,7 @@ parse_args(int argc, char **argv, struct worker_ctx *w, enum log_level *level)
 	int ch, exec = 0;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:n:S:s:i:j:o:c:T:el:hV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:n:S:s:i:j:o:c:el:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			if (!vigil_wire_name_valid(optarg, strlen(optarg)))
@@ -126,7 +128,7 @@ parse_args(int argc, char **argv, struct worker_ctx *w, enum log_level *level)
 				usage_error("invalid --check", optarg, "an empty command");
 			w->check = optarg;
 			break;
-		case 'T':
+		case OPT_CHECK_TIMEOUT:
 			if (vigil_duration_parse(optarg, &w->check_timeout, &why) == -1)
 				usage_error("invalid --check-timeout", optarg, why);
 			if (w->check_timeout < 1000 || w->check_timeout > 24 * 3600 * 1000000ULL)
