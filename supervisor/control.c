@@ -271,6 +271,19 @@ control_cmd_status(struct control_client *cl, const char *arg, struct evbuffer *
 static int
 control_cmd_events(struct control_client *cl, const char *arg, struct evbuffer *out)
 {
+	size_t n = 0;
+
+	if (cl->subscribed) {
+		control_put(out, json_pack("{s:b}", "subscribed", 1));
+		return 0;
+	}
+	for (struct control_client *c = cl->ctl->clients; c != NULL; c = c->next)
+		n += c->subscribed;
+	/* Subscribers are never idle-closed: they may hold only some of the client slots. */
+	if (n >= CONTROL_MAX_SUBSCRIBERS) {
+		control_error(out, "too many event subscribers (%d)", CONTROL_MAX_SUBSCRIBERS);
+		return 0;
+	}
 	cl->subscribed = 1;
 	/* A subscriber may stay quiet for as long as it likes; it must still read. */
 	struct timeval stuck = {.tv_sec = CONTROL_WRITE_SEC};
@@ -467,8 +480,11 @@ control_client_process(struct control_client *cl)
 		last[left] = '\0';
 		control_client_line(cl, last, left);
 	}
-	/* A subscriber that sends nothing more still gets its events. */
-	if (cl->eof && evbuffer_get_length(in) == 0 && !cl->subscribed)
+	/*
+	 * At EOF a client goes once answered, a subscriber too: a peer that is
+	 * gone must not hold its slot (a subscriber keeps its side open).
+	 */
+	if (cl->eof && evbuffer_get_length(in) == 0)
 		cl->closing = 1;
 }
 

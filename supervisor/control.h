@@ -22,6 +22,7 @@ struct sv_event;
 #define CONTROL_WRITE_SEC 10    /* a client not reading its reply this long is closed */
 #define CONTROL_ACCEPT_PAUSE_USEC 100000 /* out of descriptors: stop accepting this long */
 #define CONTROL_EVENTS_QUEUE 262144 /* unread event lines per subscriber; beyond, dropped */
+#define CONTROL_MAX_SUBSCRIBERS 8   /* "events" clients at once (never idle-closed) */
 #define CONTROL_HISTORY_TIMEOUTS 8  /* status NAME: its last timeouts */
 #define CONTROL_HISTORY_EVENTS 16   /* status NAME: its last events of any kind */
 

@@ -99,9 +99,11 @@ registry_add(struct registry *r, const char *name, size_t len)
 	}
 	/*
 	 * One block: the struct, the name, then the timer's storage, aligned for
-	 * it (a struct event holds pointers, integers and timevals: 8 bytes).
+	 * it: a struct event holds pointers, integers and timevals (8 bytes on
+	 * x86_64; a 64-bit time_t needs 8 on 32-bit systems too). Not
+	 * max_align_t: its 16 would cost a worker with a long name 16 bytes.
 	 */
-	size_t align = alignof(void *);
+	size_t align = alignof(void *) > alignof(int64_t) ? alignof(void *) : alignof(int64_t);
 	size_t at = (offsetof(struct worker, name) + len + 1 + align - 1) & ~(align - 1);
 	w = calloc(1, at + event_get_struct_event_size());
 	if (w == NULL)

@@ -202,6 +202,15 @@ supervisor_reload(struct supervisor *sv, char *msg, size_t msglen)
 		config_free(nc);
 		return -1;
 	}
+	/* max-workers needs a restart: expected workers must fit the one in force. */
+	if (nc->nexpected > sv->max_workers) {
+		snprintf(msg, msglen, "reload failed: %zu workers expected, more than the "
+				      "max-workers in force (%zu; changing it needs a restart); "
+				      "nothing changed", nc->nexpected, sv->max_workers);
+		log_warnx("%s", msg);
+		config_free(nc);
+		return -1;
+	}
 	/*
 	 * Heartbeats already queued count under the old settings (see above);
 	 * new names among them are in the list below, so none keeps a pointer

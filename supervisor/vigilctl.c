@@ -22,6 +22,7 @@
 #include "duration.h"
 #include "sock.h"
 #include "status.h"
+#include "wire.h"
 
 #define VIGILCTL_CONTROL_DEFAULT "/run/vigil/control.sock"
 #define VIGILCTL_TIMEOUT_MS 5000
@@ -350,8 +351,9 @@ vigilctl_status(struct vigilctl *ctl, int argc, char **argv)
 		else
 			return usage_error("status: one worker name at most, not", argv[i]);
 	}
-	if (name != NULL && (strlen(name) > 64 || strchr(name, ' ') != NULL))
-		return usage_error("status: invalid worker name", name);
+	if (name != NULL && !vigil_wire_name_valid(name, strlen(name)))
+		return usage_error("status: invalid worker name (use 1 to 64 of A-Z a-z 0-9 . _ @ : -):",
+				   name);
 	snprintf(command, sizeof(command), "status%s%s", name ? " " : "", name ? name : "");
 	json_t *reply = vigilctl_request(ctl, command);
 	if (reply == NULL)
@@ -541,8 +543,9 @@ vigilctl_forget(struct vigilctl *ctl, int argc, char **argv)
 
 	if (argc != 2)
 		return usage_error("forget needs one worker name", NULL);
-	if (strlen(argv[1]) > 64 || strchr(argv[1], ' ') != NULL)
-		return usage_error("forget: invalid worker name", argv[1]);
+	if (!vigil_wire_name_valid(argv[1], strlen(argv[1])))
+		return usage_error("forget: invalid worker name (use 1 to 64 of A-Z a-z 0-9 . _ @ : -):",
+				   argv[1]);
 	snprintf(command, sizeof(command), "forget %s", argv[1]);
 	return vigilctl_simple(ctl, command, "forgotten", "forgot");
 }

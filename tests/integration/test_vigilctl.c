@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -296,4 +298,52 @@ Test(vigilctl, usage_errors)
 	char *argv[] = {VIGIL_CTL_BIN, "--control", "/nonexistent/c.sock", "status", NULL};
 	cr_expect_eq(vt_run(argv, out, sizeof(out), 1), 1);
 	cr_expect(strstr(out, "/nonexistent/c.sock") != NULL, "%s", out);
+}
+
+/* Subscribers are never closed for idleness: they may hold only 8 of the 32 client slots. */
+Test(vigilctl, event_subscribers_are_capped)
+{
+	int fds[9];
+	char buf[256];
+
+	start_supervisor();
+	for (int i = 0; i < 9; i++) {
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+		cr_assert_lt(strlen(t.ctl), sizeof(sun.sun_path));
+		memcpy(sun.sun_path, t.ctl, strlen(t.ctl) + 1);
+		fds[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+		cr_assert_eq(connect(fds[i], (struct sockaddr *)&sun, sizeof(sun)), 0);
+		cr_assert_eq(write(fds[i], "events\n", 7), 7);
+		struct timeval tv = {.tv_sec = 3};
+		setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		ssize_t n = read(fds[i], buf, sizeof(buf) - 1);
+		cr_assert_gt(n, 0, "no answer to events #%d", i + 1);
+		buf[n] = '\0';
+		if (i < 8)
+			cr_expect_str_eq(buf, "{\"subscribed\":true}\n", "subscriber #%d", i + 1);
+		else
+			cr_expect_str_eq(buf, "{\"error\":\"too many event subscribers (8)\"}\n");
+	}
+	/* A subscriber that goes frees its slot. */
+	close(fds[0]);
+	usleep(200000);
+	cr_assert_eq(write(fds[8], "events\n", 7), 7);
+	ssize_t n = read(fds[8], buf, sizeof(buf) - 1);
+	cr_assert_gt(n, 0);
+	buf[n] = '\0';
+	cr_expect_str_eq(buf, "{\"subscribed\":true}\n");
+	for (int i = 1; i < 9; i++)
+		close(fds[i]);
+}
+
+/* A name is checked before it is sent: no second command can ride on it. */
+Test(vigilctl, names_cannot_carry_a_command)
+{
+	char out[1024];
+
+	start_supervisor();
+	cr_expect_eq(ctl(out, sizeof(out), "status", "a\nforget\tb", NULL), 2, "%s", out);
+	cr_expect(strstr(out, "invalid worker name") != NULL, "%s", out);
+	cr_expect_eq(ctl(out, sizeof(out), "forget", "a b", NULL), 2, "%s", out);
+	cr_expect_eq(ctl(out, sizeof(out), "forget", "", NULL), 2, "%s", out);
 }
