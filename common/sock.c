@@ -67,6 +67,7 @@ vigil_mkdir_parent(const char *path, mode_t mode, char *err, size_t errlen)
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "cannot use directory %s: Not a directory", dir);
+		errno = ENOTDIR;
 		return -1;
 	}
 	return 0;
@@ -90,6 +91,7 @@ sock_clear_stale(const char *path, const struct sockaddr_un *sun, socklen_t len,
 	}
 	if (!S_ISSOCK(st.st_mode)) {
 		snprintf(err, errlen, "cannot bind %s: the path exists and is not a socket", path);
+		errno = EEXIST;
 		return -1;
 	}
 	/* Non-blocking: a live owner with a full backlog answers EAGAIN, never hangs us. */
@@ -105,11 +107,13 @@ sock_clear_stale(const char *path, const struct sockaddr_un *sun, socklen_t len,
 		snprintf(err, errlen,
 			 "cannot bind %s: another process is listening on it (is another instance running?)",
 			 path);
+		errno = EADDRINUSE;
 		return -1;
 	}
 	if (saved != ECONNREFUSED) {
 		snprintf(err, errlen, "cannot bind %s: probing the existing socket: %s", path,
 			 strerror(saved));
+		errno = saved;
 		return -1;
 	}
 	if (unlink(path) == -1 && errno != ENOENT) {

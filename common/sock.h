@@ -1,7 +1,7 @@
 /*
  * sock.h: AF_UNIX socket helpers. They never log and never exit: on failure
- * they return -1 and write a message naming the path and the reason into
- * the caller's buffer ("cannot bind /run/vigil/supervisor.sock: Permission
+ * they return -1 with errno set and write a message naming the path and the
+ * reason into the caller's buffer ("cannot bind /run/vigil/supervisor.sock: Permission
  * denied").
  */
 #ifndef VIGIL_SOCK_H

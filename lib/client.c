@@ -64,6 +64,15 @@ struct vigil_client {
 	int waiting;
 	int pending_is_beat; /* pending[] is a heartbeat: losing it counts as undelivered */
 
+	/*
+	 * A user callback may detach or even free the client. Inside one
+	 * (depth > 0) a free only detaches and dooms it; the outermost call
+	 * into the library frees it on the way out (client_settle). After
+	 * every callback the code checks doomed and base before going on.
+	 */
+	int depth;
+	int doomed;
+
 	char err[VIGIL_ERRLEN];
 };
 
@@ -232,8 +241,49 @@ vigil_client_fd(const struct vigil_client *c)
 static void
 client_event(struct vigil_client *c, struct vigil_event *ev)
 {
-	if (c->event_cb != NULL)
-		c->event_cb(c, ev, c->event_arg);
+	if (c->event_cb == NULL || c->doomed)
+		return;
+	c->depth++;
+	c->event_cb(c, ev, c->event_arg);
+	c->depth--;
+}
+
+/* May a heartbeat go? Asks the health callback, if any. */
+static int
+client_healthy(struct vigil_client *c)
+{
+	int ok;
+
+	if (c->health_cb == NULL)
+		return 1;
+	c->depth++;
+	ok = c->health_cb(c, c->health_arg);
+	c->depth--;
+	return ok;
+}
+
+static void
+client_destroy(struct vigil_client *c)
+{
+	if (c->sock.fd != -1)
+		vigil_sock_close(&c->sock);
+	free(c);
+}
+
+/*
+ * On the way out of the library (a public call, or a libevent callback): a
+ * free asked for by a callback happens now. 1 if c is gone. errno is kept.
+ */
+static int
+client_settle(struct vigil_client *c)
+{
+	int e = errno;
+
+	if (!c->doomed || c->depth > 0)
+		return 0;
+	client_destroy(c);
+	errno = e;
+	return 1;
 }
 
 int
@@ -249,8 +299,7 @@ vigil_client_open(struct vigil_client *c)
 	if (c->socket_path[0] != '\0') {
 		if (vigil_sock_bind(&c->sock, c->socket_path, SOCK_DGRAM, 0660, c->err,
 				    sizeof(c->err)) == -1) {
-			errno = errno == 0 ? EINVAL : errno;
-			return -1;
+			return -1; /* errno from vigil_sock_bind */
 		}
 		return 0;
 	}
@@ -322,22 +371,26 @@ client_send(struct vigil_client *c, const char *buf, size_t len)
 	return -1;
 }
 
-/* Try to deliver pending[]: sent, waiting for room (EAGAIN), or lost. */
-static void
+/* Try to deliver pending[]: 0 sent or waiting for room (EAGAIN), -1 lost (errno). */
+static int
 client_try_pending(struct vigil_client *c)
 {
 	if (client_send(c, c->pending, c->pending_len) == 0) {
 		c->waiting = 0;
 		client_delivered(c);
-		return;
+		return 0;
 	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK) {
 		c->waiting = 1;
-		event_add(c->writable, NULL);
-		return;
+		if (c->base != NULL)
+			event_add(c->writable, NULL);
+		return 0;
 	}
+	int e = errno;
 	c->waiting = 0;
-	client_lost(c, errno, c->pending_is_beat);
+	client_lost(c, e, c->pending_is_beat);
+	errno = e;
+	return -1;
 }
 
 /* Encode m with our name and pid, then send it (or queue it, attached). */
@@ -355,14 +408,21 @@ client_emit(struct vigil_client *c, struct vigil_msg *m, int beat)
 	if ((len = vigil_wire_encode(m, buf, sizeof(buf))) < 0)
 		return client_fail(c, EMSGSIZE, "cannot encode the message");
 	if (c->base != NULL) {
-		if (c->waiting)
-			client_lost(c, EAGAIN, c->pending_is_beat); /* a whole period without room */
+		int lost = c->waiting, lost_beat = c->pending_is_beat;
 		memcpy(c->pending, buf, (size_t)len);
 		c->pending_len = (size_t)len;
 		c->pending_is_beat = beat;
 		c->waiting = 0;
 		event_del(c->writable);
-		client_try_pending(c);
+		if (lost) /* a whole period without room: the older one goes */
+			client_lost(c, EAGAIN, lost_beat);
+		if (c->doomed || c->base == NULL)
+			return client_fail(c, ECANCELED, "the client was detached by a callback");
+		if (client_try_pending(c) == -1) {
+			int e = errno;
+			return client_fail(c, e, "cannot reach the supervisor at %s: %s",
+					   c->supervisor_path, strerror(e));
+		}
 		return 0;
 	}
 	if (client_send(c, buf, (size_t)len) == 0) {
@@ -381,8 +441,12 @@ client_beat(struct vigil_client *c)
 {
 	struct vigil_msg m = {.fields = VIGIL_F_HEARTBEAT | VIGIL_F_SEQ | VIGIL_F_INTERVAL_MS};
 
-	if (c->health_cb != NULL && !c->health_cb(c, c->health_arg))
+	if (c->sock.fd == -1)
+		return client_fail(c, ENOTCONN, "the client is not open");
+	if (!client_healthy(c))
 		return 1;
+	if (c->doomed)
+		return client_fail(c, ECANCELED, "the client was freed by a callback");
 	m.seq = ++c->seq;
 	m.interval_ms = c->interval / 1000;
 	if (c->has_status) {
@@ -417,13 +481,23 @@ client_arm(struct vigil_client *c)
 	event_add(c->timer, &tv);
 }
 
-int
-vigil_client_heartbeat(struct vigil_client *c)
+/* A heartbeat now; attached, the next one a full interval from now. */
+static int
+client_heartbeat_now(struct vigil_client *c)
 {
 	int r = client_beat(c);
 
-	if (r == 0 && c->base != NULL)
-		client_arm(c); /* the next one a full interval from now */
+	if (r == 0 && c->base != NULL && !c->doomed)
+		client_arm(c);
+	return r;
+}
+
+int
+vigil_client_heartbeat(struct vigil_client *c)
+{
+	int r = client_heartbeat_now(c);
+
+	client_settle(c);
 	return r;
 }
 
@@ -433,7 +507,9 @@ vigil_client_stopping(struct vigil_client *c)
 	struct vigil_msg m = {.fields = VIGIL_F_STOPPING | VIGIL_F_SEQ};
 
 	m.seq = c->seq;
-	return client_emit(c, &m, 0);
+	int r = client_emit(c, &m, 0);
+	client_settle(c);
+	return r;
 }
 
 /* One datagram from our socket: a TIMEOUT for us from our supervisor, or dropped. */
@@ -446,7 +522,13 @@ client_read_one(struct vigil_client *c, const char *buf, size_t len, const struc
 	struct vigil_msg m;
 	char why[160] = "";
 
-	if (fromlen != c->sup_addrlen || memcmp(from, &c->sup_addr, fromlen) != 0)
+	/*
+	 * Connected, the kernel takes datagrams from the supervisor's socket
+	 * only (whatever path spelling reached it: a symlink, a relative one);
+	 * until then, the source address must be the one we send to.
+	 */
+	if (!c->connected &&
+	    (fromlen != c->sup_addrlen || memcmp(from, &c->sup_addr, fromlen) != 0))
 		snprintf(why, sizeof(why), "not from the supervisor at %s", c->supervisor_path);
 	else if (vigil_wire_decode(buf, len, &m, &werr) == -1)
 		vigil_wire_describe(&werr, why, sizeof(why));
@@ -492,8 +574,8 @@ client_read(struct vigil_client *c, int max)
 		size_t len = (size_t)n > sizeof(buf) ? sizeof(buf) : (size_t)n;
 		int before = c->base != NULL;
 		timeouts += client_read_one(c, buf, len, &from, fromlen);
-		if (before && c->base == NULL)
-			break; /* the callback detached us: stop reading */
+		if (c->doomed || (before && c->base == NULL))
+			break; /* the callback freed or detached us: stop reading */
 	}
 	return timeouts;
 }
@@ -501,7 +583,10 @@ client_read(struct vigil_client *c, int max)
 int
 vigil_client_dispatch(struct vigil_client *c)
 {
-	return client_read(c, 0);
+	int r = client_read(c, 0);
+
+	client_settle(c);
+	return r;
 }
 
 static void
@@ -510,8 +595,9 @@ client_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct vigil_client *c = arg;
 
 	client_beat(c);
-	if (c->base != NULL)
+	if (c->base != NULL && !c->doomed)
 		client_arm(c);
+	client_settle(c);
 }
 
 static void
@@ -522,8 +608,9 @@ client_readable_cb(evutil_socket_t fd, short what, void *arg)
 	int n = client_read(c, CLIENT_READ_BATCH);
 
 	/* Answer a TIMEOUT with a heartbeat at once, unless the callback sent one or detached. */
-	if (n > 0 && c->base != NULL && c->seq == seq)
-		vigil_client_heartbeat(c);
+	if (n > 0 && c->base != NULL && !c->doomed && c->seq == seq)
+		client_heartbeat_now(c);
+	client_settle(c);
 }
 
 static void
@@ -533,6 +620,7 @@ client_writable_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (c->waiting)
 		client_try_pending(c);
+	client_settle(c);
 }
 
 void
@@ -567,10 +655,15 @@ vigil_client_attach(struct vigil_client *c, struct event_base *base)
 		return client_fail(c, ENOMEM, "cannot create the client's events");
 	}
 	c->base = base;
-	/* The first heartbeat goes out at once: register before the first interval. */
+	/*
+	 * The first heartbeat goes out at once: register before the first
+	 * interval. An unreachable supervisor is reported (an event), not an
+	 * error: the client keeps trying every interval.
+	 */
 	client_beat(c);
-	if (c->base != NULL)
+	if (c->base != NULL && !c->doomed)
 		client_arm(c);
+	client_settle(c);
 	return 0;
 }
 
@@ -580,7 +673,9 @@ vigil_client_free(struct vigil_client *c)
 	if (c == NULL)
 		return;
 	vigil_client_detach(c);
-	if (c->sock.fd != -1)
-		vigil_sock_close(&c->sock);
-	free(c);
+	if (c->depth > 0) {
+		c->doomed = 1; /* inside a callback: freed once it returns (client_settle) */
+		return;
+	}
+	client_destroy(c);
 }

@@ -21,7 +21,14 @@
  * ("cannot bind /run/vigil/workers/web.sock: Permission denied"). A client
  * is not thread-safe: use it from one thread at a time.
  *
+ * Callbacks may call any function of this header on their client,
+ * vigil_client_detach() and vigil_client_free() included (a client freed
+ * inside a callback goes once the callback has returned). A struct
+ * vigil_event and the text it points to are valid during the callback
+ * only; new event types may come in later versions: ignore unknown ones.
+ *
  * Build with: cc prog.c $(pkg-config --cflags --libs vigil)
+ * (add libevent_core to pkg-config's modules for vigil_client_attach)
  */
 #ifndef VIGIL_CLIENT_H
 #define VIGIL_CLIENT_H
@@ -106,9 +113,10 @@ int vigil_client_fd(const struct vigil_client *c);
 /*
  * Send a heartbeat now, unless the health callback holds it back. 0 sent
  * (attached: or waiting for room in the supervisor's queue), 1 held back,
- * -1 with errno (EAGAIN: the supervisor's queue is full; ENOENT,
- * ECONNREFUSED: no supervisor at the path; ...). Attached, the next
- * periodic heartbeat comes a full interval after this one.
+ * -1 with errno (EAGAIN, without a loop: the supervisor's queue is full;
+ * ENOENT, ECONNREFUSED: no supervisor at the path; ENOTCONN: not open;
+ * ...). Attached, the next periodic heartbeat comes a full interval after
+ * this one, and a supervisor that cannot be reached is retried then.
  */
 int vigil_client_heartbeat(struct vigil_client *c);
 

@@ -33,7 +33,8 @@ struct vigilctl {
 	int json;
 };
 
-static volatile sig_atomic_t vigilctl_interrupted; /* SIGINT/SIGTERM during watch or events */
+static volatile sig_atomic_t vigilctl_interrupted; /* SIGINT/TERM/HUP/QUIT: watch, events */
+static volatile sig_atomic_t vigilctl_suspended;   /* SIGTSTP (Ctrl-Z) during watch */
 
 struct vigilctl_cmd {
 	const char *name;
@@ -152,11 +153,12 @@ vigilctl_read_line(struct vigilctl *ctl, int fd, struct vigilctl_reader *rd, int
 			rd->cap = cap;
 		}
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		int r = poll(&pfd, 1, timeout_ms);
-		if (r == -1 && errno == EINTR && !vigilctl_interrupted)
-			continue;
 		if (vigilctl_interrupted)
 			return NULL;
+		/* Waiting for ever, look at the signal flag every 250 ms (no lost wakeup). */
+		int r = poll(&pfd, 1, timeout_ms < 0 ? 250 : timeout_ms);
+		if ((r == -1 && errno == EINTR) || (r == 0 && timeout_ms < 0))
+			continue;
 		if (r <= 0) {
 			fprintf(stderr, "vigilctl: no reply from %s: %s\n", ctl->control,
 				r == 0 ? strerror(ETIMEDOUT) : strerror(errno));
@@ -172,8 +174,8 @@ vigilctl_read_line(struct vigilctl *ctl, int fd, struct vigilctl_reader *rd, int
 		}
 		rd->used += (size_t)n;
 	}
-	*nl = '\0';
-	json_t *reply = json_loads(rd->buf, 0, &jerr);
+	/* The line's bytes, all of them: a NUL inside makes it bad, not shorter. */
+	json_t *reply = json_loadb(rd->buf, (size_t)(nl - rd->buf), 0, &jerr);
 	size_t rest = rd->used - (size_t)(nl + 1 - rd->buf);
 	memmove(rd->buf, nl + 1, rest);
 	rd->used = rest;
@@ -270,6 +272,12 @@ static void
 vigilctl_print_event(FILE *fp, json_t *ev)
 {
 	const char *when = json_string_value(json_object_get(ev, "time"));
+
+	if (when == NULL && json_object_get(ev, "dropped") != NULL) {
+		fprintf(fp, "(%lld events dropped here: vigilctl read too slowly)\n",
+			(long long)json_integer_value(json_object_get(ev, "dropped")));
+		return;
+	}
 	char local[32] = "?";
 	struct tm tm = {0};
 	json_t *v;
@@ -297,8 +305,6 @@ vigilctl_print_event(FILE *fp, json_t *ev)
 		fprintf(fp, " silent %lldms", (long long)json_integer_value(v));
 	if ((v = json_object_get(ev, "signal")) != NULL)
 		fprintf(fp, " SIG%s", json_string_value(v) ?: "?");
-	if ((v = json_object_get(ev, "dropped")) != NULL)
-		fprintf(fp, " %lld events dropped: reading too slowly", (long long)json_integer_value(v));
 	fputc('\n', fp);
 }
 
@@ -319,9 +325,9 @@ vigilctl_print_worker(struct vigilctl *ctl, json_t *w)
 	json_int_t n = json_integer_value(json_object_get(hist, "intervals"));
 	if (n > 0)
 		printf("%-12s last %lld: min %.1fms, mean %.1fms, max %.1fms\n", "intervals",
-		       (long long)n, json_real_value(json_object_get(hist, "interval_min_ms")),
-		       json_real_value(json_object_get(hist, "interval_mean_ms")),
-		       json_real_value(json_object_get(hist, "interval_max_ms")));
+		       (long long)n, json_number_value(json_object_get(hist, "interval_min_ms")),
+		       json_number_value(json_object_get(hist, "interval_mean_ms")),
+		       json_number_value(json_object_get(hist, "interval_max_ms")));
 	else
 		printf("%-12s none yet\n", "intervals");
 	printf("\nrecent timeouts (newest first):\n");
@@ -332,6 +338,8 @@ vigilctl_print_worker(struct vigilctl *ctl, json_t *w)
 	printf("\nrecent events (newest first):\n");
 	json_array_foreach(json_object_get(hist, "events"), i, ev)
 		vigilctl_print_event(stdout, ev);
+	if (json_array_size(json_object_get(hist, "events")) == 0)
+		printf("  none\n");
 	return 0;
 }
 
@@ -374,10 +382,13 @@ vigilctl_status(struct vigilctl *ctl, int argc, char **argv)
 static void
 vigilctl_on_signal(int sig)
 {
-	vigilctl_interrupted = 1;
+	if (sig == SIGTSTP)
+		vigilctl_suspended = 1;
+	else
+		vigilctl_interrupted = 1;
 }
 
-/* SIGINT, SIGTERM and SIGHUP end watch and events cleanly (the terminal restored). */
+/* SIGINT, SIGTERM, SIGHUP and SIGQUIT end watch and events cleanly (the terminal restored). */
 static void
 vigilctl_catch_signals(void)
 {
@@ -387,6 +398,7 @@ vigilctl_catch_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL);
 }
 
 static int
@@ -413,7 +425,7 @@ vigilctl_events(struct vigilctl *ctl, int argc, char **argv)
 	json_decref(reply);
 	/* Line-buffered: each event shows (or reaches a pipe) as it happens. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((reply = vigilctl_read_line(ctl, fd, &rd, -1)) != NULL) {
+	while (!vigilctl_interrupted && (reply = vigilctl_read_line(ctl, fd, &rd, -1)) != NULL) {
 		if (ctl->json) {
 			json_dumpf(reply, stdout, JSON_COMPACT);
 			putchar('\n');
@@ -432,6 +444,21 @@ out:
 
 static struct termios vigilctl_saved_tty;
 static int vigilctl_tty_raw;
+
+/* Keys without Enter, not echoed (q quits); the alternate screen, no cursor, like top. */
+static void
+vigilctl_tty_enter(void)
+{
+	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &vigilctl_saved_tty) == 0) {
+		struct termios raw = vigilctl_saved_tty;
+		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+		raw.c_cc[VMIN] = 0;
+		raw.c_cc[VTIME] = 0;
+		vigilctl_tty_raw = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+	}
+	fputs("\033[?1049h\033[?25l", stdout);
+	fflush(stdout);
+}
 
 static void
 vigilctl_tty_restore(void)
@@ -465,19 +492,23 @@ vigilctl_watch(struct vigilctl *ctl, int argc, char **argv)
 		return usage_error("watch needs a terminal; for a pipe use: status --json, or events",
 				   NULL);
 	vigilctl_catch_signals();
-	/* Keys without Enter, not echoed: q quits. */
-	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &vigilctl_saved_tty) == 0) {
-		struct termios raw = vigilctl_saved_tty;
-		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
-		raw.c_cc[VMIN] = 0;
-		raw.c_cc[VTIME] = 0;
-		vigilctl_tty_raw = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
-	}
-	fputs("\033[?1049h\033[?25l", stdout); /* the alternate screen, no cursor, like top */
+	struct sigaction tstp = {.sa_handler = vigilctl_on_signal};
+	sigemptyset(&tstp.sa_mask);
+	sigaction(SIGTSTP, &tstp, NULL);
+	vigilctl_tty_enter();
 	int rc = 0;
 	char d[32];
 	vigil_duration_format(every, d, sizeof(d));
 	while (!vigilctl_interrupted) {
+		if (vigilctl_suspended) {
+			/* Ctrl-Z: give the terminal back as it was, stop, and take it again on fg. */
+			vigilctl_suspended = 0;
+			vigilctl_tty_restore();
+			signal(SIGTSTP, SIG_DFL);
+			raise(SIGTSTP);
+			sigaction(SIGTSTP, &tstp, NULL); /* continued (SIGCONT) */
+			vigilctl_tty_enter();
+		}
 		char *text = NULL;
 		size_t len = 0;
 		FILE *fp = open_memstream(&text, &len);
@@ -510,8 +541,8 @@ vigilctl_watch(struct vigilctl *ctl, int argc, char **argv)
 		/* Wait for the next round, or a key. */
 		struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
 		uint64_t until = vigil_now_usec() + every;
-		for (uint64_t t = vigil_now_usec(); t < until && !vigilctl_interrupted;
-		     t = vigil_now_usec()) {
+		for (uint64_t t = vigil_now_usec();
+		     t < until && !vigilctl_interrupted && !vigilctl_suspended; t = vigil_now_usec()) {
 			int r = poll(&pfd, vigilctl_tty_raw ? 1 : 0, (int)((until - t) / 1000) + 1);
 			char key;
 			if (r > 0 && read(STDIN_FILENO, &key, 1) == 1 && (key == 'q' || key == 'Q'))

@@ -85,7 +85,9 @@ check "the supervisor reports it dead" test "$(state ex)" = dead
 kill -USR1 $ex
 check "working again: alive" wait_until 3 sh -c "[ \"\$(\"$vigilctl\" --control '$dir/c.sock' status --json | jq -r '.workers[] | select(.name == \"ex\") | .state')\" = alive ]"
 kill -TERM $ex
-check "SIGTERM: the program exits 0" sh -c "wait $ex 2>/dev/null; s=\$?; [ \$s -eq 0 ] || [ \$s -eq 127 ]"
+wait $ex
+status=$?
+check "SIGTERM: the program exits 0 (it was $status)" test $status -eq 0
 check "and is reported stopped, not dead" wait_until 3 sh -c "[ \"\$(\"$vigilctl\" --control '$dir/c.sock' status --json | jq -r '.workers[] | select(.name == \"ex\") | .state')\" = stopped ]"
 
 check "the no-loop example runs 10 periods and exits 0" \

@@ -52,6 +52,28 @@ check "a killed worker turns dead on the same screen" screen_has 5 '^web-1 +dead
 check "still one table" test "$(screen | grep -c '^NAME ')" -eq 1
 tmux send-keys -t "$sess" q
 check "q quits, exit 0" screen_has 5 '^watch-exited-0'
+alt() { tmux display -p -t "$1" '#{alternate_on}'; }
+# alt_is SECONDS PANE 0|1: the pane is (not) on the alternate screen within SECONDS
+alt_is() {
+	for _ in $(seq $(($1 * 20))); do [[ $(alt "$2") == "$3" ]] && return 0; sleep 0.05; done
+	return 1
+}
+check "and the terminal is back from the alternate screen" alt_is 2 "$sess" 0
+
+# Ctrl-Z and fg in an interactive shell, as a user does: the terminal is
+# given back while stopped, and taken again (keys unechoed, q quits) after.
+js="$sess-job"
+tmux new-session -d -s "$js" -x 120 -y 20 "env PS1='prompt\$ ' bash --norc --noprofile -i"
+sleep 0.3
+tmux send-keys -t "$js" "$sbin/vigilctl --control $dir/c.sock watch --interval 200ms" Enter
+check "watch on the alternate screen" alt_is 5 "$js" 1
+tmux send-keys -t "$js" C-z
+check "Ctrl-Z leaves the alternate screen" alt_is 5 "$js" 0
+tmux send-keys -t "$js" "fg" Enter
+check "fg takes it again" alt_is 5 "$js" 1
+check "and redraws the table" bash -c "for _ in \$(seq 100); do tmux capture-pane -p -t '$js' | grep -q '^NAME ' && exit 0; sleep 0.05; done; exit 1"
+tmux send-keys -t "$js" q
+check "q still quits at once after fg (raw mode again)" alt_is 5 "$js" 0
 
 if [[ $fail -ne 0 ]]; then
 	echo "--- screen"; screen

@@ -412,3 +412,130 @@ Test(client, attached_it_heartbeats_and_answers_a_timeout)
 	vigil_client_free(c);
 	event_base_free(base);
 }
+
+/* The callback frees its client: freed once the callback returns, never used after. */
+static void
+free_on_event(struct vigil_client *c, const struct vigil_event *ev, void *arg)
+{
+	int *seen = arg;
+
+	(*seen)++;
+	vigil_client_free(c);
+}
+
+Test(client, a_callback_may_free_its_client)
+{
+	struct vigil_client *c = vigil_client_new("w1");
+	struct event_base *base = event_base_new();
+	struct vigil_msg m;
+	struct sockaddr_un from;
+	socklen_t fromlen = sizeof(from);
+	char buf[VIGIL_WIRE_MAX + 1];
+	int seen = 0;
+
+	fake_supervisor();
+	cr_assert_eq(vigil_client_set_supervisor(c, sup_path), 0);
+	cr_assert_eq(vigil_client_set_socket(c, wrk_path), 0);
+	cr_assert_eq(vigil_client_set_interval(c, 1000000), 0);
+	vigil_client_set_event_cb(c, free_on_event, &seen);
+	cr_assert_eq(vigil_client_attach(c, base), 0);
+	sup_recv(&m, buf, sizeof(buf), &from, &fromlen);
+	sup_send(&from, fromlen, "TIMEOUT=1\nWORKER=w1\nMISSED=1\n");
+	struct timeval run = {.tv_usec = 200000};
+	event_base_loopexit(base, &run);
+	event_base_dispatch(base);
+	cr_expect_eq(seen, 1, "the TIMEOUT reached the callback, and nothing after the free");
+	struct stat st;
+	cr_expect_eq(stat(wrk_path, &st), -1, "the freed client's socket file is gone");
+	event_base_free(base); /* ASan (the asan pass) would report a use after free */
+}
+
+/*
+ * A supervisor that reads nothing: its queue fills, heartbeats wait for
+ * room, the next one replaces the waiting one and reports it lost
+ * (UNREACHABLE), and a callback that detaches right then is safe.
+ */
+static void
+detach_on_unreachable(struct vigil_client *c, const struct vigil_event *ev, void *arg)
+{
+	struct seen *s = arg;
+
+	if (ev->type != VIGIL_EVENT_UNREACHABLE)
+		return;
+	s->unreachable++;
+	s->last.error = ev->error;
+	vigil_client_detach(c);
+	event_base_loopbreak(s->base);
+}
+
+Test(client, losing_a_waiting_heartbeat_is_reported_and_a_detach_then_is_safe)
+{
+	struct seen s = {.healthy = 1};
+	struct vigil_client *c = vigil_client_new("w1");
+	struct event_base *base = event_base_new();
+
+	s.base = base;
+	fake_supervisor();
+	cr_assert_eq(vigil_client_set_supervisor(c, sup_path), 0);
+	cr_assert_eq(vigil_client_set_socket(c, wrk_path), 0);
+	cr_assert_eq(vigil_client_set_interval(c, 1000), 0); /* 1 ms: the queue fills fast */
+	vigil_client_set_event_cb(c, detach_on_unreachable, &s);
+	cr_assert_eq(vigil_client_attach(c, base), 0);
+	struct timeval limit = {.tv_sec = 5};
+	event_base_loopexit(base, &limit);
+	event_base_dispatch(base);
+	cr_expect_eq(s.unreachable, 1, "a heartbeat lost for want of room is reported");
+	cr_expect_eq(s.last.error, EAGAIN);
+	uint64_t seq = vigil_client_seq(c);
+	struct timeval more = {.tv_usec = 50000};
+	event_base_loopexit(base, &more);
+	event_base_dispatch(base);
+	cr_expect_eq(vigil_client_seq(c), seq, "detached: no more heartbeats");
+	vigil_client_free(c);
+	event_base_free(base);
+}
+
+/* Attached too, a heartbeat that cannot go anywhere is -1 with errno; a closed client's is ENOTCONN. */
+Test(client, errors_are_returned_attached_too)
+{
+	struct seen s = {.healthy = 1};
+	struct vigil_client *c = new_client(&s);
+	struct event_base *base = event_base_new();
+
+	cr_expect_eq(vigil_client_heartbeat(c), -1);
+	cr_expect_eq(errno, ENOTCONN);
+	cr_expect_eq(vigil_client_seq(c), 0, "a heartbeat that never went takes no SEQ");
+	cr_assert_eq(vigil_client_attach(c, base), 0, "no supervisor yet is not an error");
+	cr_expect_eq(s.unreachable, 1);
+	errno = 0;
+	cr_expect_eq(vigil_client_heartbeat(c), -1);
+	cr_expect(errno == ENOENT || errno == ECONNREFUSED, "errno %d", errno);
+	cr_expect_eq(vigil_client_stopping(c), -1);
+	vigil_client_free(c);
+	event_base_free(base);
+}
+
+/* Connected, a TIMEOUT is the supervisor's whatever path spelling led to it (a symlink). */
+Test(client, a_symlinked_supervisor_path_still_gets_timeouts)
+{
+	struct seen s = {.healthy = 1};
+	struct vigil_client *c = vigil_client_new("w1");
+	struct vigil_msg m;
+	struct sockaddr_un from;
+	socklen_t fromlen = sizeof(from);
+	char buf[VIGIL_WIRE_MAX + 1], link[128];
+
+	fake_supervisor();
+	snprintf(link, sizeof(link), "%s/link", dir);
+	cr_assert_eq(symlink(dir, link), 0);
+	snprintf(link, sizeof(link), "%s/link/sup.sock", dir);
+	cr_assert_eq(vigil_client_set_supervisor(c, link), 0);
+	cr_assert_eq(vigil_client_set_socket(c, wrk_path), 0);
+	vigil_client_set_event_cb(c, on_event, &s);
+	cr_assert_eq(vigil_client_open(c), 0);
+	cr_assert_eq(vigil_client_heartbeat(c), 0, "%s", vigil_client_error(c));
+	sup_recv(&m, buf, sizeof(buf), &from, &fromlen);
+	sup_send(&from, fromlen, "TIMEOUT=1\nWORKER=w1\nMISSED=1\n");
+	cr_expect_eq(vigil_client_dispatch(c), 1, "dropped: %s", s.reason);
+	vigil_client_free(c);
+}
