@@ -4,7 +4,6 @@
  * monitor.c (what a message or a timer means), state.c (the state machine),
  * registry.c (the workers) and control.c (the control socket).
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <sys/resource.h>
