@@ -672,6 +672,13 @@ vigil_client_free(struct vigil_client *c)
 {
 	if (c == NULL)
 		return;
+	/*
+	 * A message still waiting for room (a STOPPING=1 sent just before the
+	 * free, under load) gets one last try: the supervisor may have read
+	 * since, without our loop turning to notice.
+	 */
+	if (c->waiting && c->sock.fd != -1)
+		(void)send(c->sock.fd, c->pending, c->pending_len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	vigil_client_detach(c);
 	if (c->depth > 0) {
 		c->doomed = 1; /* inside a callback: freed once it returns (client_settle) */

@@ -539,3 +539,40 @@ Test(client, a_symlinked_supervisor_path_still_gets_timeouts)
 	cr_expect_eq(vigil_client_dispatch(c), 1, "dropped: %s", s.reason);
 	vigil_client_free(c);
 }
+
+/*
+ * Under load, STOPPING=1 waits for room like a heartbeat; freeing the client
+ * right after it (the usual way out) gives it one last try, so that a
+ * supervisor that read meanwhile still gets it.
+ */
+Test(client, a_waiting_stopping_gets_a_last_try_at_free)
+{
+	struct seen s = {.healthy = 1};
+	struct vigil_client *c = new_client(&s);
+	struct event_base *base = event_base_new();
+	struct vigil_msg m;
+	struct sockaddr_un from;
+	socklen_t fromlen = sizeof(from);
+	char buf[VIGIL_WIRE_MAX + 1];
+
+	fake_supervisor();
+	cr_assert_eq(vigil_client_set_interval(c, 3600000000ULL), 0); /* no periodic ones */
+	cr_assert_eq(vigil_client_attach(c, base), 0);
+	/* Fill the supervisor's queue with explicit heartbeats until one has to wait. */
+	for (int i = 0; i < 10000 && s.unreachable == 0; i++)
+		cr_assert_eq(vigil_client_heartbeat(c), 0, "%s", vigil_client_error(c));
+	cr_assert_eq(s.unreachable, 1, "the queue never filled");
+	cr_assert_eq(vigil_client_stopping(c), 0, "queued, waiting for room");
+	/* The supervisor reads everything; the client's loop does not turn before the free. */
+	uint64_t last_kind = 0;
+	while (sup_pending()) {
+		sup_recv(&m, buf, sizeof(buf), &from, &fromlen);
+		last_kind = vigil_wire_kind(&m);
+	}
+	cr_expect_neq(last_kind, VIGIL_MSG_STOPPING, "not sent yet");
+	vigil_client_free(c);
+	cr_assert(sup_pending(), "nothing came at free");
+	sup_recv(&m, buf, sizeof(buf), &from, &fromlen);
+	cr_expect_eq(vigil_wire_kind(&m), VIGIL_MSG_STOPPING);
+	event_base_free(base);
+}
