@@ -43,18 +43,8 @@ end_clean(void)
 {
 	const char *logs[] = {t.sup_log, t.wrk_log};
 
-	if (t.wrk > 0) {
-		kill(t.wrk, SIGCONT);
-		int ws = vt_stop(t.wrk, SIGTERM, 3000);
-		cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "worker exit status %d at the end", ws);
-		t.wrk = 0;
-	}
-	if (t.sup > 0) {
-		int ss = vt_stop(t.sup, SIGTERM, 3000);
-		cr_expect(WIFEXITED(ss) && WEXITSTATUS(ss) == 0, "supervisor exit status %d at the end",
-			  ss);
-		t.sup = 0;
-	}
+	vt_stop_clean(&t.wrk, "worker");
+	vt_stop_clean(&t.sup, "supervisor");
 	vt_expect_clean_logs(logs, 2);
 }
 

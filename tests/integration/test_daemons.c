@@ -56,22 +56,9 @@ end_clean(void)
 {
 	const char *logs[] = {t.sup_log, t.wrk_log};
 
-	if (t.wrk > 0) {
-		int ws = vt_stop(t.wrk, SIGTERM, 3000);
-		cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "worker exit status %d at the end", ws);
-		t.wrk = 0;
-	}
-	if (t.sup > 0) {
-		int ss = vt_stop(t.sup, SIGTERM, 3000);
-		cr_expect(WIFEXITED(ss) && WEXITSTATUS(ss) == 0, "supervisor exit status %d at the end",
-			  ss);
-		t.sup = 0;
-	}
-	for (size_t i = 0; i < 2; i++) {
-		cr_expect(!vt_file_contains(logs[i], "runtime error:") &&
-			      !vt_file_contains(logs[i], "Sanitizer"),
-			  "sanitizer report in %s", logs[i]);
-	}
+	vt_stop_clean(&t.wrk, "worker");
+	vt_stop_clean(&t.sup, "supervisor");
+	vt_expect_clean_logs(logs, 2);
 }
 
 /* After a failed test: end whatever is left, keep nothing. */
@@ -1706,8 +1693,14 @@ Test(daemons, phi_timeout_adapts_per_worker)
 	cr_expect_eq(worker_int("w1", "timeouts"), 0, "the jittery worker timed out");
 	cr_expect_eq(worker_int("w2", "timeouts"), 0, "the steady worker timed out");
 	json_int_t tw1 = worker_int("w1", "timeout_ms"), tw2 = worker_int("w2", "timeout_ms");
-	/* At least mean + 5.226 x the 20 ms floor; a steady worker's is near it. */
-	cr_expect(tw1 >= 200 && tw1 < 600, "w1's timeout %lld ms", (long long)tw1);
+	/*
+	 * At least mean + 5.226 x the 20 ms floor (104.5 ms); a steady worker's
+	 * mean is at least its 100 ms (a timer never fires early), a jittery
+	 * one's, over 64 intervals of 100 ms +/- 30%, can dip a few ms under it
+	 * (one run saw 199 ms): 170 ms leaves it room without accepting a
+	 * timeout that ignored the floor.
+	 */
+	cr_expect(tw1 >= 170 && tw1 < 600, "w1's timeout %lld ms", (long long)tw1);
 	cr_expect(tw2 >= 200 && tw2 < 300, "w2's timeout %lld ms: not below the fixed 300 ms",
 		  (long long)tw2);
 

@@ -170,16 +170,8 @@ end_clean(void)
 {
 	const char *logs[] = {t.sup_log, t.w1_log, t.w2_log};
 
-	if (t.w1 > 0) {
-		int ws = vt_stop(t.w1, SIGTERM, 3000);
-		cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "worker exit status %d", ws);
-		t.w1 = 0;
-	}
-	if (t.sup > 0) {
-		int ss = vt_stop(t.sup, SIGTERM, 3000);
-		cr_expect(WIFEXITED(ss) && WEXITSTATUS(ss) == 0, "supervisor exit status %d", ss);
-		t.sup = 0;
-	}
+	vt_stop_clean(&t.w1, "worker w1");
+	vt_stop_clean(&t.sup, "supervisor");
 	vt_expect_clean_logs(logs, sizeof(logs) / sizeof(logs[0]));
 }
 

@@ -54,6 +54,21 @@ teardown(void)
 
 TestSuite(vigilctl, .init = setup, .fini = teardown, .timeout = 30);
 
+/*
+ * The end of every test: what still runs stops cleanly (exit 0), and no
+ * sanitizer report is in the daemons' logs (the asan pass runs these too).
+ */
+static void
+end_clean(void)
+{
+	const char *logs[] = {t.sup_log, t.wrk_log};
+
+	vt_stop_clean(&t.wrk, "worker w1");
+	vt_stop_clean(&t.wrk2, "worker w2");
+	vt_stop_clean(&t.sup, "supervisor");
+	vt_expect_clean_logs(logs, 2);
+}
+
 static void
 start_supervisor(void)
 {
@@ -179,6 +194,7 @@ Test(vigilctl, events_json_streams_kill_dead_alive_in_order)
 	int ws = vt_stop(t.events, SIGINT, 2000);
 	cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "events exit status %d", ws);
 	t.events = 0;
+	end_clean();
 }
 
 /* status NAME: the row, the inter-arrival times and the timeouts, newest first. */
@@ -223,8 +239,7 @@ Test(vigilctl, status_name_shows_history)
 
 	cr_expect_eq(ctl(out, sizeof(out), "status", "nobody", NULL), 1);
 	cr_expect(strstr(out, "no worker called 'nobody'") != NULL, "%s", out);
-	vt_stop(t.wrk, SIGTERM, 3000);
-	t.wrk = 0;
+	end_clean();
 }
 
 /* forget: not an alive worker; a dead one goes, history and all; only root or our uid. */
@@ -270,9 +285,7 @@ Test(vigilctl, forget_drops_a_dead_worker_only)
 	st = vt_status(t.ctl);
 	cr_expect_eq(json_integer_value(json_object_get(vt_worker(st, "w1"), "timeouts")), 0);
 	json_decref(st);
-	vt_stop(t.wrk, SIGTERM, 3000);
-	vt_stop(t.wrk2, SIGTERM, 3000);
-	t.wrk = t.wrk2 = 0;
+	end_clean();
 }
 
 /* Usage errors exit 2 with a message naming what was wrong; unreachable exits 1. */
@@ -299,6 +312,7 @@ Test(vigilctl, usage_errors)
 	char *argv[] = {VIGIL_CTL_BIN, "--control", "/nonexistent/c.sock", "status", NULL};
 	cr_expect_eq(vt_run(argv, out, sizeof(out), 1), 1);
 	cr_expect(strstr(out, "/nonexistent/c.sock") != NULL, "%s", out);
+	end_clean();
 }
 
 /* Subscribers are never closed for idleness: they may hold only 8 of the 32 client slots. */
@@ -335,6 +349,7 @@ Test(vigilctl, event_subscribers_are_capped)
 	cr_expect_str_eq(buf, "{\"subscribed\":true}\n");
 	for (int i = 1; i < 9; i++)
 		close(fds[i]);
+	end_clean();
 }
 
 /* A name is checked before it is sent: no second command can ride on it. */
@@ -347,4 +362,5 @@ Test(vigilctl, names_cannot_carry_a_command)
 	cr_expect(strstr(out, "invalid worker name") != NULL, "%s", out);
 	cr_expect_eq(ctl(out, sizeof(out), "forget", "a b", NULL), 2, "%s", out);
 	cr_expect_eq(ctl(out, sizeof(out), "forget", "", NULL), 2, "%s", out);
+	end_clean();
 }

@@ -275,3 +275,14 @@ vt_expect_clean_logs(const char *const logs[], size_t n)
 			      !vt_file_contains(logs[i], "Sanitizer"),
 			  "sanitizer report in %s", logs[i]);
 }
+
+void
+vt_stop_clean(pid_t *pid, const char *what)
+{
+	if (*pid <= 0)
+		return;
+	kill(*pid, SIGCONT);
+	int st = vt_stop(*pid, SIGTERM, 3000);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s exit status %d at the end", what, st);
+	*pid = 0;
+}

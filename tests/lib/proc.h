@@ -60,6 +60,12 @@ pid_t vt_start_supervisor(const char *log, const char *ctl, char *const argv[]);
 void vt_expect_worker(const char *ctl, const char *log, const char *name, const char *key,
 		      const char *value, int timeout_ms);
 
+/*
+ * The clean end of a daemon a test started: continued if stopped, SIGTERM,
+ * and expected to exit 0 within 3 s; *pid is then 0. Nothing if *pid is 0.
+ */
+void vt_stop_clean(pid_t *pid, const char *what);
+
 /* Expect no sanitizer report in any of the n logs. */
 void vt_expect_clean_logs(const char *const logs[], size_t n);
 
