@@ -197,6 +197,17 @@ Test(vigilctl, events_json_streams_kill_dead_alive_in_order)
 	end_clean();
 }
 
+/* Whether w1 has heartbeat at least *arg times. */
+static int
+w1_has_beats(void *arg)
+{
+	json_t *st = vt_status(t.ctl);
+	json_int_t n = json_integer_value(json_object_get(vt_worker(st, "w1"), "heartbeats"));
+
+	json_decref(st);
+	return n >= *(json_int_t *)arg;
+}
+
 /* status NAME: the row, the inter-arrival times and the timeouts, newest first. */
 Test(vigilctl, status_name_shows_history)
 {
@@ -205,7 +216,8 @@ Test(vigilctl, status_name_shows_history)
 	start_supervisor();
 	t.wrk = start_worker("w1", t.w1);
 	wait_state("w1", "alive", 3000);
-	usleep(600000); /* about six heartbeats: the history's 4 intervals fill */
+	json_int_t beats = 5; /* 4 intervals: the history fills */
+	cr_assert(vt_wait_for(w1_has_beats, &beats, 3000), "w1 never heartbeat 5 times");
 	kill(t.wrk, SIGUSR1); /* a stall: one timeout, then it heartbeats again */
 	wait_state("w1", "dead", 3000);
 	kill(t.wrk, SIGUSR1);
@@ -339,14 +351,19 @@ Test(vigilctl, event_subscribers_are_capped)
 		else
 			cr_expect_str_eq(buf, "{\"error\":\"too many event subscribers (8)\"}\n");
 	}
-	/* A subscriber that goes frees its slot. */
+	/* A subscriber that goes frees its slot: asking again succeeds once its close is seen. */
 	close(fds[0]);
-	usleep(200000);
-	cr_assert_eq(write(fds[8], "events\n", 7), 7);
-	ssize_t n = read(fds[8], buf, sizeof(buf) - 1);
-	cr_assert_gt(n, 0);
-	buf[n] = '\0';
-	cr_expect_str_eq(buf, "{\"subscribed\":true}\n");
+	int subscribed = 0;
+	for (uint64_t end = vt_now_ms() + 3000; !subscribed && vt_now_ms() < end;) {
+		cr_assert_eq(write(fds[8], "events\n", 7), 7);
+		ssize_t n = read(fds[8], buf, sizeof(buf) - 1);
+		cr_assert_gt(n, 0);
+		buf[n] = '\0';
+		subscribed = strcmp(buf, "{\"subscribed\":true}\n") == 0;
+		if (!subscribed)
+			usleep(10000);
+	}
+	cr_expect(subscribed, "the slot of a subscriber that went was never freed: %s", buf);
 	for (int i = 1; i < 9; i++)
 		close(fds[i]);
 	end_clean();
