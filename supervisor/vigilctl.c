@@ -562,7 +562,7 @@ vigilctl_simple(struct vigilctl *ctl, const char *command, const char *key, cons
 	if (reply == NULL)
 		return 1;
 	const char *v = json_string_value(json_object_get(reply, key));
-	printf("%s%s%s\n", say, v != NULL ? " " : "", v != NULL ? v : "");
+	printf("%s%s%s\n", say, *say != '\0' && v != NULL ? " " : "", v != NULL ? v : "");
 	json_decref(reply);
 	return 0;
 }
@@ -586,7 +586,7 @@ vigilctl_reload(struct vigilctl *ctl, int argc, char **argv)
 {
 	if (argc != 1)
 		return usage_error("reload takes no argument, not", argv[1]);
-	return vigilctl_simple(ctl, "reload", "message", "reloaded:");
+	return vigilctl_simple(ctl, "reload", "message", ""); /* "reloaded ...: N worker sections" */
 }
 
 int
