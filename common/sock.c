@@ -156,14 +156,18 @@ vigil_sock_bind(struct vigil_sock *s, const char *path, int type, mode_t mode, c
 		close(fd);
 		return -1;
 	}
-	if (chmod(path, mode) == -1 || stat(path, &st) == -1) {
-		snprintf(err, errlen, "cannot set mode of %s: %s", path, strerror(errno));
+	/*
+	 * Listen at once: between bind and listen a client that saw the file
+	 * is refused (ECONNREFUSED), so keep that window to nothing.
+	 */
+	if (type == SOCK_STREAM && listen(fd, 16) == -1) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
 		unlink(path);
 		close(fd);
 		return -1;
 	}
-	if (type == SOCK_STREAM && listen(fd, 16) == -1) {
-		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+	if (chmod(path, mode) == -1 || stat(path, &st) == -1) {
+		snprintf(err, errlen, "cannot set mode of %s: %s", path, strerror(errno));
 		unlink(path);
 		close(fd);
 		return -1;

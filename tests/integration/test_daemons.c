@@ -73,12 +73,6 @@ teardown(void)
 
 TestSuite(daemons, .init = setup, .fini = teardown, .timeout = 30);
 
-static int
-ctl_exists(void *arg)
-{
-	return access(t.ctl, F_OK) == 0;
-}
-
 /* A supervisor with up to two more options (NULL for none). */
 static pid_t
 start_supervisor_with2(const char *timeout, const char *extra, const char *extra2)
@@ -87,9 +81,9 @@ start_supervisor_with2(const char *timeout, const char *extra, const char *extra
 			"--timeout", (char *)timeout, (char *)extra, (char *)extra2, NULL};
 	pid_t pid = vt_spawn(t.sup_log, argv);
 
-	if (!vt_wait_for(ctl_exists, NULL, 5000)) {
+	if (!vt_wait_for(vt_accepts, t.ctl, 5000)) {
 		vt_dump(t.sup_log);
-		cr_assert_fail("supervisor did not create %s", t.ctl);
+		cr_assert_fail("supervisor does not accept on %s", t.ctl);
 	}
 	return pid;
 }
@@ -757,7 +751,7 @@ Test(daemons, descriptor_exhaustion_on_the_control_socket)
 	int fds[40];
 
 	t.sup = vt_spawn(t.sup_log, argv);
-	cr_assert(vt_wait_for(ctl_exists, NULL, 5000), "no control socket");
+	cr_assert(vt_wait_for(vt_accepts, t.ctl, 5000), "no control socket");
 	memcpy(sun.sun_path, t.ctl, strlen(t.ctl) + 1);
 	for (int i = 0; i < 40; i++) {
 		fds[i] = socket(AF_UNIX, SOCK_STREAM, 0);

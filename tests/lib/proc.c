@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -217,12 +219,21 @@ vt_dump(const char *path)
 	fclose(fp);
 }
 
-static const char *vt_ctl_path;
-
-static int
-vt_ctl_exists(void *arg)
+int
+vt_accepts(void *path)
 {
-	return access(vt_ctl_path, F_OK) == 0;
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	const char *p = path;
+	int fd, ok;
+
+	if (strlen(p) >= sizeof(sun.sun_path))
+		return 0;
+	memcpy(sun.sun_path, p, strlen(p) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return 0;
+	ok = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return ok;
 }
 
 pid_t
@@ -230,10 +241,9 @@ vt_start_supervisor(const char *log, const char *ctl, char *const argv[])
 {
 	pid_t pid = vt_spawn(log, argv);
 
-	vt_ctl_path = ctl;
-	if (!vt_wait_for(vt_ctl_exists, NULL, 5000)) {
+	if (!vt_wait_for(vt_accepts, (void *)ctl, 5000)) {
 		vt_dump(log);
-		cr_assert_fail("the supervisor did not create %s", ctl);
+		cr_assert_fail("the supervisor does not accept on %s", ctl);
 	}
 	return pid;
 }

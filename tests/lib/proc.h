@@ -47,9 +47,15 @@ json_t *vt_status(const char *ctl);
 json_t *vt_worker(json_t *status, const char *name);
 
 /*
+ * Whether a stream connection to the Unix socket at path (a const char *,
+ * for vt_wait_for) is accepted: the file alone may be seen a moment before.
+ */
+int vt_accepts(void *path);
+
+/*
  * Start the supervisor with argv (argv[0] its path), its output to log, and
- * wait until its control socket ctl exists; the test fails (with the log)
- * if it does not within 5 s. Returns its pid.
+ * wait until its control socket ctl accepts connections; the test fails
+ * (with the log) if it does not within 5 s. Returns its pid.
  */
 pid_t vt_start_supervisor(const char *log, const char *ctl, char *const argv[]);
 
