@@ -20,7 +20,7 @@
 #include "events.h"
 #include "hooks.h"
 #include "monitor.h"
-#include "reload.h"
+#include "render.h"
 #include "supervisor.h"
 
 struct control_client {
@@ -32,6 +32,7 @@ struct control_client {
 	int eof;         /* the client will send nothing more */
 	int subscribed;  /* "events": every event is streamed to it as a line */
 	uint64_t dropped; /* events not queued for it: it read too slowly */
+	struct render *render; /* "status" in progress: the document, in slices */
 };
 
 struct control {
@@ -41,6 +42,7 @@ struct control {
 	size_t nclients;
 	struct log_ratelimit rl_refused;
 	struct event *resume; /* re-enables accepting after running out of descriptors */
+	control_reload_fn reload;
 };
 
 enum control_arg { CONTROL_ARG_NONE, CONTROL_ARG_OPTIONAL, CONTROL_ARG_REQUIRED };
@@ -85,6 +87,9 @@ static const struct control_cmd control_cmds[] = {
 
 #define CONTROL_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(6))
 
+static void control_client_maybe_close(struct control_client *cl);
+static void control_event(const struct sv_event *ev, void *arg);
+
 /* Append reply (a reference this takes) to out as one line; an error line if it is NULL. */
 static void
 control_put(struct evbuffer *out, json_t *reply)
@@ -97,99 +102,6 @@ control_put(struct evbuffer *out, json_t *reply)
 		evbuffer_add_printf(out, "%s\n", text);
 	free(text);
 	json_decref(reply);
-}
-
-/* Append obj (a reference this takes) to out, unterminated; -1 if it cannot be encoded. */
-static int
-control_put_json(struct evbuffer *out, json_t *obj)
-{
-	char small[2048];
-	int rc = -1;
-
-	if (obj == NULL)
-		return -1;
-	size_t n = json_dumpb(obj, small, sizeof(small), CONTROL_JSON_FLAGS);
-	if (n > 0 && n <= sizeof(small)) {
-		rc = evbuffer_add(out, small, n);
-	} else if (n > 0) {
-		char *text = json_dumps(obj, CONTROL_JSON_FLAGS);
-		if (text != NULL)
-			rc = evbuffer_add(out, text, strlen(text));
-		free(text);
-	}
-	json_decref(obj);
-	return rc;
-}
-
-/* The supervisor's own part of the status document. */
-static json_t *
-control_status_supervisor(struct supervisor *sv, uint64_t now)
-{
-	json_t *invalid = json_object();
-	uint64_t invalid_total = 0, hooks_started, hooks_refused, hooks_killed;
-
-	hooks_counts(sv->hooks, &hooks_started, &hooks_refused, &hooks_killed);
-	if (invalid == NULL)
-		return NULL;
-	for (int code = 1; code < VIGIL_WIRE_NERR; code++) {
-		json_object_set_new(invalid, vigil_wire_strerror(code),
-				    json_integer((json_int_t)sv->counters.invalid[code]));
-		invalid_total += sv->counters.invalid[code];
-	}
-	return json_pack("{s:I, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, "
-			 "s:I, s:I, s:I, s:I, s:I, s:I}",
-			 "pid", (json_int_t)getpid(), "version", VIGIL_VERSION, "uptime_s",
-			 (double)(now - sv->started) / 1e6, "timeout_ms",
-			 (json_int_t)(sv->timeout / 1000), "workers",
-			 (json_int_t)sv->registry.count, "max_workers", (json_int_t)sv->max_workers,
-			 "datagrams", (json_int_t)sv->counters.datagrams, "invalid_datagrams",
-			 (json_int_t)invalid_total, "invalid_by_reason", invalid, "rejected_workers",
-			 (json_int_t)sv->counters.rejected_full, "timeouts_sent",
-			 (json_int_t)sv->counters.timeouts_sent, "timeouts_undelivered",
-			 (json_int_t)sv->counters.timeouts_undelivered, "pause_graces",
-			 (json_int_t)sv->counters.graces, "senders_refused",
-			 (json_int_t)sv->counters.senders_refused, "impersonations",
-			 (json_int_t)sv->counters.impersonations, "signals_sent",
-			 (json_int_t)sv->counters.signals_sent, "signals_refused",
-			 (json_int_t)sv->counters.signals_refused, "hooks_started",
-			 (json_int_t)hooks_started, "hooks_refused", (json_int_t)hooks_refused,
-			 "hooks_killed", (json_int_t)hooks_killed);
-}
-
-/*
- * The status document, {"workers":[...],"supervisor":{...}}, written a
- * worker at a time: its peak memory is the text itself (a few hundred bytes
- * a worker), not a tree of every worker's fields besides. Built in its own
- * buffer, so that a failure midway leaves out as it was.
- */
-int
-control_write_status(struct supervisor *sv, struct evbuffer *out)
-{
-	struct registry *r = &sv->registry;
-	uint64_t now = vigil_now_usec();
-	struct evbuffer *doc = evbuffer_new();
-	struct worker **list = NULL;
-	int ok = doc != NULL;
-
-	if (ok && r->count > 0 && (list = calloc(r->count, sizeof(*list))) == NULL)
-		ok = 0;
-	size_t n = ok ? registry_list(r, list, r->count) : 0;
-	ok = ok && evbuffer_add_printf(doc, "{\"workers\":[") > 0;
-	for (size_t i = 0; ok && i < n; i++) {
-		struct vigil_status_row row;
-		registry_row(list[i], now, &row);
-		ok = (i == 0 || evbuffer_add(doc, ",", 1) == 0) &&
-		     control_put_json(doc, vigil_status_row_to_json(&row)) == 0;
-	}
-	free(list);
-	ok = ok && evbuffer_add_printf(doc, "],\"supervisor\":") > 0 &&
-	     control_put_json(doc, control_status_supervisor(sv, now)) == 0 &&
-	     evbuffer_add(doc, "}\n", 2) == 0;
-	if (ok)
-		evbuffer_add_buffer(out, doc); /* moves the chunks, no copy */
-	if (doc != NULL)
-		evbuffer_free(doc);
-	return ok ? 0 : -1;
 }
 
 /* An error reply: {"error":"..."}. */
@@ -248,7 +160,41 @@ control_status_one(struct supervisor *sv, struct worker *w, struct evbuffer *out
 	control_put(out, json_pack("{s:o}", "worker", o));
 }
 
-/* status: the document, or an error line, never half a line; status NAME: one worker. */
+/* render_sink: whether the client's unsent output leaves room for another slice. */
+static int
+control_render_room(void *arg)
+{
+	struct control_client *cl = arg;
+
+	return evbuffer_get_length(bufferevent_get_output(cl->bev)) < CONTROL_OUTPUT_MAX;
+}
+
+/* render_sink: the next part of the status document. */
+static void
+control_render_emit(void *arg, struct evbuffer *chunk, int done)
+{
+	struct control_client *cl = arg;
+
+	evbuffer_add_buffer(bufferevent_get_output(cl->bev), chunk);
+	if (done)
+		cl->render = NULL; /* the next line is read once this reply is written */
+}
+
+/* render_sink: out of memory midway; the client sees a cut line, and is closed. */
+static void
+control_render_fail(void *arg)
+{
+	struct control_client *cl = arg;
+
+	cl->render = NULL;
+	cl->closing = 1;
+	control_client_maybe_close(cl);
+}
+
+/*
+ * status: the document, written a slice at a time across turns of the loop
+ * (render.h) as the client reads it; status NAME: one worker, at once.
+ */
 static int
 control_cmd_status(struct control_client *cl, const char *arg, struct evbuffer *out)
 {
@@ -262,7 +208,11 @@ control_cmd_status(struct control_client *cl, const char *arg, struct evbuffer *
 			control_status_one(sv, w, out);
 		return 0;
 	}
-	if (control_write_status(sv, out) == -1)
+	struct render_sink sink = {.room = control_render_room,
+				   .emit = control_render_emit,
+				   .fail = control_render_fail,
+				   .arg = cl};
+	if ((cl->render = render_start(sv, RENDER_STATUS, &sink)) == NULL)
 		control_put(out, NULL);
 	return 0;
 }
@@ -319,7 +269,11 @@ control_cmd_reload(struct control_client *cl, const char *arg, struct evbuffer *
 {
 	char msg[256];
 
-	if (supervisor_reload(cl->ctl->sv, msg, sizeof(msg)) == -1)
+	if (cl->ctl->reload == NULL) {
+		control_error(out, "reload is not available");
+		return 0;
+	}
+	if (cl->ctl->reload(cl->ctl->sv, msg, sizeof(msg)) == -1)
 		control_error(out, "%s", msg);
 	else
 		control_put(out, json_pack("{s:b, s:s}", "reloaded", 1, "message", msg));
@@ -409,6 +363,7 @@ control_client_free(struct control_client *cl)
 		}
 	}
 	ctl->nclients--;
+	render_cancel(cl->render);
 	bufferevent_free(cl->bev);
 	free(cl);
 }
@@ -462,7 +417,7 @@ control_client_process(struct control_client *cl)
 	char *line;
 
 	for (;;) {
-		if (cl->closing || evbuffer_get_length(out) > 0)
+		if (cl->closing || cl->render != NULL || evbuffer_get_length(out) > 0)
 			return;
 		if ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) == NULL)
 			break;
@@ -488,11 +443,11 @@ control_client_process(struct control_client *cl)
 		cl->closing = 1;
 }
 
-/* A closing client goes once its replies are written. */
+/* A closing client goes once its replies are written (a document's last part too). */
 static void
 control_client_maybe_close(struct control_client *cl)
 {
-	if (!cl->closing)
+	if (!cl->closing || cl->render != NULL)
 		return;
 	bufferevent_disable(cl->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(cl->bev)) == 0)
@@ -508,12 +463,20 @@ control_read_cb(struct bufferevent *bev, void *arg)
 	control_client_maybe_close(cl);
 }
 
-/* A reply is written out: go on with the next line, or close. */
+/*
+ * The client's output drained to CONTROL_OUTPUT_LOW (or empty): a document
+ * in progress goes on; a reply written out lets the next line be read, or
+ * the client close.
+ */
 static void
 control_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct control_client *cl = arg;
 
+	if (cl->render != NULL) {
+		render_kick(cl->render);
+		return;
+	}
 	control_client_process(cl);
 	control_client_maybe_close(cl);
 }
@@ -572,9 +535,10 @@ control_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockadd
 	bufferevent_setcb(cl->bev, control_read_cb, control_write_cb, control_event_cb, cl);
 	/* Bounded input (reading pauses above it), and no client may linger. */
 	bufferevent_setwatermark(cl->bev, EV_READ, 0, CONTROL_MAX_INPUT);
+	bufferevent_setwatermark(cl->bev, EV_WRITE, CONTROL_OUTPUT_LOW, 0);
 	struct timeval idle = {.tv_sec = CONTROL_IDLE_SEC}, stuck = {.tv_sec = CONTROL_WRITE_SEC};
 	bufferevent_set_timeouts(cl->bev, &idle, &stuck);
-	bufferevent_priority_set(cl->bev, 0);
+	bufferevent_priority_set(cl->bev, SV_PRIO_CONTROL);
 	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
 }
 
@@ -606,7 +570,7 @@ control_error_cb(struct evconnlistener *lev, void *arg)
 }
 
 struct control *
-control_start(struct supervisor *sv, char *err, size_t errlen)
+control_start(struct supervisor *sv, control_reload_fn reload, char *err, size_t errlen)
 {
 	struct control *ctl = calloc(1, sizeof(*ctl));
 
@@ -615,6 +579,7 @@ control_start(struct supervisor *sv, char *err, size_t errlen)
 		return NULL;
 	}
 	ctl->sv = sv;
+	ctl->reload = reload;
 	/* Accepted sockets close on exec: a hook must not hold a vigilctl connection open. */
 	ctl->listener = evconnlistener_new(sv->base, control_accept_cb, ctl, LEV_OPT_CLOSE_ON_EXEC,
 					   -1, sv->ctl_sock.fd);
@@ -624,21 +589,22 @@ control_start(struct supervisor *sv, char *err, size_t errlen)
 		return NULL;
 	}
 	evconnlistener_set_error_cb(ctl->listener, control_error_cb);
-	if ((ctl->resume = evtimer_new(sv->base, control_resume_cb, ctl)) == NULL) {
-		snprintf(err, errlen, "cannot create the accept timer");
+	if ((ctl->resume = evtimer_new(sv->base, control_resume_cb, ctl)) == NULL ||
+	    events_subscribe(&sv->events, control_event, ctl) == -1) {
+		snprintf(err, errlen, "cannot set up %s", sv->control_path);
 		control_free(ctl);
 		return NULL;
 	}
 	return ctl;
 }
 
-void
-control_event(struct control *ctl, const struct sv_event *ev)
+/* events_cb: stream ev to every "events" subscriber. */
+static void
+control_event(const struct sv_event *ev, void *arg)
 {
+	struct control *ctl = arg;
 	struct evbuffer *line = NULL;
 
-	if (ctl == NULL)
-		return;
 	for (struct control_client *cl = ctl->clients; cl != NULL; cl = cl->next) {
 		if (!cl->subscribed || cl->closing)
 			continue;
@@ -669,6 +635,7 @@ control_free(struct control *ctl)
 {
 	if (ctl == NULL)
 		return;
+	events_unsubscribe(&ctl->sv->events, control_event, ctl);
 	while (ctl->clients != NULL)
 		control_client_free(ctl->clients);
 	evconnlistener_free(ctl->listener);

@@ -25,19 +25,43 @@ events_name(enum sv_event_type type)
 	return (unsigned)type < SV_EVENT_NTYPES ? events_names[type] : "unknown";
 }
 
-const struct sv_event *
+void
 events_add(struct events *e, const struct sv_event *ev)
 {
 	if ((unsigned)ev->type < SV_EVENT_NTYPES)
 		e->total[ev->type]++;
-	if (e->ring == NULL && (e->ring = calloc(EVENTS_KEEP, sizeof(*e->ring))) == NULL)
-		return ev;
-	struct sv_event *slot = &e->ring[e->next];
-	*slot = *ev;
-	e->next = (e->next + 1) % EVENTS_KEEP;
-	if (e->count < EVENTS_KEEP)
-		e->count++;
-	return slot;
+	if (e->ring != NULL || (e->ring = calloc(EVENTS_KEEP, sizeof(*e->ring))) != NULL) {
+		e->ring[e->next] = *ev;
+		e->next = (e->next + 1) % EVENTS_KEEP;
+		if (e->count < EVENTS_KEEP)
+			e->count++;
+	}
+	for (size_t i = 0; i < e->nsubscribers; i++)
+		e->subscribers[i].cb(ev, e->subscribers[i].arg);
+}
+
+int
+events_subscribe(struct events *e, events_cb cb, void *arg)
+{
+	if (e->nsubscribers >= EVENTS_MAX_SUBSCRIBERS)
+		return -1;
+	e->subscribers[e->nsubscribers].cb = cb;
+	e->subscribers[e->nsubscribers].arg = arg;
+	e->nsubscribers++;
+	return 0;
+}
+
+void
+events_unsubscribe(struct events *e, events_cb cb, void *arg)
+{
+	for (size_t i = 0; i < e->nsubscribers; i++) {
+		if (e->subscribers[i].cb == cb && e->subscribers[i].arg == arg) {
+			memmove(&e->subscribers[i], &e->subscribers[i + 1],
+				(e->nsubscribers - i - 1) * sizeof(e->subscribers[0]));
+			e->nsubscribers--;
+			return;
+		}
+	}
 }
 
 size_t

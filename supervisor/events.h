@@ -15,6 +15,7 @@
 #include "wire.h"
 
 #define EVENTS_KEEP 1024 /* events kept for status history */
+#define EVENTS_MAX_SUBSCRIBERS 4 /* consumers of the stream: the control socket, ... */
 
 enum sv_event_type {
 	SV_EVENT_REGISTERED, /* a name's first heartbeat */
@@ -45,8 +46,16 @@ struct sv_event {
 	int sig; /* SV_EVENT_SIGNAL: the signal */
 };
 
+/* A consumer of every event as it happens; it must not add events itself. */
+typedef void (*events_cb)(const struct sv_event *ev, void *arg);
+
 struct events {
 	struct sv_event *ring; /* EVENTS_KEEP entries, allocated on first use */
+	struct {
+		events_cb cb;
+		void *arg;
+	} subscribers[EVENTS_MAX_SUBSCRIBERS];
+	size_t nsubscribers;
 	size_t next;           /* where the next one goes */
 	size_t count;          /* how many are kept (at most EVENTS_KEEP) */
 	uint64_t total[SV_EVENT_NTYPES]; /* ever, by type */
@@ -55,8 +64,17 @@ struct events {
 /* The event's name in logs, JSON and metrics: "registered", "timeout", ... */
 const char *events_name(enum sv_event_type type);
 
-/* Keep *ev (a copy) as the newest event; returns the kept copy (or ev if out of memory). */
-const struct sv_event *events_add(struct events *e, const struct sv_event *ev);
+/*
+ * Keep *ev (a copy) as the newest event, count it, and hand it to every
+ * subscriber in the order they subscribed.
+ */
+void events_add(struct events *e, const struct sv_event *ev);
+
+/* Hand every event from now on to cb(ev, arg); -1 if EVENTS_MAX_SUBSCRIBERS are taken. */
+int events_subscribe(struct events *e, events_cb cb, void *arg);
+
+/* Stop handing events to cb with arg. */
+void events_unsubscribe(struct events *e, events_cb cb, void *arg);
 
 /* Up to cap events about worker (of type, or any if type is SV_EVENT_NTYPES), newest first. */
 size_t events_find(const struct events *e, const char *worker, enum sv_event_type type,

@@ -28,15 +28,25 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
-#include "control.h"
 #include "duration.h"
-#include "hooks.h"
 #include "http.h"
 #include "metrics.h"
+#include "render.h"
 #include "supervisor.h"
+
+/* A reply in progress: a document rendered in slices, sent as HTTP chunks. */
+struct http_reply {
+	struct http *h;
+	struct evhttp_request *req;
+	struct evhttp_connection *evcon;
+	struct render *render;
+	int in_flight; /* a chunk is still being written: no room for the next */
+	struct http_reply *next;
+};
 
 struct http {
 	struct supervisor *sv;
+	struct http_reply *replies;
 	struct evhttp *evh;
 	struct evhttp_bound_socket *bound;
 	struct event *adopt;  /* active while fresh[] holds connections to adopt */
@@ -45,107 +55,29 @@ struct http {
 	size_t nfresh;
 	struct evhttp_connection *conns[HTTP_MAX_CONNECTIONS]; /* open, with our close callback */
 	size_t nconns;
-	uint64_t start_time; /* the supervisor's start, usec since the epoch */
 	int closing;         /* http_free is running: connections close, nothing resumes */
 	struct log_ratelimit rl_accept;
 };
 
-/* A resource of the endpoint: it writes its body into out; -1 on failure. */
+/* A resource of the endpoint: a document rendered in slices (render.h). */
 struct http_route {
 	const char *path;
 	const char *type; /* Content-Type */
-	int (*fn)(struct http *h, struct evbuffer *out);
+	enum render_kind kind;
 };
 
 /* The listener's callback argument is evhttp's, so its error callback finds us here. */
 static struct http *http_instance;
 
-static int http_metrics(struct http *h, struct evbuffer *out);
-static int http_status(struct http *h, struct evbuffer *out);
-
 static const struct http_route http_routes[] = {
-    {"/metrics", METRICS_CONTENT_TYPE, http_metrics},
-    {"/status", "application/json", http_status},
+    {"/metrics", METRICS_CONTENT_TYPE, RENDER_METRICS},
+    {"/status", "application/json", RENDER_STATUS},
 };
 #define HTTP_NROUTES (sizeof(http_routes) / sizeof(http_routes[0]))
 
-int
-http_parse_addr(const char *arg, struct http_addr *a, char *err, size_t errlen)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon, *port;
-	char *end;
-
-	memset(a, 0, sizeof(*a));
-	if (arg[0] == '[') {
-		const char *close = strchr(arg, ']');
-		if (close == NULL || close[1] != ':') {
-			snprintf(err, errlen, "an IPv6 address needs the form [ADDR]:PORT");
-			return -1;
-		}
-		colon = close + 1;
-		if ((size_t)(close - arg - 1) >= sizeof(host))
-			goto bad_host;
-		memcpy(host, arg + 1, (size_t)(close - arg - 1));
-		host[close - arg - 1] = '\0';
-	} else {
-		if ((colon = strrchr(arg, ':')) == NULL) {
-			snprintf(err, errlen, "need ADDR:PORT, e.g. 127.0.0.1:9477");
-			return -1;
-		}
-		if ((size_t)(colon - arg) >= sizeof(host))
-			goto bad_host;
-		memcpy(host, arg, (size_t)(colon - arg));
-		host[colon - arg] = '\0';
-	}
-	port = colon + 1;
-	errno = 0;
-	unsigned long p = strtoul(port, &end, 10);
-	if (*port < '0' || *port > '9' || *end != '\0' || errno != 0 || p == 0 || p > 65535) {
-		snprintf(err, errlen, "the port must be a number from 1 to 65535");
-		return -1;
-	}
-
-	struct sockaddr_in *in4 = (struct sockaddr_in *)&a->ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->ss;
-	if (arg[0] == '[') {
-		if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
-			goto bad_host;
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)p);
-		a->len = sizeof(*in6);
-		snprintf(a->text, sizeof(a->text), "[%s]:%lu", host, p);
-		return 0;
-	}
-	if (host[0] == '\0') {
-		/* Every address: IPv6 and, through it, IPv4 (see http_listen). */
-		in6->sin6_family = AF_INET6;
-		in6->sin6_addr = in6addr_any;
-		in6->sin6_port = htons((uint16_t)p);
-		a->len = sizeof(*in6);
-		a->any = 1;
-		snprintf(a->text, sizeof(a->text), "[::]:%lu", p);
-		return 0;
-	}
-	if (strcmp(host, "localhost") == 0)
-		snprintf(host, sizeof(host), "127.0.0.1");
-	if (inet_pton(AF_INET, host, &in4->sin_addr) != 1)
-		goto bad_host;
-	in4->sin_family = AF_INET;
-	in4->sin_port = htons((uint16_t)p);
-	a->len = sizeof(*in4);
-	snprintf(a->text, sizeof(a->text), "%s:%lu", host, p);
-	return 0;
-
-bad_host:
-	snprintf(err, errlen, "the address must be an IPv4 address, [IPv6 address], localhost "
-			      "or empty (every address)");
-	return -1;
-}
-
 /* A listening socket for a; -1 with err naming the address on failure. */
 static int
-http_listen(struct http_addr *a, char *err, size_t errlen)
+http_listen(struct netaddr *a, char *err, size_t errlen)
 {
 	int fd, one = 1, zero = 0;
 
@@ -188,11 +120,34 @@ http_maybe_resume(struct http *h)
 	evconnlistener_enable(evhttp_bound_socket_get_listener(h->bound));
 }
 
-/* A connection closes: uncount it. */
+/* Unlink reply from h's list and free it (its render is gone or cancelled by then). */
+static void
+http_reply_free(struct http_reply *reply)
+{
+	struct http *h = reply->h;
+
+	for (struct http_reply **pp = &h->replies; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == reply) {
+			*pp = reply->next;
+			break;
+		}
+	}
+	free(reply);
+}
+
+/* A connection closes: its replies in progress stop (evhttp frees their requests); uncount it. */
 static void
 http_close_cb(struct evhttp_connection *evcon, void *arg)
 {
 	struct http *h = arg;
+
+	for (struct http_reply *r = h->replies, *next; r != NULL; r = next) {
+		next = r->next;
+		if (r->evcon == evcon) {
+			render_cancel(r->render);
+			http_reply_free(r);
+		}
+	}
 
 	for (size_t i = 0; i < h->nconns; i++) {
 		if (h->conns[i] == evcon) {
@@ -235,6 +190,7 @@ http_adopt_cb(evutil_socket_t fd, short what, void *arg)
 		bufferevent_getcb(bev, NULL, NULL, NULL, &cbarg);
 		struct evhttp_connection *evcon = cbarg;
 		if (evcon != NULL && evhttp_connection_get_bufferevent(evcon) == bev) {
+			bufferevent_priority_set(bev, SV_PRIO_CONTROL);
 			h->conns[h->nconns++] = evcon;
 			evhttp_connection_set_closecb(evcon, http_close_cb, h);
 		}
@@ -265,29 +221,52 @@ http_accept_error_cb(struct evconnlistener *lev, void *arg)
 	event_add(h->resume, &pause);
 }
 
+/* render_sink: room for the next chunk once the last one is written. */
 static int
-http_metrics(struct http *h, struct evbuffer *out)
+http_render_room(void *arg)
 {
-	struct supervisor *sv = h->sv;
-	struct metrics_input in = {
-	    .registry = &sv->registry,
-	    .counters = &sv->counters,
-	    .events = sv->events.total,
-	    .max_workers = sv->max_workers,
-	    .http_connections = h->nconns + h->nfresh,
-	    .now = vigil_now_usec(),
-	    .start_time = h->start_time,
-	    .version = VIGIL_VERSION,
-	};
+	struct http_reply *reply = arg;
 
-	hooks_counts(sv->hooks, &in.hooks_started, &in.hooks_refused, &in.hooks_killed);
-	return metrics_render(&in, out);
+	return !reply->in_flight;
 }
 
-static int
-http_status(struct http *h, struct evbuffer *out)
+/* The chunk handed to evhttp is written out: render the next. */
+static void
+http_chunk_cb(struct evhttp_connection *evcon, void *arg)
 {
-	return control_write_status(h->sv, out);
+	struct http_reply *reply = arg;
+
+	(void)evcon;
+	reply->in_flight = 0;
+	if (reply->render != NULL)
+		render_kick(reply->render);
+}
+
+/* render_sink: the next part of the body, as an HTTP chunk; the end of the reply if done. */
+static void
+http_render_emit(void *arg, struct evbuffer *chunk, int done)
+{
+	struct http_reply *reply = arg;
+
+	if (evbuffer_get_length(chunk) > 0) {
+		reply->in_flight = 1;
+		evhttp_send_reply_chunk_with_cb(reply->req, chunk, http_chunk_cb, reply);
+	}
+	if (done) {
+		evhttp_send_reply_end(reply->req); /* evhttp frees the request once it is written */
+		http_reply_free(reply);
+	}
+}
+
+/* render_sink: out of memory midway; the client cannot be told in the body: drop it. */
+static void
+http_render_fail(void *arg)
+{
+	struct http_reply *reply = arg;
+	struct evhttp_connection *evcon = reply->evcon;
+
+	http_reply_free(reply);
+	evhttp_connection_free(evcon); /* http_close_cb finds no reply of ours left */
 }
 
 /* Reply with a status code and a one-line text body. */
@@ -329,28 +308,39 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 
-	struct evbuffer *body = evbuffer_new();
-	uint64_t t0 = vigil_now_usec();
-	if (body == NULL || route->fn(h, body) == -1) {
-		log_warnx("GET %s: out of memory", route->path);
-		http_reply_text(req, HTTP_INTERNAL, "Internal Server Error");
-	} else {
-		log_debug("GET %s: %zu workers, %zu bytes in %.1f ms", route->path,
-			  h->sv->registry.count, evbuffer_get_length(body),
-			  (double)(vigil_now_usec() - t0) / 1e3);
-		evhttp_add_header(headers, "Content-Type", route->type);
-		evhttp_add_header(headers, "Cache-Control", "no-store");
-		evhttp_send_reply(req, HTTP_OK, "OK", body);
+	evhttp_add_header(headers, "Content-Type", route->type);
+	evhttp_add_header(headers, "Cache-Control", "no-store");
+	if (method == EVHTTP_REQ_HEAD) {
+		evhttp_send_reply_start(req, HTTP_OK, "OK");
+		evhttp_send_reply_end(req);
+		return;
 	}
-	if (body != NULL)
-		evbuffer_free(body);
+	/* The body, in chunks, a slice of the document at a time, as the client reads. */
+	struct http_reply *reply = calloc(1, sizeof(*reply));
+	struct render_sink sink = {.room = http_render_room,
+				   .emit = http_render_emit,
+				   .fail = http_render_fail,
+				   .arg = reply,
+				   .http_connections = h->nconns + h->nfresh};
+	if (reply == NULL || (reply->render = render_start(h->sv, route->kind, &sink)) == NULL) {
+		free(reply);
+		log_warnx("GET %s: out of memory", route->path);
+		evhttp_clear_headers(headers);
+		http_reply_text(req, HTTP_INTERNAL, "Internal Server Error");
+		return;
+	}
+	reply->h = h;
+	reply->req = req;
+	reply->evcon = evhttp_request_get_connection(req);
+	reply->next = h->replies;
+	h->replies = reply;
+	evhttp_send_reply_start(req, HTTP_OK, "OK");
 }
 
 struct http *
 http_start(struct supervisor *sv, char *err, size_t errlen)
 {
 	struct http *h = calloc(1, sizeof(*h));
-	struct timespec ts;
 	int fd;
 
 	if (h == NULL) {
@@ -358,9 +348,6 @@ http_start(struct supervisor *sv, char *err, size_t errlen)
 		return NULL;
 	}
 	h->sv = sv;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	h->start_time = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000 -
-			(vigil_now_usec() - sv->started);
 	if ((fd = http_listen(&sv->metrics_addr, err, errlen)) == -1) {
 		free(h);
 		return NULL;
@@ -409,6 +396,10 @@ http_free(struct http *h)
 	for (size_t i = 0; i < h->nfresh; i++)
 		bufferevent_decref(h->fresh[i]);
 	h->nfresh = 0;
+	while (h->replies != NULL) {
+		render_cancel(h->replies->render);
+		http_reply_free(h->replies);
+	}
 	if (h->evh != NULL)
 		evhttp_free(h->evh); /* closes the listener and every connection */
 	if (h->adopt != NULL)

@@ -136,10 +136,24 @@ listener_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-void
-listener_drain(struct supervisor *sv)
+/* monitor_io: read what the socket holds now. */
+static void
+listener_io_drain(void *ctx)
 {
-	listener_read_cb(sv->hb_sock.fd, EV_READ, sv->listener);
+	struct listener *l = ctx;
+
+	listener_read_cb(l->sv->hb_sock.fd, EV_READ, l);
+}
+
+/* monitor_io: send a datagram from the heartbeat socket, never blocking. */
+static int
+listener_io_send(void *ctx, const struct sockaddr_un *to, socklen_t tolen, const char *buf,
+		 size_t len)
+{
+	struct listener *l = ctx;
+	ssize_t n = sendto(l->sv->hb_sock.fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+			   (const struct sockaddr *)to, tolen);
+	return n == -1 ? -1 : 0;
 }
 
 struct listener *
@@ -164,12 +178,14 @@ listener_start(struct supervisor *sv, char *err, size_t errlen)
 		return NULL;
 	}
 	l->ev = event_new(sv->base, sv->hb_sock.fd, EV_READ | EV_PERSIST, listener_read_cb, l);
-	/* Priority 0, above the timers: queued heartbeats are read before deadlines are judged. */
-	if (l->ev == NULL || event_priority_set(l->ev, 0) == -1 || event_add(l->ev, NULL) == -1) {
+	/* Above the timers: queued heartbeats are read before deadlines are judged. */
+	if (l->ev == NULL || event_priority_set(l->ev, SV_PRIO_DATA) == -1 || event_add(l->ev, NULL) == -1) {
 		snprintf(err, errlen, "cannot watch %s", sv->socket_path);
 		listener_free(l);
 		return NULL;
 	}
+	struct monitor_io io = {.send = listener_io_send, .drain = listener_io_drain, .ctx = l};
+	monitor_set_io(sv, &io);
 	return l;
 }
 
@@ -178,16 +194,9 @@ listener_free(struct listener *l)
 {
 	if (l == NULL)
 		return;
+	if (l->sv->io.ctx == l)
+		memset(&l->sv->io, 0, sizeof(l->sv->io));
 	if (l->ev != NULL)
 		event_free(l->ev);
 	free(l);
-}
-
-int
-listener_send(struct supervisor *sv, const struct sockaddr_un *to, socklen_t tolen,
-	      const char *buf, size_t len)
-{
-	ssize_t n = sendto(sv->hb_sock.fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
-			   (const struct sockaddr *)to, tolen);
-	return n == -1 ? -1 : 0;
 }

@@ -1,28 +1,20 @@
 /*
  * listener.h: the heartbeat socket. Drains datagrams in batches (recvmmsg)
  * with the sender's credentials, decodes them and hands each valid message
- * to the monitor; also sends the monitor's TIMEOUT datagrams from the same
- * socket, so workers see them come from the supervisor's address.
+ * to the monitor; installs the monitor's struct monitor_io, through which
+ * the monitor sends its TIMEOUT datagrams from the same socket (so workers
+ * see them come from the supervisor's address) and drains it on a reload.
  */
 #ifndef VIGIL_LISTENER_H
 #define VIGIL_LISTENER_H
 
 #include <stddef.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 
 struct supervisor;
 
-/* Start reading sv->hb_sock.fd; NULL with err on failure. */
+/* Start reading sv->hb_sock.fd and install sv's monitor_io; NULL with err on failure. */
 struct listener *listener_start(struct supervisor *sv, char *err, size_t errlen);
 
 void listener_free(struct listener *l);
-
-/* Read and hand over what the socket holds now (at most one wakeup's worth). */
-void listener_drain(struct supervisor *sv);
-
-/* Send one datagram without blocking; -1 with errno (EAGAIN: the peer's queue is full). */
-int listener_send(struct supervisor *sv, const struct sockaddr_un *to, socklen_t tolen,
-		  const char *buf, size_t len);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include "listener.h"
 #include "monitor.h"
 #include "config.h"
+#include "configure.h"
 #include "notify.h"
 #include "options.h"
 #include "reload.h"
@@ -114,7 +116,7 @@ signal_hup_cb(evutil_socket_t sig, short what, void *arg)
 	char msg[512];
 
 	log_info("received SIGHUP: reloading the configuration");
-	supervisor_reload(arg, msg, sizeof(msg));
+	reload_apply(arg, msg, sizeof(msg));
 }
 
 static void
@@ -149,11 +151,11 @@ main(int argc, char **argv)
 
 	options_parse_argv(argc, argv, &cli, usage);
 	if (cli.check_config) {
-		status = reload_check(&cli);
+		status = configure_check(&cli);
 		options_cli_free(&cli);
 		return status;
 	}
-	if ((status = reload_build(&cli, &conf)) != 0) {
+	if ((status = configure_build(&cli, &conf)) != 0) {
 		for (size_t i = 0; conf != NULL && i < conf->nerrors; i++)
 			fprintf(stderr, "%s\n", conf->errors[i].text);
 		if (status == 2)
@@ -169,11 +171,16 @@ main(int argc, char **argv)
 	log_libevent();
 	signal(SIGPIPE, SIG_IGN);
 
-	/* Without the precise flag libevent uses CLOCK_MONOTONIC_COARSE (1-4 ms steps). */
+	/*
+	 * Without the precise flag libevent uses CLOCK_MONOTONIC_COARSE (1-4 ms
+	 * steps). At most one control-plane callback a turn (supervisor.h's
+	 * priorities): a turn is then the data plane's work plus one slice.
+	 */
 	if ((cfg = event_config_new()) == NULL ||
 	    event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER) == -1 ||
+	    event_config_set_max_dispatch_interval(cfg, NULL, 1, SV_PRIO_CONTROL) == -1 ||
 	    (sv.base = event_base_new_with_config(cfg)) == NULL ||
-	    event_base_priority_init(sv.base, 2) == -1)
+	    event_base_priority_init(sv.base, SV_NPRIO) == -1)
 		fatalx("cannot create the event loop");
 	event_config_free(cfg);
 	ctimeout_init(&sv.ctimeouts, sv.base);
@@ -196,17 +203,20 @@ main(int argc, char **argv)
 	sigs[1] = evsignal_new(sv.base, SIGINT, signal_stop_cb, &sv);
 	sigs[2] = evsignal_new(sv.base, SIGHUP, signal_hup_cb, &sv);
 	for (int i = 0; i < 3; i++)
-		if (sigs[i] == NULL || event_priority_set(sigs[i], 0) == -1 ||
+		if (sigs[i] == NULL || event_priority_set(sigs[i], SV_PRIO_DATA) == -1 ||
 		    event_add(sigs[i], NULL) == -1)
 			fatalx("cannot install signal handlers");
 	if (registry_init(&sv.registry, sv.max_workers) == -1)
 		fatalx("cannot allocate the worker table for %zu workers", sv.max_workers);
 	sv.started = vigil_now_usec();
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	sv.start_time = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 
 	if (heartbeat_socket(&sv, err, sizeof(err)) == -1 ||
 	    vigil_sock_bind(&sv.ctl_sock, sv.control_path, SOCK_STREAM, 0660, err, sizeof(err)) == -1 ||
 	    (sv.listener = listener_start(&sv, err, sizeof(err))) == NULL ||
-	    (sv.control = control_start(&sv, err, sizeof(err))) == NULL ||
+	    (sv.control = control_start(&sv, reload_apply, err, sizeof(err))) == NULL ||
 	    (sv.metrics != NULL && (sv.http = http_start(&sv, err, sizeof(err))) == NULL)) {
 		log_error("%s", err);
 		goto out;

@@ -2,8 +2,9 @@
  * metrics.c: the Prometheus exposition of the supervisor. See metrics.h.
  *
  * Samples of one metric must be contiguous, so the per-worker metrics are
- * written in one pass over the workers into one buffer per metric, then
- * joined: evbuffer_add_buffer() moves their chunks, it copies nothing.
+ * written one family at a time, a pass over the workers (in name order,
+ * walk.h) each, in slices, after the supervisor's own metrics, whose
+ * counts by state come from a first pass that writes nothing.
  */
 #include <inttypes.h>
 #include <stddef.h>
@@ -13,16 +14,19 @@
 
 #include <event2/buffer.h>
 
+#include "counters.h"
+#include "events.h"
 #include "metrics.h"
 #include "registry.h"
 #include "state.h"
-#include "supervisor.h"
+#include "walk.h"
 #include "wire.h"
 
 /* What vigil_workers counts: every name state_name() gives a registered worker. */
 static const char *const metrics_states[] = {"alive",  "late",   "dead",    "stopped",
 					     "exited", "failed", "expected", "missing"};
 #define METRICS_NSTATES (sizeof(metrics_states) / sizeof(metrics_states[0]))
+#define METRICS_ROWS_PER_CHECK 8 /* samples between two looks at the slice's clock */
 
 /* The supervisor's counters, each a counter of its own. */
 static const struct metrics_counter {
@@ -160,6 +164,8 @@ metrics_single(struct evbuffer *out, const char *name, const char *type, const c
 }
 
 /* The supervisor's own metrics, the state counts among them. */
+_Static_assert(METRICS_NSTATES == METRICS_NSTATES_MAX, "metrics_doc.by_state has a slot a state");
+
 static int
 metrics_supervisor(const struct metrics_input *in, const uint64_t *by_state,
 		   struct evbuffer *out)
@@ -216,74 +222,150 @@ metrics_supervisor(const struct metrics_input *in, const uint64_t *by_state,
 	return ok ? 0 : -1;
 }
 
-/* Append w's sample of each per-worker metric to fam[], and count its state. */
-static int
-metrics_worker(const struct worker *w, uint64_t now, struct evbuffer **fam, uint64_t *by_state)
+/* Count w's state at now in by_state. */
+static void
+metrics_count_state(const struct worker *w, uint64_t now, uint64_t *by_state)
 {
-	const struct worker_core *c = &w->core;
-	const char *state = state_name(c, now);
-	char name[2 * VIGIL_NAME_MAX + 1], age[32], timeout[32];
-	int up = strcmp(state, "alive") == 0 || strcmp(state, "late") == 0;
+	const char *state = state_name(&w->core, now);
 
 	for (size_t i = 0; i < METRICS_NSTATES; i++) {
 		if (strcmp(state, metrics_states[i]) == 0) {
 			by_state[i]++;
-			break;
+			return;
 		}
 	}
+}
+
+/* Append w's sample of one per-worker metric to out. */
+static int
+metrics_worker(const struct worker *w, uint64_t now, enum metrics_worker_metric m,
+	       struct evbuffer *out)
+{
+	const struct worker_core *c = &w->core;
+	const char *state = state_name(c, now);
+	char name[2 * VIGIL_NAME_MAX + 1], v[32];
+	int up = strcmp(state, "alive") == 0 || strcmp(state, "late") == 0;
+
 	metrics_escape_label(w->name, name, sizeof(name));
-	metrics_seconds(now > c->last_hb ? now - c->last_hb : 0, age, sizeof(age));
-	metrics_seconds(c->timeout, timeout, sizeof(timeout));
-	if (evbuffer_add_printf(fam[MW_STATE], "vigil_worker_state{worker=\"%s\",state=\"%s\"} 1\n",
-				name, state) < 0 ||
-	    evbuffer_add_printf(fam[MW_UP], "vigil_worker_up{worker=\"%s\"} %d\n", name, up) < 0 ||
-	    evbuffer_add_printf(fam[MW_HEARTBEATS],
-				"vigil_worker_heartbeats_total{worker=\"%s\"} %" PRIu64 "\n", name,
-				c->heartbeats) < 0 ||
-	    evbuffer_add_printf(fam[MW_TIMEOUTS],
-				"vigil_worker_timeouts_total{worker=\"%s\"} %" PRIu64 "\n", name,
-				c->timeouts) < 0 ||
-	    evbuffer_add_printf(fam[MW_RESTARTS],
-				"vigil_worker_restarts_total{worker=\"%s\"} %" PRIu64 "\n", name,
-				c->restarts) < 0 ||
-	    evbuffer_add_printf(fam[MW_AGE],
-				"vigil_worker_last_heartbeat_age_seconds{worker=\"%s\"} %s\n", name,
-				age) < 0 ||
-	    evbuffer_add_printf(fam[MW_TIMEOUT], "vigil_worker_timeout_seconds{worker=\"%s\"} %s\n",
-				name, timeout) < 0)
-		return -1;
+	switch (m) {
+	case MW_STATE:
+		return evbuffer_add_printf(out, "vigil_worker_state{worker=\"%s\",state=\"%s\"} 1\n",
+					   name, state) < 0 ? -1 : 0;
+	case MW_UP:
+		return evbuffer_add_printf(out, "vigil_worker_up{worker=\"%s\"} %d\n", name, up) < 0
+			   ? -1
+			   : 0;
+	case MW_HEARTBEATS:
+		return evbuffer_add_printf(out, "vigil_worker_heartbeats_total{worker=\"%s\"} %" PRIu64
+						"\n",
+					   name, c->heartbeats) < 0 ? -1 : 0;
+	case MW_TIMEOUTS:
+		return evbuffer_add_printf(out, "vigil_worker_timeouts_total{worker=\"%s\"} %" PRIu64
+						"\n",
+					   name, c->timeouts) < 0 ? -1 : 0;
+	case MW_RESTARTS:
+		return evbuffer_add_printf(out, "vigil_worker_restarts_total{worker=\"%s\"} %" PRIu64
+						"\n",
+					   name, c->restarts) < 0 ? -1 : 0;
+	case MW_AGE:
+		metrics_seconds(now > c->last_hb ? now - c->last_hb : 0, v, sizeof(v));
+		return evbuffer_add_printf(out,
+					   "vigil_worker_last_heartbeat_age_seconds{worker=\"%s\"} %s\n",
+					   name, v) < 0 ? -1 : 0;
+	case MW_TIMEOUT:
+		metrics_seconds(c->timeout, v, sizeof(v));
+		return evbuffer_add_printf(out, "vigil_worker_timeout_seconds{worker=\"%s\"} %s\n",
+					   name, v) < 0 ? -1 : 0;
+	case MW_N:
+		break;
+	}
+	return -1;
+}
+
+/* A slice that never ends, for a rendering in one go. */
+static uint64_t
+metrics_no_clock(void)
+{
 	return 0;
 }
 
 int
-metrics_render(const struct metrics_input *in, struct evbuffer *out)
+metrics_start(struct metrics_doc *d, struct registry *r)
 {
-	const struct registry *r = in->registry;
-	struct evbuffer *fam[MW_N] = {NULL};
-	struct worker **list = NULL;
-	uint64_t by_state[METRICS_NSTATES] = {0};
-	size_t n = 0;
-	int ok = 1;
+	memset(d, 0, sizeof(*d));
+	return walk_start(&d->walk, r);
+}
 
-	for (size_t i = 0; i < MW_N; i++)
-		ok = ok && (fam[i] = evbuffer_new()) != NULL;
-	if (ok && r->count > 0) {
-		if ((list = calloc(r->count, sizeof(*list))) == NULL)
-			ok = 0;
-		else
-			n = registry_list(r, list, r->count);
+/* Whether the step must stop: the slice's time or the output's room is used up. */
+static int
+metrics_full(const struct slice *sl, const struct evbuffer *out, unsigned *tick)
+{
+	if (sl->max_bytes != 0 && evbuffer_get_length(out) >= sl->max_bytes)
+		return 1;
+	return ++*tick % METRICS_ROWS_PER_CHECK == 0 && sl->clock() >= sl->deadline;
+}
+
+int
+metrics_step(struct metrics_doc *d, const struct metrics_input *in, struct evbuffer *out,
+	     const struct slice *sl)
+{
+	unsigned tick = 0;
+	struct worker *w;
+
+	if (!walk_prepare(&d->walk, sl))
+		return 0;
+	/* First a pass that counts the workers by state, for the supervisor's part. */
+	if (!d->counted) {
+		while ((w = walk_next(&d->walk)) != NULL) {
+			metrics_count_state(w, in->now, d->by_state);
+			if (slice_over(sl, &tick))
+				return 0;
+		}
+		d->counted = 1;
+		if (metrics_supervisor(in, d->by_state, out) == -1)
+			return -1;
 	}
-	for (size_t i = 0; ok && i < n; i++)
-		ok = metrics_worker(list[i], in->now, fam, by_state) == 0;
-	free(list);
-	ok = ok && metrics_supervisor(in, by_state, out) == 0;
-	for (size_t i = 0; ok && i < MW_N; i++) {
-		const struct metrics_family *f = &metrics_worker_families[i];
-		ok = metrics_header(out, f->name, f->type, f->help) == 0 &&
-		     evbuffer_add_buffer(out, fam[i]) == 0;
+	/* Then one pass over the workers per family: a family's samples are contiguous. */
+	while (d->family < MW_N) {
+		if (!d->started_family) {
+			const struct metrics_family *f = &metrics_worker_families[d->family];
+			if (metrics_header(out, f->name, f->type, f->help) == -1)
+				return -1;
+			walk_rewind(&d->walk);
+			d->started_family = 1;
+		}
+		for (;;) {
+			if (metrics_full(sl, out, &tick))
+				return 0;
+			if ((w = walk_next(&d->walk)) == NULL)
+				break;
+			if (metrics_worker(w, in->now, d->family, out) == -1)
+				return -1;
+		}
+		d->family++;
+		d->started_family = 0;
 	}
-	for (size_t i = 0; i < MW_N; i++)
-		if (fam[i] != NULL)
-			evbuffer_free(fam[i]);
-	return ok ? 0 : -1;
+	return 1;
+}
+
+void
+metrics_end(struct metrics_doc *d)
+{
+	walk_end(&d->walk);
+	memset(d, 0, sizeof(*d));
+}
+
+int
+metrics_render(const struct metrics_input *in, struct registry *r, struct evbuffer *out)
+{
+	struct slice sl = {.clock = metrics_no_clock, .deadline = UINT64_MAX};
+	struct metrics_doc d;
+	int rc;
+
+	if (metrics_start(&d, r) == -1)
+		return -1;
+	while ((rc = metrics_step(&d, in, out, &sl)) == 0)
+		;
+	metrics_end(&d);
+	return rc == 1 ? 0 : -1;
 }

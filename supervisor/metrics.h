@@ -11,15 +11,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "walk.h"
+
 struct evbuffer;
 struct registry;
 struct supervisor_counters;
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
-/* Everything a rendering shows, gathered by the caller. */
+/* Everything a rendering shows but the workers, gathered by the caller at each step. */
 struct metrics_input {
-	const struct registry *registry;
 	const struct supervisor_counters *counters;
 	const uint64_t *events; /* SV_EVENT_NTYPES totals, by event type (events.h); NULL: none */
 	uint64_t hooks_started, hooks_refused, hooks_killed;
@@ -30,11 +31,34 @@ struct metrics_input {
 	const char *version;
 };
 
+#define METRICS_NSTATES_MAX 8 /* the states vigil_workers counts */
+
+/* A rendering in progress, a slice at a time (walk.h says what it sees). */
+struct metrics_doc {
+	struct walk walk;
+	int counted;        /* the first pass, counting states, is done */
+	unsigned family;    /* the per-worker metric being written */
+	int started_family; /* its header is written */
+	uint64_t by_state[METRICS_NSTATES_MAX];
+};
+
+/* Begin a rendering of r's workers; -1 if out of memory. */
+int metrics_start(struct metrics_doc *d, struct registry *r);
+
 /*
- * Append the exposition of in to out, workers sorted by name; -1 if memory
- * ran out (out then holds part of it).
+ * Append the next part of the exposition to out, within the slice: 1 once
+ * it is complete, 0 if there is more, -1 if memory ran out.
  */
-int metrics_render(const struct metrics_input *in, struct evbuffer *out);
+int metrics_step(struct metrics_doc *d, const struct metrics_input *in, struct evbuffer *out,
+		 const struct slice *sl);
+
+void metrics_end(struct metrics_doc *d);
+
+/*
+ * The whole exposition of r's workers and in, in one go (tests, small
+ * registries); -1 if memory ran out (out then holds part of it).
+ */
+int metrics_render(const struct metrics_input *in, struct registry *r, struct evbuffer *out);
 
 /*
  * Escape in for a label value: backslash, double quote and newline become

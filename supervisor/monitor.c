@@ -18,12 +18,10 @@
 #include <event2/event.h>
 
 #include "config.h"
-#include "control.h"
 #include "duration.h"
 #include "events.h"
 #include "hooks.h"
 #include "identity.h"
-#include "listener.h"
 #include "monitor.h"
 #include "notify.h"
 #include "supervisor.h"
@@ -67,7 +65,7 @@ monitor_event(struct supervisor *sv, enum sv_event_type type, const struct worke
 	ev.silent_ms = c->last_hb != 0 && now > c->last_hb ? (now - c->last_hb) / 1000 : 0;
 	snprintf(ev.worker, sizeof(ev.worker), "%s", w->name);
 	snprintf(ev.state, sizeof(ev.state), "%s", state_name(c, now));
-	control_event(sv->control, events_add(&sv->events, &ev));
+	events_add(&sv->events, &ev);
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -85,7 +83,48 @@ monitor_invalid(struct supervisor *sv, const struct vigil_wire_error *err, uint6
 			sv->socket_path, why);
 }
 
-/* A worker's timer expired: let the state machine judge it. */
+void
+monitor_set_io(struct supervisor *sv, const struct monitor_io *io)
+{
+	sv->io = *io;
+}
+
+void
+monitor_drain(struct supervisor *sv)
+{
+	if (sv->io.drain != NULL)
+		sv->io.drain(sv->io.ctx);
+}
+
+void
+monitor_expire(struct supervisor *sv, struct worker *w, uint64_t now)
+{
+	struct state_event ev = {.type = STATE_EV_TIMER, .now = now};
+
+	if (now > w->core.due) {
+		uint64_t late = now - w->core.due;
+		if (late > sv->counters.timer_late_max)
+			sv->counters.timer_late_max = late;
+		/*
+		 * Far past the deadline: the loop itself was stalled (SIGSTOP, a
+		 * starved host). The state machine forgives each worker once per
+		 * silence for it; the heartbeats that waited in the socket were read
+		 * before this timer ran (the socket's priority is higher).
+		 */
+		if (late >= STATE_PAUSE_USEC) {
+			sv->counters.stalls += now - sv->last_stall_seen >= STATE_PAUSE_USEC;
+			sv->last_stall_seen = now;
+			log_ratelimited(&sv->rl_pause, now, LOG_LEVEL_WARN,
+					"the supervisor itself was paused or starved (a timer ran "
+					"%" PRIu64 " ms late): every worker whose deadline fell in "
+					"the pause gets one period of grace, once per silence",
+					late / 1000);
+		}
+	}
+	monitor_apply(sv, w, &ev);
+}
+
+/* A worker's timer expired. */
 static void
 monitor_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -93,23 +132,10 @@ monitor_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct supervisor *sv = monitor_sv;
 	uint64_t now = vigil_now_usec();
 
-	/*
-	 * Far past the deadline: we were paused. Read what the socket holds
-	 * before judging anyone; this worker's heartbeat may be in it.
-	 */
-	if (now > w->core.due && now - w->core.due >= STATE_PAUSE_USEC) {
-		uint64_t late = now - w->core.due;
-		log_ratelimited(&sv->rl_pause, now, LOG_LEVEL_WARN,
-				"the supervisor itself was paused or starved (a timer ran %" PRIu64
-				" ms late): reading queued heartbeats and giving every worker one "
-				"period of grace",
-				late / 1000);
-		listener_drain(sv);
-		now = vigil_now_usec();
-	}
-	struct state_event ev = {.type = STATE_EV_TIMER, .now = now};
+	(void)fd;
+	(void)what;
 	event_base_update_cache_time(sv->base); /* after our clock read: see listener.c */
-	monitor_apply(sv, w, &ev);
+	monitor_expire(sv, w, now);
 }
 
 /*
@@ -325,7 +351,9 @@ monitor_send_timeout(struct supervisor *sv, struct worker *w, uint64_t now)
 	int len = vigil_wire_encode(&m, buf, sizeof(buf));
 	if (len < 0)
 		fatalx("cannot encode TIMEOUT for %s", w->name); /* our own fields: a bug */
-	if (listener_send(sv, w->addr, w->addrlen, buf, (size_t)len) == 0) {
+	if (sv->io.send == NULL)
+		errno = ENOTCONN;
+	else if (sv->io.send(sv->io.ctx, w->addr, w->addrlen, buf, (size_t)len) == 0) {
 		sv->counters.timeouts_sent++;
 		return;
 	}
@@ -540,22 +568,18 @@ monitor_incident(struct supervisor *sv, struct worker *w, uint64_t now)
 			      w->name, d);
 }
 
-/* Apply one event to w and carry out the actions the state machine asks for. */
+/* Step 1: the events and log lines of the transition itself. */
 static void
-monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event *ev)
+monitor_report(struct supervisor *sv, const struct worker *w, unsigned act, uint64_t now)
 {
 	const struct worker_core *c = &w->core;
-	enum worker_state before = c->state;
-	uint64_t pid_before = c->pid;
-	unsigned act = state_apply(&w->core, ev);
-	uint64_t now = ev->now;
-	char d1[32];
+	char d[32];
 
 	if (act & STATE_ACT_REGISTERED) {
-		vigil_duration_format(c->timeout, d1, sizeof(d1));
+		vigil_duration_format(c->timeout, d, sizeof(d));
 		monitor_event(sv, SV_EVENT_REGISTERED, w, now, 0, NULL, LOG_LEVEL_INFO,
 			      "worker %s registered (pid %" PRIu64 ", seq %" PRIu64 ", timeout %s)",
-			      w->name, c->pid, c->last_seq, d1);
+			      w->name, c->pid, c->last_seq, d);
 	}
 	/* Rate-limited: a one-shot sender (socat) is a new pid every time. */
 	if (act & STATE_ACT_RESTARTED)
@@ -578,69 +602,125 @@ monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event 
 		monitor_event(sv, SV_EVENT_EXITED, w, now, 0, &sv->rl_timeouts, LOG_LEVEL_WARN,
 			      "worker %s exited (pid %" PRIu64 ", without STOPPING=1)", w->name,
 			      c->pid);
-	/*
-	 * Another process behind the name (by a heartbeat or a STOPPING=1): what
-	 * we knew of the old one goes. A policy that signals needs the new one's
-	 * start time; an exit watch is set again once the new pid has proven
-	 * itself with a second heartbeat (below).
-	 */
-	if (c->pid != pid_before) {
-		w->start_time = monitor_policy(sv, w)->n > 0 && w->pid_vouched
-					? identity_start_time(c->pid)
-					: 0;
-		registry_unwatch_exit(w);
+	if (act & STATE_ACT_MISSING) {
+		vigil_duration_format(sv->startup_grace, d, sizeof(d));
+		monitor_event(sv, SV_EVENT_MISSING, w, now, 0, NULL, LOG_LEVEL_WARN,
+			      "worker %s is missing: expected, and no heartbeat within %s", w->name,
+			      d);
 	}
-	/* A new silence, a restart or an exit: an incident, for --intensity. */
+}
+
+/*
+ * Step 2: another process behind the name (by a heartbeat or a
+ * STOPPING=1): what we knew of the old one goes. A policy that signals
+ * needs the new one's start time; an exit watch is set again once the new
+ * pid has proven itself with a second heartbeat (step 7).
+ */
+static void
+monitor_track_pid(struct supervisor *sv, struct worker *w, uint64_t pid_before)
+{
+	if (w->core.pid == pid_before)
+		return;
+	w->start_time = monitor_policy(sv, w)->n > 0 && w->pid_vouched
+				? identity_start_time(w->core.pid)
+				: 0;
+	registry_unwatch_exit(w);
+}
+
+/* Step 4: a missed period: log it, tell the worker, and take the policy's step. */
+static void
+monitor_escalate(struct supervisor *sv, struct worker *w, uint64_t now)
+{
+	const struct worker_core *c = &w->core;
+
+	monitor_log_timeout(sv, w, now);
+	monitor_send_timeout(sv, w, now);
+	/* A failed worker (over its --intensity) is escalated no further. */
+	const struct policy_step *step = policy_step_at(monitor_policy(sv, w), c->missed);
+	if (step == NULL || c->failed)
+		return;
+	if (step->sig != 0)
+		monitor_signal(sv, w, step->sig, now);
+	else
+		monitor_hook(sv, w, step->path, now);
+}
+
+/* Step 5: the timer, to fire at core.due, or stopped. */
+static void
+monitor_arm(struct supervisor *sv, struct worker *w, unsigned act, uint64_t now)
+{
+	const struct worker_core *c = &w->core;
+
+	if (act & STATE_ACT_DISARM)
+		event_del(w->timer);
+	if (!(act & STATE_ACT_ARM))
+		return;
+	uint64_t left = c->due > now ? c->due - now : 0;
+	struct timeval tv = {.tv_sec = (time_t)(left / 1000000),
+			     .tv_usec = (suseconds_t)(left % 1000000)};
+	/*
+	 * Re-adding a pending event just moves its deadline: no allocation. A
+	 * whole timeout (after a heartbeat) goes through its common timeout's
+	 * queue, O(1); a remainder goes to the heap, and so do phi's timeouts,
+	 * new to the microsecond at every heartbeat: they would fill libevent's
+	 * 256 common timeouts with values used once.
+	 */
+	const struct timeval *ctv =
+	    left == c->timeout && w->phi == NULL ? ctimeout_get(&sv->ctimeouts, left) : NULL;
+	event_add(w->timer, ctv != NULL ? ctv : &tv);
+}
+
+/* Step 6: the counts by state, and systemd's STATUS= line, when the state changed. */
+static void
+monitor_count_state(struct supervisor *sv, const struct worker *w, enum worker_state before)
+{
+	if (w->core.state == before)
+		return;
+	if (before != WORKER_NEW)
+		sv->by_state[before]--;
+	sv->by_state[w->core.state]++;
+	notify_status(sv);
+}
+
+/*
+ * Apply one event to w and carry out what the state machine asks, in this
+ * order, each step a function:
+ *   1. monitor_report: the transition's events (registered, restarted, ...),
+ *      so that what follows is told after the news that caused it;
+ *   2. monitor_track_pid: a new process behind the name forgets the old
+ *      one's start time and exit watch, before any signal could reach it;
+ *   3. monitor_incident: --intensity counts a new silence, a restart or an
+ *      exit, and may mark w failed, which step 4 reads;
+ *   4. monitor_escalate: a missed period is logged, told to the worker
+ *      (TIMEOUT) and escalated by the policy;
+ *   5. monitor_arm: the timer;
+ *   6. monitor_count_state: the counts by state, STATUS= for systemd;
+ *   7. monitor_watch_exit, last, because it may re-enter: a process found
+ *      gone already applies STATE_EV_EXITED to w, a nested monitor_apply
+ *      that runs these steps again on a w whose own steps are complete.
+ */
+static void
+monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event *ev)
+{
+	const struct worker_core *c = &w->core;
+	enum worker_state before = c->state;
+	uint64_t pid_before = c->pid;
+	unsigned act = state_apply(&w->core, ev);
+	uint64_t now = ev->now;
+
+	monitor_report(sv, w, act, now);
+	monitor_track_pid(sv, w, pid_before);
 	if (((act & STATE_ACT_TIMEOUT) && c->missed == 1) ||
 	    (act & (STATE_ACT_RESTARTED | STATE_ACT_EXITED)))
 		monitor_incident(sv, w, now);
-	if (act & STATE_ACT_TIMEOUT) {
-		monitor_log_timeout(sv, w, now);
-		monitor_send_timeout(sv, w, now);
-		/* A failed worker (over its --intensity) is escalated no further. */
-		const struct policy_step *step = policy_step_at(monitor_policy(sv, w), c->missed);
-		if (step != NULL && !c->failed) {
-			if (step->sig != 0)
-				monitor_signal(sv, w, step->sig, now);
-			else
-				monitor_hook(sv, w, step->path, now);
-		}
-	}
-	if (act & STATE_ACT_MISSING) {
-		vigil_duration_format(sv->startup_grace, d1, sizeof(d1));
-		monitor_event(sv, SV_EVENT_MISSING, w, now, 0, NULL, LOG_LEVEL_WARN,
-			      "worker %s is missing: expected, and no heartbeat within %s", w->name,
-			      d1);
-	}
-	if (act & STATE_ACT_DISARM)
-		event_del(w->timer);
-	if (act & STATE_ACT_ARM) {
-		uint64_t left = c->due > now ? c->due - now : 0;
-		struct timeval tv = {.tv_sec = (time_t)(left / 1000000),
-				     .tv_usec = (suseconds_t)(left % 1000000)};
-		/*
-		 * Re-adding a pending event just moves its deadline: no allocation.
-		 * A whole timeout (after a heartbeat) goes through its common
-		 * timeout's queue, O(1); a remainder goes to the heap, and so do
-		 * phi's timeouts, new to the microsecond at every heartbeat: they
-		 * would fill libevent's 256 common timeouts with values used once.
-		 */
-		const struct timeval *ctv = left == c->timeout && w->phi == NULL
-						? ctimeout_get(&sv->ctimeouts, left)
-						: NULL;
-		event_add(w->timer, ctv != NULL ? ctv : &tv);
-	}
-	if (c->state != before) {
-		if (before != WORKER_NEW)
-			sv->by_state[before]--;
-		sv->by_state[c->state]++;
-		notify_status(sv);
-	}
+	if (act & STATE_ACT_TIMEOUT)
+		monitor_escalate(sv, w, now);
+	monitor_arm(sv, w, act, now);
+	monitor_count_state(sv, w, before);
 	/*
-	 * Last, as it may apply an event of its own: the process is watched for
-	 * its exit from its second heartbeat, so that a one-shot sender (socat,
-	 * systemd-notify: a new pid every time) is never mistaken for a worker
-	 * that exited; never on a pid only claimed.
+	 * The process is watched for its exit from its second heartbeat, so
+	 * that a one-shot sender (socat, systemd-notify: a new pid every time)
+	 * is never mistaken for a worker that exited; never on a pid only claimed.
 	 */
 	if (sv->detect_exit && w->pid_vouched && c->pid != 0 && c->pid == pid_before &&
 	    ev->type == STATE_EV_HEARTBEAT && w->exit_ev == NULL)

@@ -1,7 +1,10 @@
 /*
  * monitor.h: turns decoded messages and timer expiries into state
- * transitions (state.c) and carries out the resulting actions: the log
- * lines, the TIMEOUT datagram, the timer.
+ * transitions (state.c) and carries out the resulting actions: the events
+ * (events.h, which its subscribers stream and log), the TIMEOUT datagram,
+ * the policy, the timer. It reaches the heartbeat socket only through the
+ * struct monitor_io the socket's adapter installs (listener.c; a fake one
+ * in tests), and knows nothing of the control socket or HTTP.
  */
 #ifndef VIGIL_MONITOR_H
 #define VIGIL_MONITOR_H
@@ -13,6 +16,27 @@
 #include "wire.h"
 
 struct supervisor;
+struct worker;
+
+/* What the monitor needs of the heartbeat socket. */
+struct monitor_io {
+	/* Send one datagram without blocking; -1 with errno (EAGAIN: the peer's queue is full). */
+	int (*send)(void *ctx, const struct sockaddr_un *to, socklen_t tolen, const char *buf,
+		    size_t len);
+	/* Read and hand over (monitor_message) what the socket holds now. */
+	void (*drain)(void *ctx);
+	void *ctx;
+};
+
+/* Install io (copied); until then TIMEOUTs are counted undelivered and nothing drains. */
+void monitor_set_io(struct supervisor *sv, const struct monitor_io *io);
+
+/*
+ * Read the heartbeats queued now, before a decision that must not judge
+ * anyone on stale news (a reload's new timeouts): the one way back into
+ * heartbeat processing from outside the loop's own dispatch.
+ */
+void monitor_drain(struct supervisor *sv);
 
 /* Who sent a datagram: the kernel's word (SCM_CREDENTIALS) and its address. */
 struct monitor_sender {
@@ -24,11 +48,15 @@ struct monitor_sender {
 	socklen_t addrlen;
 };
 
-/* Handle one decoded message received at time now. */
+/* Handle one decoded message that arrived at time now (monotonic usec). */
 void monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 		     const struct monitor_sender *from, uint64_t now);
 
-struct worker;
+/*
+ * w's timer ran at now: judge it (a timeout, or the remainder of an early
+ * timer). What the timer's callback does; public for tests.
+ */
+void monitor_expire(struct supervisor *sv, struct worker *w, uint64_t now);
 
 /* Drop w (not alive) and its history from the registry, as a "forgotten" event. */
 void monitor_forget(struct supervisor *sv, struct worker *w);

@@ -13,7 +13,7 @@
 
 #include "duration.h"
 #include "options.h"
-#include "supervisor.h"
+#include "sock.h"
 
 #define FIELD(f) offsetof(struct settings, f), sizeof(((struct settings *)0)->f)
 
@@ -213,13 +213,13 @@ parse_intensity(struct settings *s, const char *arg, char *err, size_t errlen)
 static int
 parse_metrics(struct settings *s, const char *arg, char *err, size_t errlen)
 {
-	struct http_addr a;
+	struct netaddr a;
 
 	if (strlen(arg) >= sizeof(s->metrics)) {
 		snprintf(err, errlen, "too long");
 		return -1;
 	}
-	if (http_parse_addr(arg, &a, err, errlen) == -1)
+	if (netaddr_parse(arg, &a, err, errlen) == -1)
 		return -1;
 	s->metrics_addr = a;
 	memset(s->metrics, 0, sizeof(s->metrics));

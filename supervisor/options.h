@@ -14,10 +14,22 @@
 #include <stdio.h>
 
 #include "allow.h"
-#include "http.h"
+#include "netaddr.h"
 #include "log.h"
 #include "phi.h"
 #include "policy.h"
+
+/* Defaults and bounds of the settings. */
+#define SUPERVISOR_SOCKET_DEFAULT "/run/vigil/supervisor.sock"
+#define SUPERVISOR_CONTROL_DEFAULT "/run/vigil/control.sock"
+#define SUPERVISOR_MAX_WORKERS_DEFAULT 65536
+#define SUPERVISOR_TIMEOUT_FALLBACK (10 * 1000000ULL) /* no --timeout, no INTERVAL_MS */
+#define SUPERVISOR_INTERVAL_FACTOR 3 /* default timeout = 3 x the worker's interval */
+#define SUPERVISOR_TIMEOUT_MIN 1000ULL                     /* --timeout: at least 1ms */
+#define SUPERVISOR_TIMEOUT_MAX (7 * 24 * 3600 * 1000000ULL) /* --timeout: at most 168h */
+#define SUPERVISOR_INTERVAL_MAX_MS (24 * 3600 * 1000ULL)     /* INTERVAL_MS beyond: 24h */
+#define SUPERVISOR_TIMEOUT_LOG_BURST 100 /* "timed out" lines per second, at most */
+#define SUPERVISOR_HOOK_TIMEOUT (10 * 1000000ULL) /* --hook-timeout default */
 
 #define SETTINGS_PATH_MAX 256     /* socket paths, as given (sock.c checks sun_path) */
 #define SETTINGS_GRACE_DEFAULT (30 * 1000000ULL) /* startup-grace */
@@ -35,8 +47,8 @@ struct settings {
 	uint64_t hook_timeout;
 	struct intensity intensity;
 	struct allow allow;
-	char metrics[HTTP_ADDR_MAX]; /* "": no HTTP endpoint */
-	struct http_addr metrics_addr;
+	char metrics[NETADDR_MAX]; /* "": no HTTP endpoint */
+	struct netaddr metrics_addr;
 	enum log_level log_level;
 	uint64_t startup_grace; /* usec an expected worker has to heartbeat first */
 	uint64_t given;         /* bit i: option i was given */

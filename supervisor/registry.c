@@ -43,8 +43,9 @@ registry_init(struct registry *r, size_t max)
 	return 0;
 }
 
+/* Everything w holds but its own block (where its name is). */
 static void
-worker_free(struct worker *w)
+worker_release(struct worker *w)
 {
 	if (event_initialized(w->timer))
 		event_del(w->timer);
@@ -52,7 +53,27 @@ worker_free(struct worker *w)
 	free(w->addr);
 	free(w->status);
 	free(w->phi);
+	w->addr = NULL;
+	w->status = NULL;
+	w->phi = NULL;
+}
+
+static void
+worker_free(struct worker *w)
+{
+	worker_release(w);
 	free(w);
+}
+
+/* Free the workers removed while the registry was pinned. */
+static void
+registry_free_removed(struct registry *r)
+{
+	while (r->removed != NULL) {
+		struct worker *next = r->removed->next;
+		free(r->removed);
+		r->removed = next;
+	}
 }
 
 void
@@ -66,6 +87,7 @@ registry_free(struct registry *r)
 			w = next;
 		}
 	}
+	registry_free_removed(r);
 	free(r->buckets);
 	memset(r, 0, sizeof(*r));
 }
@@ -127,10 +149,30 @@ registry_remove(struct registry *r, struct worker *w)
 		if (*pp == w) {
 			*pp = w->next;
 			r->count--;
-			worker_free(w);
+			if (r->pins == 0) {
+				worker_free(w);
+				return;
+			}
+			worker_release(w);
+			w->removed = 1;
+			w->next = r->removed;
+			r->removed = w;
 			return;
 		}
 	}
+}
+
+void
+registry_pin(struct registry *r)
+{
+	r->pins++;
+}
+
+void
+registry_unpin(struct registry *r)
+{
+	if (r->pins > 0 && --r->pins == 0)
+		registry_free_removed(r);
 }
 
 void

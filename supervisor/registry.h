@@ -44,6 +44,7 @@ struct worker {
 	uint8_t nintervals : 3;   /* how many of intervals[] are known */
 	uint8_t next_interval : 2; /* where the next one goes */
 	uint8_t pid_vouched : 1;  /* core.pid came from the kernel (SCM_CREDENTIALS), not PID= */
+	uint8_t removed : 1;      /* removed while a walk was pinned: only its name is valid */
 	char name[];              /* NUL-terminated, at most VIGIL_NAME_MAX bytes before it */
 };
 
@@ -52,6 +53,8 @@ struct registry {
 	size_t nbuckets; /* a power of two */
 	size_t count;
 	size_t max;
+	unsigned pins;          /* walks in progress (walk.h): removals are deferred */
+	struct worker *removed; /* removed while pinned, freed at the last unpin */
 };
 
 /* Prepare an empty registry for at most max workers; -1 if out of memory. */
@@ -74,8 +77,16 @@ struct worker *registry_add(struct registry *r, const char *name, size_t len);
 /* Stop watching w's process for its exit: free exit_ev and close its pidfd, if any. */
 void registry_unwatch_exit(struct worker *w);
 
-/* Remove w and free it, deleting its timer if it was assigned. */
+/*
+ * Remove w: its timer and exit watch go at once; its memory is freed now,
+ * or, while a walk is pinned to the registry, at the last unpin (it is then
+ * marked removed, and only its name may still be read).
+ */
 void registry_remove(struct registry *r, struct worker *w);
+
+/* A walk holds the registry's removed workers in memory until it unpins. */
+void registry_pin(struct registry *r);
+void registry_unpin(struct registry *r);
 
 /*
  * Remember addr (len bytes) as where w is answered, if it differs from the

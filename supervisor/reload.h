@@ -1,6 +1,6 @@
 /*
  * reload.h: the configuration in force. At start, the file (--config, see
- * config.h) then the command line over it, exported into the supervisor's
+ * config.h) then the command line over it (configure.h), exported into the supervisor's
  * settings; on SIGHUP or the control socket's "reload", the same again into
  * a fresh config that replaces the old one only if it has no error at all.
  * Settings that cannot change at runtime (sockets, max-workers, ...) keep
@@ -15,17 +15,6 @@ struct config;
 struct options_cli;
 struct supervisor;
 
-/*
- * Build the configuration: the file at cli->config_path (a missing default
- * file is no file), then the command line. Returns 0 and *out; or the exit
- * status for its errors, 1 (the file) or 2 (the command line), with *out
- * holding them (NULL if out of memory).
- */
-int reload_build(const struct options_cli *cli, struct config **out);
-
-/* --check-config: print the errors (stderr) or a one-line summary (stdout); the exit status. */
-int reload_check(const struct options_cli *cli);
-
 /* Take c (no errors) as sv's configuration at start: its settings into sv. */
 void reload_start(struct supervisor *sv, struct config *c);
 
@@ -37,7 +26,7 @@ void reload_expect(struct supervisor *sv);
  * logged. 0 if it was applied, -1 if not (nothing changed); msg is a one-line
  * summary either way. Called on SIGHUP and by the control socket's "reload".
  */
-int supervisor_reload(struct supervisor *sv, char *msg, size_t msglen);
+int reload_apply(struct supervisor *sv, char *msg, size_t msglen);
 
 /* Free the configuration at exit. */
 void reload_free(struct supervisor *sv);

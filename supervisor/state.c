@@ -6,7 +6,8 @@
  * drift; a timer that libevent fires a little early (it arms from its
  * cached loop time) is re-armed for the remainder instead of convicting
  * the worker before its deadline; and a timer that fires far too late
- * convicts nobody: the lateness was ours (STATE_PAUSE_USEC).
+ * convicts nobody the first time in a silence: the lateness was ours
+ * (STATE_PAUSE_USEC).
  */
 #include "state.h"
 
@@ -41,6 +42,7 @@ on_heartbeat(struct worker_core *w, const struct state_event *ev)
 	w->state = WORKER_ALIVE;
 	w->heartbeats++;
 	w->missed = 0;
+	w->graced = 0;
 	w->last_hb = ev->now;
 	w->due = ev->now + w->timeout;
 	return act;
@@ -67,8 +69,9 @@ on_timer(struct worker_core *w, const struct state_event *ev)
 		return STATE_ACT_DISARM;
 	if (ev->now < w->due)
 		return STATE_ACT_ARM; /* early: wait for the remainder */
-	if (ev->now - w->due >= STATE_PAUSE_USEC) {
+	if (ev->now - w->due >= STATE_PAUSE_USEC && !w->graced) {
 		/* Our own pause, not the worker's silence: judge it one period from now. */
+		w->graced = 1;
 		w->due = ev->now + w->timeout;
 		return STATE_ACT_GRACE | STATE_ACT_ARM;
 	}

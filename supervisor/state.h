@@ -21,7 +21,8 @@ enum worker_state {
 /* Everything the state machine knows about one worker. Times in monotonic usec. */
 struct worker_core {
 	enum worker_state state;
-	int failed; /* over its --intensity: shown "failed" while not alive, no escalation */
+	unsigned failed : 1; /* over its --intensity: shown "failed" while not alive, no escalation */
+	unsigned graced : 1; /* given a period of grace for our own pause in this silence */
 	uint64_t pid; /* as the kernel vouched for it; 0 when unknown */
 	uint64_t last_seq;
 	uint64_t missed;     /* consecutive periods missed in the current silence */
@@ -69,9 +70,11 @@ enum state_action {
 
 /*
  * A timer that runs this much after its deadline means the supervisor itself
- * was stopped or starved (SIGSTOP, a hung host, a CPU hog): its socket may
- * hold heartbeats it never read, or the kernel may have refused them. The
- * worker is then given one more period before it can be convicted.
+ * was stopped or starved (SIGSTOP, a hung host, a CPU hog): the kernel may
+ * have refused heartbeats while its socket was full. The worker is then
+ * given one more period before it can be convicted, once per silence: a
+ * worker whose silence already spanned one pause is judged at the next
+ * expiry however late it runs, so that repeated pauses cannot hide a death.
  */
 #define STATE_PAUSE_USEC 100000ULL
 

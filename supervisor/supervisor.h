@@ -9,26 +9,31 @@
 #include <stdint.h>
 
 #include "allow.h"
+#include "counters.h"
 #include "ctimeout.h"
 #include "events.h"
-#include "http.h"
+#include "netaddr.h"
+#include "options.h"
 #include "policy.h"
 #include "log.h"
+#include "monitor.h"
 #include "phi.h"
 #include "registry.h"
 #include "sock.h"
 #include "wire.h"
 
-#define SUPERVISOR_SOCKET_DEFAULT "/run/vigil/supervisor.sock"
-#define SUPERVISOR_CONTROL_DEFAULT "/run/vigil/control.sock"
-#define SUPERVISOR_MAX_WORKERS_DEFAULT 65536
-#define SUPERVISOR_TIMEOUT_FALLBACK (10 * 1000000ULL) /* no --timeout, no INTERVAL_MS */
-#define SUPERVISOR_INTERVAL_FACTOR 3 /* default timeout = 3 x the worker's interval */
-#define SUPERVISOR_TIMEOUT_MIN 1000ULL                     /* --timeout: at least 1ms */
-#define SUPERVISOR_TIMEOUT_MAX (7 * 24 * 3600 * 1000000ULL) /* --timeout: at most 168h */
-#define SUPERVISOR_INTERVAL_MAX_MS (24 * 3600 * 1000ULL)     /* INTERVAL_MS beyond: 24h */
-#define SUPERVISOR_TIMEOUT_LOG_BURST 100 /* "timed out" lines per second, at most */
-#define SUPERVISOR_HOOK_TIMEOUT (10 * 1000000ULL) /* --hook-timeout default */
+/*
+ * The event loop's priorities, highest first. libevent runs only the
+ * highest priority that has work in a turn, and at most one control-plane
+ * callback a turn (main.c), so a status render or a scrape, cut in slices,
+ * never delays a heartbeat or a deadline by more than one slice.
+ */
+enum sv_priority {
+	SV_PRIO_DATA = 0,    /* the heartbeat socket, signals */
+	SV_PRIO_TIMER = 1,   /* the workers' timers, exit watches */
+	SV_PRIO_CONTROL = 2, /* vigilctl, HTTP, their renders in slices */
+	SV_NPRIO
+};
 
 struct event;
 struct event_base;
@@ -39,18 +44,6 @@ struct http;
 struct config;
 struct options_cli;
 
-struct supervisor_counters {
-	uint64_t datagrams;                  /* received on the heartbeat socket */
-	uint64_t invalid[VIGIL_WIRE_NERR];   /* dropped, by reason */
-	uint64_t rejected_full;              /* new names refused: --max-workers reached */
-	uint64_t timeouts_sent;              /* TIMEOUT datagrams delivered */
-	uint64_t timeouts_undelivered;       /* TIMEOUT datagrams the worker could not take */
-	uint64_t graces;                     /* expiries forgiven: the supervisor was paused */
-	uint64_t senders_refused;            /* new names from senders not on the allow-list */
-	uint64_t impersonations;             /* messages for a name from another uid than its owner */
-	uint64_t signals_sent;               /* --on-timeout signals delivered */
-	uint64_t signals_refused;            /* not sent: the pid is no longer the worker's, or gone */
-};
 
 struct supervisor {
 	/* settings */
@@ -68,7 +61,7 @@ struct supervisor {
 	struct config *conf;    /* the configuration in force (reload.h) */
 	const struct options_cli *cli; /* the command line: applied over every (re)load */
 	const char *metrics;            /* --metrics ADDR:PORT; NULL: no HTTP endpoint */
-	struct http_addr metrics_addr; /* --metrics, parsed */
+	struct netaddr metrics_addr; /* --metrics, parsed */
 
 	/* runtime */
 	struct event_base *base;
@@ -82,9 +75,12 @@ struct supervisor {
 	struct ctimeout_table ctimeouts; /* one libevent queue per distinct timeout */
 	size_t by_state[WORKER_MISSING + 1]; /* workers in each state, for STATUS= */
 	struct supervisor_counters counters;
+	struct monitor_io io; /* the heartbeat socket, as the monitor reaches it */
+	uint64_t last_stall_seen; /* monotonic usec: a timer last ran a whole pause late */
 	struct events events; /* the recent ones, for status history; totals by type */
 	struct event *watchdog;   /* pings systemd's watchdog, if it asked */
 	uint64_t started; /* monotonic usec */
+	uint64_t start_time; /* the same moment, usec since the epoch */
 
 	/* rate limits for what peers can trigger */
 	struct log_ratelimit rl_invalid;

@@ -1,6 +1,6 @@
 /*
  * test_config.c: the configuration file (config.c), the option table
- * (options.c) and how the two meet (reload_build: the file, then the command
+ * (options.c) and how the two meet (configure_build: the file, then the command
  * line). Every error is checked with its exact text and line.
  */
 #include <getopt.h>
@@ -14,8 +14,7 @@
 
 #include "config.h"
 #include "options.h"
-#include "reload.h"
-#include "supervisor.h"
+#include "configure.h"
 
 static struct config *
 parse(const char *text)
@@ -292,7 +291,7 @@ Test(config, too_many_errors_are_counted)
 	free(text);
 }
 
-/* The file, then the command line, through reload_build as the daemon does. */
+/* The file, then the command line, through configure_build as the daemon does. */
 static char conf_path[64];
 
 static void
@@ -327,7 +326,7 @@ build(struct options_cli *cli, struct config **c, char **argv)
 		argc++;
 	optind = 0;
 	options_parse_argv(argc, argv, cli, usage_none);
-	return reload_build(cli, c);
+	return configure_build(cli, c);
 }
 
 TestSuite(build, .fini = cleanup);
@@ -401,7 +400,7 @@ Test(build, a_missing_file_given_is_an_error_the_default_is_not)
 	optind = 0;
 	options_parse_argv(3, argv2, &cli, usage_none);
 	cli.config_path = "/nonexistent/vigil.conf";
-	cr_assert_eq(reload_build(&cli, &c), 0);
+	cr_assert_eq(configure_build(&cli, &c), 0);
 	cr_expect_eq(c->loaded, 0);
 	cr_expect_eq(c->set.timeout, 2000000);
 	config_free(c);

@@ -112,3 +112,50 @@ Test(events, json_says_what_happened_with_an_rfc3339_time)
 	cr_expect_eq(json_integer_value(json_object_get(o, "seq")), INT64_MAX, "capped at 2^63-1");
 	json_decref(o);
 }
+
+struct seen {
+	int n;
+	uint64_t last_seq;
+	size_t kept_when_seen; /* the ring's count when the subscriber was called */
+	const struct events *e;
+};
+
+static void
+seen_cb(const struct sv_event *x, void *arg)
+{
+	struct seen *s = arg;
+
+	s->n++;
+	s->last_seq = x->seq;
+	s->kept_when_seen = s->e->count;
+}
+
+Test(events, subscribers_get_every_event_after_it_is_kept_until_they_leave)
+{
+	struct events e = {0};
+	struct seen a = {.e = &e}, b = {.e = &e};
+	struct sv_event x = ev(SV_EVENT_TIMEOUT, "w", 1);
+
+	cr_assert_eq(events_subscribe(&e, seen_cb, &a), 0);
+	events_add(&e, &x);
+	cr_assert_eq(events_subscribe(&e, seen_cb, &b), 0);
+	x.seq = 2;
+	events_add(&e, &x);
+	cr_expect_eq(a.n, 2, "a saw every event since it subscribed");
+	cr_expect_eq(b.n, 1, "b only those after it subscribed");
+	cr_expect_eq(a.last_seq, 2);
+	cr_expect_eq(a.kept_when_seen, 2, "an event is in the history before anyone sees it");
+	events_unsubscribe(&e, seen_cb, &a);
+	x.seq = 3;
+	events_add(&e, &x);
+	cr_expect_eq(a.n, 2, "a left");
+	cr_expect_eq(b.n, 2);
+	cr_expect_eq(b.last_seq, 3);
+	/* The table is bounded: a fifth subscriber is refused, not overflowing it. */
+	struct seen more[EVENTS_MAX_SUBSCRIBERS];
+	size_t ok = 0;
+	for (size_t i = 0; i < EVENTS_MAX_SUBSCRIBERS; i++)
+		ok += events_subscribe(&e, seen_cb, &more[i]) == 0;
+	cr_expect_eq(ok, EVENTS_MAX_SUBSCRIBERS - 1, "b holds one of the slots");
+	events_free(&e);
+}

@@ -59,7 +59,6 @@ render(void)
 {
 	static uint64_t events[SV_EVENT_NTYPES] = {[SV_EVENT_REGISTERED] = 5, [SV_EVENT_TIMEOUT] = 3};
 	struct metrics_input in = {
-	    .registry = &r,
 	    .counters = &counters,
 	    .events = events,
 	    .hooks_started = 4,
@@ -72,7 +71,7 @@ render(void)
 	    .version = "1.2.3",
 	};
 
-	cr_assert_eq(metrics_render(&in, out), 0);
+	cr_assert_eq(metrics_render(&in, &r, out), 0);
 	size_t len = evbuffer_get_length(out);
 	char *text = malloc(len + 1);
 	cr_assert_not_null(text);

@@ -374,6 +374,36 @@ Test(state, pause_threshold_boundary)
 	cr_expect_eq(timer(), STATE_ACT_GRACE | STATE_ACT_ARM, "at the threshold: grace");
 }
 
+/*
+ * Repeated pauses of the supervisor (a slow render every period, once
+ * upon a time) must not hide a death: the grace is once per silence, and
+ * the next late expiry convicts, however late it runs.
+ */
+Test(state, a_second_pause_in_one_silence_gets_no_grace)
+{
+	beat(100, 1);
+	now = w.due + 3 * STATE_PAUSE_USEC;
+	cr_expect_eq(timer(), STATE_ACT_GRACE | STATE_ACT_ARM, "the first pause: grace");
+	now = w.due + 3 * STATE_PAUSE_USEC;
+	cr_expect_eq(timer(), STATE_ACT_TIMEOUT | STATE_ACT_ARM, "the second pause: judged");
+	cr_expect_eq(w.state, WORKER_DEAD);
+	cr_expect_eq(w.missed, 1);
+	now = w.due + 3 * STATE_PAUSE_USEC;
+	cr_expect_eq(timer(), STATE_ACT_TIMEOUT | STATE_ACT_ARM, "and every later one");
+	cr_expect_eq(w.missed, 2);
+}
+
+Test(state, a_heartbeat_gives_the_next_silence_its_own_grace)
+{
+	beat(100, 1);
+	now = w.due + STATE_PAUSE_USEC;
+	cr_expect_eq(timer(), STATE_ACT_GRACE | STATE_ACT_ARM);
+	now += 1000;
+	beat(101, 2);
+	now = w.due + STATE_PAUSE_USEC;
+	cr_expect_eq(timer(), STATE_ACT_GRACE | STATE_ACT_ARM, "a new silence, a new grace");
+}
+
 struct name_case {
 	uint64_t interval_ms;
 	uint64_t silent_ms;
