@@ -18,15 +18,7 @@
 struct supervisor;
 struct worker;
 
-/* What the monitor needs of the heartbeat socket. */
-struct monitor_io {
-	/* Send one datagram without blocking; -1 with errno (EAGAIN: the peer's queue is full). */
-	int (*send)(void *ctx, const struct sockaddr_un *to, socklen_t tolen, const char *buf,
-		    size_t len);
-	/* Read and hand over (monitor_message) what the socket holds now. */
-	void (*drain)(void *ctx);
-	void *ctx;
-};
+struct monitor_io; /* supervisor.h: what the monitor needs of the heartbeat socket */
 
 /* Install io (copied); until then TIMEOUTs are counted undelivered and nothing drains. */
 void monitor_set_io(struct supervisor *sv, const struct monitor_io *io);

@@ -7,6 +7,8 @@
 #define VIGIL_SUPERVISOR_H
 
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "allow.h"
 #include "counters.h"
@@ -16,11 +18,23 @@
 #include "options.h"
 #include "policy.h"
 #include "log.h"
-#include "monitor.h"
 #include "phi.h"
 #include "registry.h"
 #include "sock.h"
 #include "wire.h"
+
+/*
+ * What the monitor needs of the heartbeat socket: installed by the socket's
+ * adapter (listener.c), faked in the monitor's tests.
+ */
+struct monitor_io {
+	/* Send one datagram without blocking; -1 with errno (EAGAIN: the peer's queue is full). */
+	int (*send)(void *ctx, const struct sockaddr_un *to, socklen_t tolen, const char *buf,
+		    size_t len);
+	/* Read and hand over (monitor_message) what the socket holds now. */
+	void (*drain)(void *ctx);
+	void *ctx;
+};
 
 /*
  * The event loop's priorities, highest first. libevent runs only the
