@@ -137,7 +137,7 @@ control_status_supervisor(struct supervisor *sv, uint64_t now)
 		invalid_total += sv->counters.invalid[code];
 	}
 	return json_pack("{s:I, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, "
-			 "s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			 "pid", (json_int_t)getpid(), "version", VIGIL_VERSION, "uptime_s",
 			 (double)(now - sv->started) / 1e6, "timeout_ms",
 			 (json_int_t)(sv->timeout / 1000), "workers",
@@ -153,7 +153,8 @@ control_status_supervisor(struct supervisor *sv, uint64_t now)
 			 (json_int_t)sv->counters.signals_sent, "signals_refused",
 			 (json_int_t)sv->counters.signals_refused, "hooks_started",
 			 (json_int_t)hooks_started, "hooks_refused", (json_int_t)hooks_refused,
-			 "hooks_killed", (json_int_t)hooks_killed);
+			 "hooks_killed", (json_int_t)hooks_killed,
+			 "exits_unwatched", (json_int_t)sv->counters.exits_unwatched);
 }
 
 /*

@@ -54,6 +54,9 @@ static const struct metrics_counter {
     {"vigil_signals_refused_total",
      "Signals of --on-timeout not sent: the pid was gone or no longer the worker's.",
      offsetof(struct supervisor_counters, signals_refused)},
+    {"vigil_exits_unwatched_total",
+     "Workers not watched for their exit (--detect-exit): the descriptor budget was spent.",
+     offsetof(struct supervisor_counters, exits_unwatched)},
 };
 #define METRICS_NCOUNTERS (sizeof(metrics_counters) / sizeof(metrics_counters[0]))
 

@@ -147,6 +147,10 @@ static const char expected[] =
     "longer the worker's.\n"
     "# TYPE vigil_signals_refused_total counter\n"
     "vigil_signals_refused_total 13\n"
+    "# HELP vigil_exits_unwatched_total Workers not watched for their exit (--detect-exit): the "
+    "descriptor budget was spent.\n"
+    "# TYPE vigil_exits_unwatched_total counter\n"
+    "vigil_exits_unwatched_total 14\n"
     "# HELP vigil_invalid_datagrams_total Datagrams dropped as malformed, by reason.\n"
     "# TYPE vigil_invalid_datagrams_total counter\n"
     "vigil_invalid_datagrams_total{reason=\"empty\"} 0\n"
@@ -259,6 +263,7 @@ Test(metrics, exact_output_of_a_small_registry)
 	counters.impersonations = 11;
 	counters.signals_sent = 12;
 	counters.signals_refused = 13;
+	counters.exits_unwatched = 14;
 
 	char *text = render();
 	if (strcmp(text, expected) != 0) {
