@@ -384,6 +384,27 @@ replace_conf(const char *what)
 	}
 }
 
+/* At start and with --check-config, the same paths are errors (exit 1), said at once. */
+Test(config, a_start_on_what_is_not_a_small_regular_file_fails_at_once)
+{
+	char *start[] = {VIGIL_SUPERVISOR_BIN, "--socket", t.sock, "--control", t.ctl,
+			 "--config", t.conf, NULL};
+	char out[1024], want[512];
+
+	for (size_t i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++) {
+		const struct bad_path *b = &bad_paths[i];
+		replace_conf(b->what);
+		snprintf(want, sizeof(want), "%s: %s\n", t.conf, b->error);
+		uint64_t t0 = vt_now_ms();
+		cr_expect_eq(check(NULL, out, sizeof(out)), 1, "%s: %s", b->what, out);
+		cr_expect_str_eq(out, want, "--check-config on %s", b->what);
+		cr_expect_eq(vt_run(start, out, sizeof(out), 1), 1, "%s: %s", b->what, out);
+		cr_expect_str_eq(out, want, "the start on %s", b->what);
+		cr_expect_lt(vt_now_ms() - t0, 1000, "%s: not at once", b->what);
+		cr_expect(access(t.ctl, F_OK) == -1, "%s: a socket made", b->what);
+	}
+}
+
 Test(config, a_reload_of_what_is_not_a_small_regular_file_answers_at_once)
 {
 	char *reload[] = {VIGIL_CTL_BIN, "--control", t.ctl, "reload", NULL};
