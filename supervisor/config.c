@@ -12,10 +12,14 @@
  * continuation of the previous value.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -28,8 +32,7 @@ enum config_section { SEC_NONE, SEC_SUPERVISOR, SEC_WORKER, SEC_BAD };
 struct parser {
 	struct config *c;
 	const char *name; /* the file, in messages */
-	FILE *fp;         /* the source: a file, or buf */
-	const char *buf;
+	const char *buf;  /* the source: the whole file */
 	size_t len, pos;
 	int lineno;
 	enum config_section sec;
@@ -206,10 +209,7 @@ config_reader(char *str, int num, void *stream)
 
 	/* Read to the end of the line, keeping what fits. */
 	for (;;) {
-		if (p->fp != NULL)
-			ch = getc(p->fp);
-		else
-			ch = p->pos < p->len ? (unsigned char)p->buf[p->pos++] : EOF;
+		ch = p->pos < p->len ? (unsigned char)p->buf[p->pos++] : EOF;
 		if (ch == EOF)
 			break;
 		eof = 0;
@@ -458,23 +458,127 @@ config_finish(struct parser *p, int rc)
 	return c->nerrors == 0 ? 0 : -1;
 }
 
-int
-config_parse_file(struct config *c, const char *path)
+/* What a file that is not a regular one is, for the error that refuses it. */
+static const char *
+config_file_kind(mode_t mode)
 {
-	struct parser p = {.c = c, .name = path};
+	switch (mode & S_IFMT) {
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFSOCK:
+		return "a socket";
+	default:
+		return "of an unknown type";
+	}
+}
 
-	if ((p.fp = fopen(path, "r")) == NULL) {
-		int e = errno;
+/* Refuse what is not a regular file, or is larger than CONFIG_FILE_MAX; 0 if st is fine. */
+static int
+config_file_check(struct config *c, const char *path, const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode)) {
+		config_error(c, path, 0, "not a regular file (%s)", config_file_kind(st->st_mode));
+		return -1;
+	}
+	if (st->st_size > CONFIG_FILE_MAX) {
+		config_error(c, path, 0, "too large (%jd bytes; at most %d MiB)",
+			     (intmax_t)st->st_size, CONFIG_FILE_MAX >> 20);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The file's bytes, at most CONFIG_FILE_MAX, in a buffer of *len bytes that
+ * the caller frees; NULL with c's error otherwise. Nothing here can block
+ * or run for long: a FIFO, a device or a directory is refused before it is
+ * read (stat() first, so that not even its open() runs, in the common case;
+ * fstat() of what was opened, O_NONBLOCK, decides), and a regular file is
+ * read to at most one byte beyond the limit, so that one that grows while
+ * it is read is refused too.
+ */
+static char *
+config_file_read(struct config *c, const char *path, size_t *len)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t n = 0;
+	int fd, e;
+
+	if (stat(path, &st) == 0 && config_file_check(c, path, &st) == -1)
+		return NULL;
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) == -1) {
+		e = errno;
 		c->missing = e == ENOENT;
 		config_error(c, path, 0, "cannot read %s: %s", path, strerror(e));
 		errno = e;
-		return -1;
+		return NULL;
 	}
-	int rc = ini_parse_stream(config_reader, &p, config_handler, &p);
-	if (ferror(p.fp))
-		config_error(c, path, 0, "cannot read %s: %s", path, strerror(errno));
-	fclose(p.fp);
-	return config_finish(&p, rc);
+	if (fstat(fd, &st) == -1) {
+		e = errno;
+		config_error(c, path, 0, "cannot read %s: %s", path, strerror(e));
+		goto fail;
+	}
+	if (config_file_check(c, path, &st) == -1) {
+		e = EINVAL;
+		goto fail;
+	}
+	if ((buf = malloc((size_t)CONFIG_FILE_MAX + 1)) == NULL) {
+		e = errno;
+		config_error(c, path, 0, "out of memory");
+		goto fail;
+	}
+	while (n <= CONFIG_FILE_MAX) {
+		ssize_t r = read(fd, buf + n, (size_t)CONFIG_FILE_MAX + 1 - n);
+		if (r == 0)
+			break;
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			e = errno;
+			config_error(c, path, 0, "cannot read %s: %s", path, strerror(e));
+			goto fail;
+		}
+		n += (size_t)r;
+	}
+	if (n > CONFIG_FILE_MAX) {
+		/* It grew while we read it, or its size says nothing (/proc): more, at least. */
+		if (fstat(fd, &st) == 0 && st.st_size > (off_t)n)
+			config_error(c, path, 0, "too large (%jd bytes; at most %d MiB)",
+				     (intmax_t)st.st_size, CONFIG_FILE_MAX >> 20);
+		else
+			config_error(c, path, 0, "too large (more than %d bytes; at most %d MiB)",
+				     CONFIG_FILE_MAX, CONFIG_FILE_MAX >> 20);
+		e = EFBIG;
+		goto fail;
+	}
+	close(fd);
+	*len = n;
+	return buf;
+fail:
+	free(buf);
+	close(fd);
+	errno = e;
+	return NULL;
+}
+
+int
+config_parse_file(struct config *c, const char *path)
+{
+	size_t len;
+	char *buf = config_file_read(c, path, &len);
+
+	if (buf == NULL)
+		return -1;
+	int rc = config_parse_buffer(c, path, buf, len);
+	free(buf);
+	return rc;
 }
 
 int

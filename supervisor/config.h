@@ -22,6 +22,7 @@
 #include "wire.h"
 
 #define CONFIG_ERRORS_MAX 100 /* errors kept; beyond, only counted */
+#define CONFIG_FILE_MAX (1 << 20) /* bytes of the file, at most (1 MiB): it is read whole */
 #define CONFIG_ERROR_LEN 400
 
 /* What a [worker NAME] section set, beyond the global settings. */
@@ -66,7 +67,10 @@ struct config *config_new(const struct settings *defaults);
 /*
  * Parse the file at path into c. 0 if it is valid; -1 with c's errors
  * otherwise, including a file that cannot be read (c->missing if it does not
- * exist). Call once per config.
+ * exist), one that is not a regular file ("PATH: not a regular file (a
+ * FIFO)") and one larger than CONFIG_FILE_MAX ("PATH: too large (N bytes; at
+ * most 1 MiB)"): what the path names can never block the caller or keep it
+ * reading. Call once per config.
  */
 int config_parse_file(struct config *c, const char *path);
 

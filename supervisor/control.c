@@ -15,6 +15,7 @@
 #include <event2/listener.h>
 
 #include "command.h"
+#include "config.h"
 #include "control.h"
 #include "duration.h"
 #include "events.h"
@@ -267,7 +268,7 @@ control_cmd_forget(struct control_client *cl, const char *arg, struct evbuffer *
 static int
 control_cmd_reload(struct control_client *cl, const char *arg, struct evbuffer *out)
 {
-	char msg[256];
+	char msg[CONFIG_ERROR_LEN + 256];
 
 	if (cl->ctl->reload == NULL) {
 		control_error(out, "reload is not available");

@@ -22,6 +22,7 @@ struct supervisor_counters {
 	uint64_t impersonations;             /* messages for a name from another uid than its owner */
 	uint64_t signals_sent;               /* --on-timeout signals delivered */
 	uint64_t signals_refused;            /* not sent: the pid is no longer the worker's, or gone */
+	uint64_t exits_unwatched;            /* --detect-exit: workers not watched, no descriptor left */
 };
 
 #endif

@@ -6,7 +6,6 @@
  */
 #include <inttypes.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 
 #include "control.h"
 #include "duration.h"
+#include "fdbudget.h"
 #include "hooks.h"
 #include "http.h"
 #include "listener.h"
@@ -184,18 +184,9 @@ main(int argc, char **argv)
 		fatalx("cannot create the event loop");
 	event_config_free(cfg);
 	ctimeout_init(&sv.ctimeouts, sv.base);
-	if (sv.detect_exit) {
-		/* A pidfd per worker: as many descriptors as we may have. */
-		struct rlimit rl;
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-			rl.rlim_cur = rl.rlim_max;
-			setrlimit(RLIMIT_NOFILE, &rl);
-		}
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < sv.max_workers + 64)
-			log_warnx("--detect-exit: %llu descriptors allowed for up to %zu workers: "
-				  "some will not be watched (raise LimitNOFILE=)",
-				  (unsigned long long)rl.rlim_cur, sv.max_workers);
-	}
+	/* As many descriptors as we may have; a pidfd per worker within the budget. */
+	fdbudget_keep(CONTROL_MAX_CLIENTS + 1 + HTTP_MAX_CONNECTIONS);
+	fdbudget_init(sv.detect_exit ? sv.max_workers : 0);
 	if ((sv.hooks = hooks_new(sv.base, sv.hook_timeout)) == NULL)
 		fatalx("cannot set up hooks (SIGCHLD)");
 	/* Before any socket exists, so that a TERM at any point still cleans up. */

@@ -58,6 +58,12 @@ static const struct metrics_counter {
     {"vigil_signals_refused_total",
      "Signals of --on-timeout not sent: the pid was gone or no longer the worker's.",
      offsetof(struct supervisor_counters, signals_refused)},
+    {"vigil_stalls_total",
+     "Times a worker's timer ran 100 ms or more late: the supervisor itself was stalled.",
+     offsetof(struct supervisor_counters, stalls)},
+    {"vigil_exits_unwatched_total",
+     "Workers not watched for their exit (--detect-exit): the descriptor budget was spent.",
+     offsetof(struct supervisor_counters, exits_unwatched)},
 };
 #define METRICS_NCOUNTERS (sizeof(metrics_counters) / sizeof(metrics_counters[0]))
 
@@ -219,6 +225,10 @@ metrics_supervisor(const struct metrics_input *in, const uint64_t *by_state,
 	snprintf(v, sizeof(v), "%zu", in->http_connections);
 	ok = ok && metrics_single(out, "vigil_http_connections", "gauge",
 				  "Connections open to this HTTP endpoint.", v) == 0;
+	ok = ok && metrics_single(out, "vigil_timer_lateness_max_seconds", "gauge",
+				  "The most any worker's timer ran after its deadline, since the "
+				  "supervisor started.",
+				  metrics_seconds(c->timer_late_max, v, sizeof(v))) == 0;
 	return ok ? 0 : -1;
 }
 

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "duration.h"
 #include "events.h"
+#include "fdbudget.h"
 #include "hooks.h"
 #include "identity.h"
 #include "monitor.h"
@@ -416,8 +417,26 @@ static void
 monitor_watch_exit(struct supervisor *sv, struct worker *w, uint64_t now)
 {
 	registry_unwatch_exit(w);
+	/*
+	 * Beyond the descriptor budget its timer alone supervises it, so that
+	 * pidfds never take what the control socket, /metrics and a reload need.
+	 * Counted once until it is watched; tried again at its next heartbeat.
+	 */
+	if (fdbudget_acquire() == -1) {
+		if (!w->exit_unwatched) {
+			w->exit_unwatched = 1;
+			if (sv->counters.exits_unwatched++ == 0)
+				log_warnx("--detect-exit: descriptor budget reached (%zu watched, "
+					  "limit %zu): further workers are not watched for exit; "
+					  "raise LimitNOFILE=",
+					  fdbudget_held(), fdbudget_limit());
+		}
+		return;
+	}
+	w->exit_unwatched = 0;
 	int fd = (int)syscall(SYS_pidfd_open, (pid_t)w->core.pid, 0);
 	if (fd == -1) {
+		fdbudget_release();
 		if (errno == ESRCH) {
 			/* Gone between its datagram and now. */
 			struct state_event ev = {.type = STATE_EV_EXITED, .now = now};
@@ -436,6 +455,7 @@ monitor_watch_exit(struct supervisor *sv, struct worker *w, uint64_t now)
 			event_free(w->exit_ev);
 		w->exit_ev = NULL;
 		close(fd);
+		fdbudget_release();
 		log_ratelimited(&sv->rl_exit, now, LOG_LEVEL_WARN,
 				"cannot watch worker %s (pid %" PRIu64 ") for its exit", w->name,
 				w->core.pid);
@@ -625,6 +645,7 @@ monitor_track_pid(struct supervisor *sv, struct worker *w, uint64_t pid_before)
 				? identity_start_time(w->core.pid)
 				: 0;
 	registry_unwatch_exit(w);
+	w->exit_unwatched = 0; /* the new process is counted anew if it cannot be watched */
 }
 
 /* Step 4: a missed period: log it, tell the worker, and take the policy's step. */

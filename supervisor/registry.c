@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "fdbudget.h"
 #include "registry.h"
 
 /* FNV-1a: short names, no adversarial-collision concern beyond the worker limit. */
@@ -183,6 +184,7 @@ registry_unwatch_exit(struct worker *w)
 	evutil_socket_t fd = event_get_fd(w->exit_ev);
 	event_free(w->exit_ev);
 	close(fd);
+	fdbudget_release();
 	w->exit_ev = NULL;
 }
 

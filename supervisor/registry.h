@@ -45,6 +45,7 @@ struct worker {
 	uint8_t next_interval : 2; /* where the next one goes */
 	uint8_t pid_vouched : 1;  /* core.pid came from the kernel (SCM_CREDENTIALS), not PID= */
 	uint8_t removed : 1;      /* removed while a walk was pinned: only its name is valid */
+	uint8_t exit_unwatched : 1; /* --detect-exit: not watched, the descriptor budget spent */
 	char name[];              /* NUL-terminated, at most VIGIL_NAME_MAX bytes before it */
 };
 
@@ -74,7 +75,10 @@ struct worker *registry_find(const struct registry *r, const char *name, size_t 
  */
 struct worker *registry_add(struct registry *r, const char *name, size_t len);
 
-/* Stop watching w's process for its exit: free exit_ev and close its pidfd, if any. */
+/*
+ * Stop watching w's process for its exit: free exit_ev, close its pidfd and
+ * give that descriptor back to the budget (fdbudget.h), if it has one.
+ */
 void registry_unwatch_exit(struct worker *w);
 
 /*

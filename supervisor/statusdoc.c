@@ -14,7 +14,15 @@
 #define STATUSDOC_ROWS_PER_CHECK 8 /* rows between two looks at the slice's clock */
 
 /* The supervisor's fields, in the order shown. */
-enum statusdoc_type { SD_UINT, SD_STRING, SD_UPTIME, SD_MS, SD_INVALID_TOTAL, SD_INVALID_BY };
+enum statusdoc_type {
+	SD_UINT,
+	SD_STRING,
+	SD_UPTIME,
+	SD_MS,      /* usec shown as whole ms */
+	SD_MS_REAL, /* usec shown as ms with decimals */
+	SD_INVALID_TOTAL,
+	SD_INVALID_BY
+};
 
 static const struct statusdoc_field {
 	const char *key;
@@ -42,6 +50,9 @@ static const struct statusdoc_field {
     {"hooks_started", SD_UINT, offsetof(struct statusdoc_input, hooks_started)},
     {"hooks_refused", SD_UINT, offsetof(struct statusdoc_input, hooks_refused)},
     {"hooks_killed", SD_UINT, offsetof(struct statusdoc_input, hooks_killed)},
+    {"exits_unwatched", SD_UINT, offsetof(struct statusdoc_input, counters.exits_unwatched)},
+    {"stalls", SD_UINT, offsetof(struct statusdoc_input, counters.stalls)},
+    {"timer_lateness_max_ms", SD_MS_REAL, offsetof(struct statusdoc_input, counters.timer_late_max)},
 };
 #define STATUSDOC_NFIELDS (sizeof(statusdoc_fields) / sizeof(statusdoc_fields[0]))
 
@@ -67,6 +78,9 @@ statusdoc_value(const struct statusdoc_field *f, const struct statusdoc_input *i
 	case SD_MS:
 		memcpy(&u, base, sizeof(u));
 		return statusdoc_uint(u / 1000);
+	case SD_MS_REAL:
+		memcpy(&u, base, sizeof(u));
+		return json_real((double)u / 1e3);
 	case SD_STRING:
 		return json_string(*(const char *const *)(const void *)base);
 	case SD_UPTIME:

@@ -1,13 +1,18 @@
 /*
  * test_config.c: the configuration file with the real vigil-supervisor,
  * vigil-worker and vigilctl, in a private temporary directory:
- * --check-config, expected workers (missing, then alive), and SIGHUP
- * reloads that change a worker's timeout, or fail and change nothing.
+ * --check-config, expected workers (missing, then alive), SIGHUP reloads
+ * that change a worker's timeout, or fail and change nothing, and reloads
+ * of a path that names what must not be read (a FIFO, a device, a
+ * directory, a huge file): refused at once, the loop never held.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -342,6 +347,110 @@ Test(config, a_broken_reload_changes_nothing)
 	write_conf("[supervisor]\nmax-workers = 5\n[worker w1]\ntimeout = 1s\n");
 	kill(t.sup, SIGHUP);
 	expect_log("'max-workers' changed, which needs a restart", 2000);
+	expect_num("w1", "timeout_ms", 1000, 2000);
+	end_clean();
+}
+
+/* What --config's path may be replaced by, and what the supervisor must say of it. */
+struct bad_path {
+	const char *what;
+	const char *error; /* after "PATH: " */
+};
+
+static const struct bad_path bad_paths[] = {
+    {"fifo", "not a regular file (a FIFO)"},            /* open() would wait for a writer */
+    {"zero", "not a regular file (a character device)"}, /* read() would never end */
+    {"dir", "not a regular file (a directory)"},
+    {"sparse", "too large (104857600 bytes; at most 1 MiB)"}, /* 100 MB: 0.7 s to read */
+};
+
+/* Put a bad_path at t.conf, in place of whatever is there. */
+static void
+replace_conf(const char *what)
+{
+	if (unlink(t.conf) == -1 && errno == EISDIR)
+		cr_assert_eq(rmdir(t.conf), 0, "rmdir %s: %s", t.conf, strerror(errno));
+	if (strcmp(what, "fifo") == 0) {
+		cr_assert_eq(mkfifo(t.conf, 0600), 0, "mkfifo: %s", strerror(errno));
+	} else if (strcmp(what, "zero") == 0) {
+		cr_assert_eq(symlink("/dev/zero", t.conf), 0, "symlink: %s", strerror(errno));
+	} else if (strcmp(what, "dir") == 0) {
+		cr_assert_eq(mkdir(t.conf, 0700), 0, "mkdir: %s", strerror(errno));
+	} else {
+		int fd = open(t.conf, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		cr_assert_geq(fd, 0, "%s: %s", t.conf, strerror(errno));
+		cr_assert_eq(ftruncate(fd, 100 << 20), 0); /* truncate -s 100M: sparse */
+		close(fd);
+	}
+}
+
+/* At start and with --check-config, the same paths are errors (exit 1), said at once. */
+Test(config, a_start_on_what_is_not_a_small_regular_file_fails_at_once)
+{
+	char *start[] = {VIGIL_SUPERVISOR_BIN, "--socket", t.sock, "--control", t.ctl,
+			 "--config", t.conf, NULL};
+	char out[1024], want[512];
+
+	for (size_t i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++) {
+		const struct bad_path *b = &bad_paths[i];
+		replace_conf(b->what);
+		snprintf(want, sizeof(want), "%s: %s\n", t.conf, b->error);
+		uint64_t t0 = vt_now_ms();
+		cr_expect_eq(check(NULL, out, sizeof(out)), 1, "%s: %s", b->what, out);
+		cr_expect_str_eq(out, want, "--check-config on %s", b->what);
+		cr_expect_eq(vt_run(start, out, sizeof(out), 1), 1, "%s: %s", b->what, out);
+		cr_expect_str_eq(out, want, "the start on %s", b->what);
+		cr_expect_lt(vt_now_ms() - t0, 1000, "%s: not at once", b->what);
+		cr_expect(access(t.ctl, F_OK) == -1, "%s: a socket made", b->what);
+	}
+}
+
+Test(config, a_reload_of_what_is_not_a_small_regular_file_answers_at_once)
+{
+	char *reload[] = {VIGIL_CTL_BIN, "--control", t.ctl, "reload", NULL};
+	char out[1024], want[512];
+
+	write_conf("[worker w1]\ntimeout = 2s\n");
+	t.sup = start_supervisor();
+	t.wrk = start_worker("w1");
+	expect_str("w1", "state", "alive", 3000);
+
+	for (size_t i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++) {
+		const struct bad_path *b = &bad_paths[i];
+		replace_conf(b->what);
+		uint64_t t0 = vt_now_ms();
+		int rc = vt_run(reload, out, sizeof(out), 1);
+		uint64_t took = vt_now_ms() - t0;
+		cr_log_info("vigilctl reload with --config %s: answered in %llu ms", b->what,
+			    (unsigned long long)took);
+		snprintf(want, sizeof(want), "%s: %s", t.conf, b->error);
+		cr_expect_eq(rc, 1, "%s: vigilctl reload exited %d: %s", b->what, rc, out);
+		cr_expect(strstr(out, want) != NULL, "%s: want \"%s\" in the answer, got: %s",
+			  b->what, want, out);
+		cr_expect(strstr(out, "nothing changed") != NULL, "%s: %s", b->what, out);
+		cr_expect_lt(took, 100, "%s: the reload answered after %llu ms", b->what,
+			     (unsigned long long)took);
+
+		/* The loop still runs, under the configuration in force. */
+		json_t *st = vt_status(t.ctl);
+		cr_expect_not_null(st, "%s: vigilctl status does not answer after the reload",
+				   b->what);
+		json_decref(st);
+		cr_expect_eq(field("w1", "timeout_ms"), 2000, "%s: the configuration changed",
+			     b->what);
+	}
+
+	/* SIGHUP reads the path the same way: an error logged, the loop free. */
+	replace_conf("zero");
+	kill(t.sup, SIGHUP);
+	snprintf(want, sizeof(want), "reload: %s: not a regular file (a character device)", t.conf);
+	expect_log(want, 2000);
+	cr_expect_eq(field("w1", "timeout_ms"), 2000);
+
+	/* And a regular file again is read again. */
+	unlink(t.conf);
+	write_conf("[worker w1]\ntimeout = 1s\n");
+	kill(t.sup, SIGHUP);
 	expect_num("w1", "timeout_ms", 1000, 2000);
 	end_clean();
 }

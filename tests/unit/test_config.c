@@ -3,16 +3,19 @@
  * (options.c) and how the two meet (configure_build: the file, then the command
  * line). Every error is checked with its exact text and line.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 
 #include "config.h"
+#include "duration.h"
 #include "options.h"
 #include "configure.h"
 
@@ -422,6 +425,244 @@ Test(build, more_expected_workers_than_max_workers)
 	cr_expect_str_eq(c->errors[0].text, want);
 	config_free(c);
 	options_cli_free(&cli);
+}
+
+/*
+ * What the path names: only a regular file of at most CONFIG_FILE_MAX bytes
+ * is read; anything else is refused at once, by name, never waited on.
+ */
+static char file_dir[64];
+
+static void
+file_setup(void)
+{
+	snprintf(file_dir, sizeof(file_dir), "/tmp/vigil-test-file.XXXXXX");
+	cr_assert_not_null(mkdtemp(file_dir), "mkdtemp: %m");
+}
+
+/* The path of name in file_dir. */
+static const char *
+file_path(const char *name)
+{
+	static char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", file_dir, name);
+	return path;
+}
+
+static void
+file_cleanup(void)
+{
+	static const char *const names[] = {"fifo", "zero", "cap", "over", "sparse", "valid"};
+
+	if (file_dir[0] == '\0')
+		return;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		unlink(file_path(names[i]));
+	rmdir(file_path("dir"));
+	rmdir(file_dir);
+	file_dir[0] = '\0';
+}
+
+TestSuite(file, .init = file_setup, .fini = file_cleanup, .timeout = 10);
+
+/* config_parse_file on path: its return, and its errors in out. */
+static struct config *
+parse_file(const char *path, int *rc, char *out, size_t cap)
+{
+	struct settings def;
+
+	settings_init(&def);
+	struct config *c = config_new(&def);
+	cr_assert_not_null(c);
+	*rc = config_parse_file(c, path);
+	errors_of(c, out, cap);
+	return c;
+}
+
+/* A file of exactly size bytes: a valid configuration, padded with comment lines. */
+static void
+write_sized(const char *path, size_t size)
+{
+	static const char head[] = "[supervisor]\ntimeout = 2s\n";
+	char *text = malloc(size);
+	size_t n = sizeof(head) - 1;
+
+	cr_assert_not_null(text);
+	cr_assert_geq(size, n + 2);
+	memcpy(text, head, n);
+	while (n < size) {
+		size_t line = size - n < 100 ? size - n : 100;
+		memset(text + n, '#', line - 1);
+		text[n + line - 1] = '\n';
+		n += line;
+	}
+	FILE *fp = fopen(path, "w");
+	cr_assert_not_null(fp);
+	cr_assert_eq(fwrite(text, 1, size, fp), size);
+	cr_assert_eq(fclose(fp), 0);
+	free(text);
+}
+
+struct not_regular {
+	const char *name;
+	int (*make)(const char *path);
+	const char *what;
+};
+
+static int
+make_fifo(const char *path)
+{
+	return mkfifo(path, 0600);
+}
+
+static int
+make_zero(const char *path)
+{
+	return symlink("/dev/zero", path);
+}
+
+static int
+make_dir(const char *path)
+{
+	return mkdir(path, 0700);
+}
+
+static const struct not_regular not_regular_cases[] = {
+    {"fifo", make_fifo, "a FIFO"},              /* open() would wait for a writer */
+    {"zero", make_zero, "a character device"},  /* read() would never end */
+    {"dir", make_dir, "a directory"},
+};
+
+ParameterizedTestParameters(file, only_a_regular_file_is_read)
+{
+	static size_t idx[sizeof(not_regular_cases) / sizeof(not_regular_cases[0])];
+	for (size_t i = 0; i < sizeof(idx) / sizeof(idx[0]); i++)
+		idx[i] = i;
+	return cr_make_param_array(size_t, idx, sizeof(idx) / sizeof(idx[0]));
+}
+
+ParameterizedTest(size_t *i, file, only_a_regular_file_is_read)
+{
+	const struct not_regular *k = &not_regular_cases[*i];
+	char path[128], want[512], errs[1024];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s", file_path(k->name));
+	cr_assert_eq(k->make(path), 0, "%s: %m", path);
+	uint64_t t0 = vigil_now_usec();
+	struct config *c = parse_file(path, &rc, errs, sizeof(errs));
+	uint64_t took = vigil_now_usec() - t0;
+
+	snprintf(want, sizeof(want), "%s: not a regular file (%s)\n", path, k->what);
+	cr_expect_eq(rc, -1);
+	cr_expect_str_eq(errs, want);
+	cr_expect_eq(c->missing, 0, "%s is there", k->name);
+	cr_expect_eq(c->loaded, 0);
+	cr_expect_lt(took, 100000, "%s: refused after %llu us", k->name, (unsigned long long)took);
+	config_free(c);
+}
+
+Test(file, one_byte_over_the_limit_is_refused)
+{
+	char path[128], want[512], errs[1024];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s", file_path("over"));
+	write_sized(path, CONFIG_FILE_MAX + 1);
+	struct config *c = parse_file(path, &rc, errs, sizeof(errs));
+	snprintf(want, sizeof(want), "%s: too large (1048577 bytes; at most 1 MiB)\n", path);
+	cr_expect_eq(rc, -1);
+	cr_expect_str_eq(errs, want);
+	cr_expect_eq(c->loaded, 0);
+	cr_expect_eq(c->set.timeout, 0, "nothing of it applied");
+	config_free(c);
+}
+
+Test(file, a_sparse_file_far_too_large_is_refused_unread)
+{
+	char path[128], want[512], errs[1024];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s", file_path("sparse"));
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, 100 << 20), 0);
+	close(fd);
+	uint64_t t0 = vigil_now_usec();
+	struct config *c = parse_file(path, &rc, errs, sizeof(errs));
+	uint64_t took = vigil_now_usec() - t0;
+	snprintf(want, sizeof(want), "%s: too large (104857600 bytes; at most 1 MiB)\n", path);
+	cr_expect_eq(rc, -1);
+	cr_expect_str_eq(errs, want);
+	cr_expect_lt(took, 100000, "refused after %llu us", (unsigned long long)took);
+	config_free(c);
+}
+
+Test(file, a_file_of_exactly_the_limit_is_read)
+{
+	char path[128], errs[1024];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s", file_path("cap"));
+	write_sized(path, CONFIG_FILE_MAX);
+	struct config *c = parse_file(path, &rc, errs, sizeof(errs));
+	cr_expect_eq(rc, 0, "%s", errs);
+	cr_expect_str_eq(errs, "");
+	cr_expect_eq(c->loaded, 1);
+	cr_expect_eq(c->set.timeout, 2000000);
+	config_free(c);
+}
+
+/* A regular file whose size says nothing (procfs: 0): read up to the limit, no further. */
+Test(file, a_file_larger_than_its_size_says_is_cut_at_the_limit)
+{
+	static const char path[] = "/proc/kallsyms";
+	char want[512], errs[1024];
+	struct stat st;
+	int rc, fd = open(path, O_RDONLY);
+	char byte;
+
+	if (fd == -1 || fstat(fd, &st) == -1 || st.st_size != 0 ||
+	    lseek(fd, CONFIG_FILE_MAX, SEEK_SET) == -1 || read(fd, &byte, 1) != 1) {
+		if (fd != -1)
+			close(fd);
+		cr_skip_test("no %s of more than 1 MiB to read here", path);
+	}
+	close(fd);
+	struct config *c = parse_file(path, &rc, errs, sizeof(errs));
+	snprintf(want, sizeof(want), "%s: too large (more than 1048576 bytes; at most 1 MiB)\n",
+		 path);
+	cr_expect_eq(rc, -1);
+	cr_expect_str_eq(errs, want);
+	config_free(c);
+}
+
+Test(file, a_missing_file_is_flagged_missing)
+{
+	char path[128], want[512], errs[1024];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s", file_path("nothere.conf"));
+	struct config *c = parse_file(path, &rc, errs, sizeof(errs));
+	snprintf(want, sizeof(want), "%s: cannot read %s: No such file or directory\n", path, path);
+	cr_expect_eq(rc, -1);
+	cr_expect_str_eq(errs, want);
+	cr_expect_eq(c->missing, 1);
+	cr_expect_eq(c->loaded, 0);
+	config_free(c);
+
+	/* Not missing: there, but not ours to read (unless we are root). */
+	snprintf(path, sizeof(path), "%s", file_path("valid"));
+	write_sized(path, 64);
+	cr_assert_eq(chmod(path, 0), 0);
+	c = parse_file(path, &rc, errs, sizeof(errs));
+	cr_expect_eq(c->missing, 0, "%s", errs);
+	if (geteuid() != 0) {
+		snprintf(want, sizeof(want), "%s: cannot read %s: Permission denied\n", path, path);
+		cr_expect_str_eq(errs, want);
+	}
+	config_free(c);
 }
 
 /* Every option of the command line is a key of [supervisor], and the other way round. */

@@ -146,6 +146,14 @@ static const char expected[] =
     "longer the worker's.\n"
     "# TYPE vigil_signals_refused_total counter\n"
     "vigil_signals_refused_total 13\n"
+    "# HELP vigil_stalls_total Times a worker's timer ran 100 ms or more late: the supervisor "
+    "itself was stalled.\n"
+    "# TYPE vigil_stalls_total counter\n"
+    "vigil_stalls_total 15\n"
+    "# HELP vigil_exits_unwatched_total Workers not watched for their exit (--detect-exit): the "
+    "descriptor budget was spent.\n"
+    "# TYPE vigil_exits_unwatched_total counter\n"
+    "vigil_exits_unwatched_total 14\n"
     "# HELP vigil_invalid_datagrams_total Datagrams dropped as malformed, by reason.\n"
     "# TYPE vigil_invalid_datagrams_total counter\n"
     "vigil_invalid_datagrams_total{reason=\"empty\"} 0\n"
@@ -185,6 +193,10 @@ static const char expected[] =
     "# HELP vigil_http_connections Connections open to this HTTP endpoint.\n"
     "# TYPE vigil_http_connections gauge\n"
     "vigil_http_connections 1\n"
+    "# HELP vigil_timer_lateness_max_seconds The most any worker's timer ran after its deadline, "
+    "since the supervisor started.\n"
+    "# TYPE vigil_timer_lateness_max_seconds gauge\n"
+    "vigil_timer_lateness_max_seconds 0.0025\n"
     "# HELP vigil_worker_state 1 for each worker, with its state (alive, late, dead, stopped, "
     "exited, failed, expected, missing).\n"
     "# TYPE vigil_worker_state gauge\n"
@@ -258,6 +270,9 @@ Test(metrics, exact_output_of_a_small_registry)
 	counters.impersonations = 11;
 	counters.signals_sent = 12;
 	counters.signals_refused = 13;
+	counters.stalls = 15;
+	counters.timer_late_max = 2500;
+	counters.exits_unwatched = 14;
 
 	char *text = render();
 	if (strcmp(text, expected) != 0) {
