@@ -45,6 +45,169 @@ status_string(const char *s, size_t size)
 	return json_string(copy);
 }
 
+/* Where the text of a row is written, and whether it still fits. */
+struct status_out {
+	char *p, *end;
+};
+
+static void
+status_put(struct status_out *o, const char *s, size_t n)
+{
+	if (o->p == NULL || (size_t)(o->end - o->p) < n) {
+		o->p = NULL;
+		return;
+	}
+	memcpy(o->p, s, n);
+	o->p += n;
+}
+
+/* Whether s (NUL-terminated) is valid UTF-8, as jansson checks it. */
+static int
+status_utf8_valid(const unsigned char *s)
+{
+	while (*s != '\0') {
+		unsigned c = *s;
+		size_t n;
+		unsigned cp;
+		if (c < 0x80) {
+			s++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		for (size_t i = 1; i <= n; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i] & 0x3f);
+		}
+		/* Overlong forms, surrogates, beyond U+10FFFF. */
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		s += n + 1;
+	}
+	return 1;
+}
+
+/* A JSON string as jansson writes it; invalid UTF-8 has its bytes >= 0x80 as '?' (status_string). */
+static void
+status_put_string(struct status_out *o, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF"; /* jansson writes \u001F */
+	int valid = status_utf8_valid((const unsigned char *)s);
+
+	status_put(o, "\"", 1);
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
+		switch (*p) {
+		case '"':
+			status_put(o, "\\\"", 2);
+			break;
+		case '\\':
+			status_put(o, "\\\\", 2);
+			break;
+		case '\b':
+			status_put(o, "\\b", 2);
+			break;
+		case '\f':
+			status_put(o, "\\f", 2);
+			break;
+		case '\n':
+			status_put(o, "\\n", 2);
+			break;
+		case '\r':
+			status_put(o, "\\r", 2);
+			break;
+		case '\t':
+			status_put(o, "\\t", 2);
+			break;
+		default:
+			if (*p < 0x20)
+				status_put(o, esc, 6);
+			else if (*p >= 0x80 && !valid)
+				status_put(o, "?", 1);
+			else
+				status_put(o, (const char *)p, 1);
+		}
+	}
+	status_put(o, "\"", 1);
+}
+
+/* A real as jansson writes it with JSON_REAL_PRECISION(6) (its jsonp_dtostr). */
+static void
+status_put_real(struct status_out *o, double v)
+{
+	char b[64];
+	int len = snprintf(b, sizeof(b), "%.6g", v);
+
+	if (len < 0 || (size_t)len >= sizeof(b) - 3) {
+		o->p = NULL;
+		return;
+	}
+	if (strchr(b, '.') == NULL && strchr(b, 'e') == NULL) {
+		memcpy(b + len, ".0", 3);
+		len += 2;
+	}
+	char *start = strchr(b, 'e');
+	if (start != NULL) {
+		/* No '+' in a positive exponent, no leading zeros in any. */
+		start++;
+		char *end = start + 1;
+		if (*start == '-')
+			start++;
+		while (*end == '0')
+			end++;
+		if (end != start) {
+			memmove(start, end, (size_t)len - (size_t)(end - b) + 1);
+			len -= (int)(end - start);
+		}
+	}
+	status_put(o, b, (size_t)len);
+}
+
+int
+vigil_status_row_write(const struct vigil_status_row *row, char *buf, size_t cap)
+{
+	struct status_out o = {buf, buf + cap};
+	char num[32];
+
+	status_put(&o, "{", 1);
+	for (size_t i = 0; i < vigil_status_nfields; i++) {
+		const struct vigil_status_field *f = &vigil_status_fields[i];
+		if (i > 0)
+			status_put(&o, ",", 1);
+		status_put_string(&o, f->key);
+		status_put(&o, ":", 1);
+		switch (f->type) {
+		case VIGIL_STATUS_STR:
+			status_put_string(&o, MEMBER(row, f, const char));
+			break;
+		case VIGIL_STATUS_UINT: {
+			uint64_t u = *MEMBER(row, f, const uint64_t);
+			int n = snprintf(num, sizeof(num), "%llu",
+					 (unsigned long long)(u > VIGIL_WIRE_NUM_MAX ? VIGIL_WIRE_NUM_MAX : u));
+			status_put(&o, num, (size_t)n);
+			break;
+		}
+		case VIGIL_STATUS_SECONDS:
+			status_put_real(&o, *MEMBER(row, f, const double));
+			break;
+		}
+	}
+	status_put(&o, "}", 1);
+	return o.p == NULL ? -1 : (int)(o.p - buf);
+}
+
 json_t *
 vigil_status_row_to_json(const struct vigil_status_row *row)
 {

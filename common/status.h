@@ -52,6 +52,15 @@ extern const size_t vigil_status_nfields;
  */
 json_t *vigil_status_row_to_json(const struct vigil_status_row *row);
 
+/*
+ * The same object as compact JSON text (jansson's JSON_COMPACT with
+ * JSON_REAL_PRECISION(6), byte for byte) written straight into buf, without
+ * building a tree: the supervisor's status document is made of these. The
+ * length, or -1 if cap is too small (VIGIL_STATUS_JSON_MAX always suffices).
+ */
+#define VIGIL_STATUS_JSON_MAX 2048
+int vigil_status_row_write(const struct vigil_status_row *row, char *buf, size_t cap);
+
 /* Fill row from a JSON object; -1 with err naming the missing or mistyped key. */
 int vigil_status_row_from_json(const json_t *obj, struct vigil_status_row *row, char *err,
 			       size_t errlen);

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -24,7 +25,8 @@ struct render {
 	struct evbuffer *chunk; /* what a slice writes, handed to the sink */
 	uint64_t started;       /* monotonic usec */
 	size_t slices;
-	uint64_t longest; /* usec, the longest slice */
+	uint64_t longest;     /* usec, the longest slice (wall clock) */
+	uint64_t longest_cpu; /* usec, the most CPU time one slice took */
 	union {
 		struct statusdoc status;
 		struct metrics_doc metrics;
@@ -84,6 +86,16 @@ render_metrics_step(struct render *r, const struct slice *sl)
 	return metrics_step(&r->doc.metrics, &in, r->chunk, sl);
 }
 
+/* This thread's CPU time, usec: a slice's own work, whatever the scheduler did meanwhile. */
+static uint64_t
+render_cpu_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 /* A turn of the loop for r: a slice, if its client has room for it. */
 static void
 render_slice_cb(evutil_socket_t fd, short what, void *arg)
@@ -99,11 +111,14 @@ render_slice_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!r->sink.room(r->sink.arg))
 		return; /* render_kick brings us back */
+	uint64_t c0 = render_cpu_usec();
 	rc = r->kind == RENDER_STATUS ? render_status_step(r, &sl) : render_metrics_step(r, &sl);
-	uint64_t t1 = vigil_now_usec();
+	uint64_t t1 = vigil_now_usec(), c1 = render_cpu_usec();
 	r->slices++;
 	if (t1 - t0 > r->longest)
 		r->longest = t1 - t0;
+	if (c1 - c0 > r->longest_cpu)
+		r->longest_cpu = c1 - c0;
 	if (rc == -1) {
 		log_warnx("%s: out of memory after %zu slices",
 			  r->kind == RENDER_STATUS ? "status" : "metrics", r->slices);
@@ -112,9 +127,11 @@ render_slice_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (rc == 1) {
-		log_debug("%s: %zu workers in %zu slices over %.1f ms, the longest %.3f ms",
+		log_debug("%s: %zu workers in %zu slices over %.1f ms, the longest %.3f ms "
+			  "(%.3f ms of CPU)",
 			  r->kind == RENDER_STATUS ? "status" : "metrics", r->sv->registry.count,
-			  r->slices, (double)(t1 - r->started) / 1e3, (double)r->longest / 1e3);
+			  r->slices, (double)(t1 - r->started) / 1e3, (double)r->longest / 1e3,
+			  (double)r->longest_cpu / 1e3);
 		r->sink.emit(r->sink.arg, r->chunk, 1);
 		render_free(r);
 		return;

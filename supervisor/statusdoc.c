@@ -179,9 +179,13 @@ statusdoc_step(struct statusdoc *d, const struct statusdoc_input *in, struct evb
 			if ((w = walk_next(&d->walk)) == NULL)
 				break;
 			struct vigil_status_row row;
+			char text[VIGIL_STATUS_JSON_MAX + 1];
 			registry_row(w, in->now, &row);
-			if ((d->rows > 0 && evbuffer_add(out, ",", 1) == -1) ||
-			    statusdoc_put(out, vigil_status_row_to_json(&row)) == -1)
+			/* Written straight from the field table: no tree of JSON per row. */
+			text[0] = ',';
+			int n = vigil_status_row_write(&row, text + 1, sizeof(text) - 1);
+			if (n < 0 || evbuffer_add(out, d->rows > 0 ? text : text + 1,
+						  (size_t)n + (d->rows > 0)) == -1)
 				return -1;
 			d->rows++;
 		}

@@ -738,3 +738,65 @@ Test(status_table, one_row_as_fields)
 	cr_expect(strstr(buf, "state        \033[31mdead\033[0m\n") != NULL, "%s", buf);
 	free(buf);
 }
+
+/* A pseudo-random generator of our own: the same rows in every run. */
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * The direct writer the supervisor's status document uses must be jansson's
+ * text byte for byte: names, every kind of status text (quotes, backslashes,
+ * control bytes, valid and invalid UTF-8), numbers past 2^63, seconds from
+ * microseconds to centuries.
+ */
+Test(status, direct_writer_is_jansson_byte_for_byte)
+{
+	static const char *const texts[] = {
+	    "", "ok", "a \"quoted\" \\ back", "tab\there\nnew\rcr\b\f", "\x01\x1f\x7f",
+	    "caf\xc3\xa9 \xe2\x98\x95", "bad \xff byte", "\xc0\xaf overlong", "\xed\xa0\x80 surrogate",
+	    "\xf4\x90\x80\x80 too big", "\xf0\x9f\x98\x80 emoji", "cut \xe2\x98",
+	};
+	static const double secs[] = {0,     0.000001, 0.5,    1,      1.25,         59.999999,
+				      123.4, 1e6,      1.5e7, 3.1e9, 123456789.123, 1e21};
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+
+	for (int i = 0; i < 5000; i++) {
+		struct vigil_status_row row = {0};
+		size_t nl = 1 + rnd(&seed) % VIGIL_NAME_MAX;
+		for (size_t k = 0; k < nl; k++)
+			row.name[k] = "abcXYZ019._@:-"[rnd(&seed) % 14];
+		snprintf(row.state, sizeof(row.state), "%s",
+			 (const char *[]){"alive", "late", "dead", "failed"}[rnd(&seed) % 4]);
+		uint64_t *nums[] = {&row.pid,     &row.last_seq, &row.missed,     &row.timeouts,
+				    &row.heartbeats, &row.restarts, &row.timeout_ms, &row.interval_ms,
+				    &row.uid};
+		for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++)
+			*nums[k] = rnd(&seed) >> (rnd(&seed) % 64);
+		row.silent_s = secs[rnd(&seed) % (sizeof(secs) / sizeof(secs[0]))] *
+			       (1 + (double)(rnd(&seed) % 1000) / 997);
+		snprintf(row.status, sizeof(row.status), "%s",
+			 texts[rnd(&seed) % (sizeof(texts) / sizeof(texts[0]))]);
+		if (i % 7 == 0) /* the longest text, all of it escaped */
+			memset(row.status, 0x01, VIGIL_STATUS_TEXT_MAX);
+
+		json_t *o = vigil_status_row_to_json(&row);
+		cr_assert_not_null(o);
+		char *want = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+		json_decref(o);
+		char got[VIGIL_STATUS_JSON_MAX];
+		int n = vigil_status_row_write(&row, got, sizeof(got));
+		cr_assert_geq(n, 0, "row %d did not fit %d bytes", i, VIGIL_STATUS_JSON_MAX);
+		cr_assert_eq((size_t)n, strlen(want), "row %d:\n got %.*s\nwant %s", i, n, got, want);
+		cr_assert_eq(memcmp(got, want, (size_t)n), 0, "row %d:\n got %.*s\nwant %s", i, n, got,
+			     want);
+		free(want);
+		/* Too small a buffer is refused, never overrun. */
+		cr_assert_eq(vigil_status_row_write(&row, got, (size_t)n - 1), -1);
+	}
+}
