@@ -247,7 +247,7 @@ cmp_name(const void *a, const void *b)
 }
 
 size_t
-registry_list(const struct registry *r, struct worker **out, size_t cap)
+registry_collect(const struct registry *r, struct worker **out, size_t cap)
 {
 	size_t n = 0;
 
@@ -255,6 +255,14 @@ registry_list(const struct registry *r, struct worker **out, size_t cap)
 		for (struct worker *w = r->buckets[i]; w != NULL && n < cap; w = w->next)
 			out[n++] = w;
 	}
+	return n;
+}
+
+size_t
+registry_list(const struct registry *r, struct worker **out, size_t cap)
+{
+	size_t n = registry_collect(r, out, cap);
+
 	if (n > 1)
 		qsort(out, n, sizeof(*out), cmp_name);
 	return n;

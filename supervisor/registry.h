@@ -111,9 +111,12 @@ int registry_set_status(struct worker *w, const char *text, size_t len);
  */
 size_t registry_footprint(const struct registry *r, const struct worker *w);
 
+/* Fill out[] with up to cap workers in no order; returns how many. Not for the heartbeat path. */
+size_t registry_collect(const struct registry *r, struct worker **out, size_t cap);
+
 /*
  * Fill out[] with up to cap workers sorted by name; returns how many. Not
- * for the heartbeat path.
+ * for the heartbeat path, nor for the loop at scale: walk.h sorts in slices.
  */
 size_t registry_list(const struct registry *r, struct worker **out, size_t cap);
 

@@ -152,7 +152,7 @@ reload_apply(struct supervisor *sv, char *msg, size_t msglen)
 	}
 	restart = reload_keep(sv, old, nc);
 	uint64_t now = vigil_now_usec();
-	size_t n = list != NULL ? registry_list(&sv->registry, list, sv->registry.count) : 0;
+	size_t n = list != NULL ? registry_collect(&sv->registry, list, sv->registry.count) : 0;
 
 	reload_export(sv, &nc->set);
 	sv->conf = nc;
@@ -191,6 +191,8 @@ reload_apply(struct supervisor *sv, char *msg, size_t msglen)
 		snprintf(msg + len, msglen - (size_t)len, "; %zu setting%s need%s a restart", restart,
 			 restart == 1 ? "" : "s", restart == 1 ? "s" : "");
 	log_info("%s", msg);
+	log_debug("reload: %zu workers reconfigured in %.1f ms (the loop was held that long)", n,
+		  (double)(vigil_now_usec() - now) / 1e3);
 	return 0;
 }
 
