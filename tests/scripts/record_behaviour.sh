@@ -15,7 +15,8 @@
 # --json, GET /metrics and GET /status.
 #
 # What varies from run to run is masked (see normalize_json and
-# normalize_metrics): times, durations, pids (as <supervisor>, <worker-1>,
+# normalize_metrics): times, durations (timer lateness too, where the
+# supervisor reports it), pids (as <supervisor>, <worker-1>,
 # <worker-2>), uptime, the port, the directory, the version, our uid, and
 # counts that follow the clock (heartbeats, sequence numbers, datagrams:
 # 0, 1 or "2+"). Object keys are sorted and metric families put in name
@@ -25,8 +26,8 @@
 # Exit status: 0 recorded; 1 the scenario failed (a condition never came, a
 # daemon misbehaved, a tool is missing); 2 usage; 3 the machine was too slow
 # for a timing window of the scenario (each window is 600ms: a snapshot of a
-# dead worker must come before its next timeout): the recording is not
-# trustworthy, run it again.
+# dead worker must come before its next timeout), or the supervisor itself
+# was paused or starved: the recording is not trustworthy, run it again.
 set -uo pipefail
 
 if [[ $# -ne 2 ]]; then
@@ -232,6 +233,10 @@ echo "worker-2 after SIGTERM: $?" >>"$exits"
 wrk=""
 wait_for 5000 is state stopped
 snap 7 stopped
+# A supervisor that was itself paused or starved (graces, or timers run 100ms
+# late: "stalls" where it counts them) is not what this records.
+ctl status --json | jq -e '.supervisor | (.pause_graces // 0) == 0 and (.stalls // 0) == 0' \
+	>/dev/null || too_slow "the supervisor itself was paused or starved"
 
 # 8. The supervisor's clean stop; the subscriber sees the end of its stream.
 kill -TERM $sup
@@ -281,7 +286,8 @@ def norm: walk(if type == "object" then
 		elif .key == "uid" then .value |= (if . == ($uid | tonumber) then "<our uid>" else . end)
 		elif .key == "version" then .value = "<version>"
 		elif (.key | IN("seq", "last_seq", "heartbeats", "datagrams")) then .value |= bucket
-		elif (.key | IN("uptime_s", "interval_min_ms", "interval_mean_ms", "interval_max_ms"))
+		elif (.key | IN("uptime_s", "interval_min_ms", "interval_mean_ms", "interval_max_ms",
+			"timer_lateness_max_ms"))
 			then .value |= dur
 		else . end)
 	else . end);
@@ -294,6 +300,7 @@ normalize_metrics() { # FILE: families in name order, HELP, TYPE, then the sampl
 	sed -E -e 's/^(vigil_build_info\{version=)"[^"]*"/\1"<version>"/' \
 		-e 's/^(vigil_start_time_seconds) .*/\1 <time>/' \
 		-e 's/^(vigil_worker_last_heartbeat_age_seconds\{[^}]*\}) .*/\1 <duration>/' \
+		-e 's/^(vigil_timer_lateness_max_seconds) .*/\1 <duration>/' \
 		-e 's/^((vigil_datagrams_total|vigil_worker_heartbeats_total)(\{[^}]*\})?) ([2-9]|[1-9][0-9]+)(\.[0-9]+)?$/\1 2+/' \
 		"$1" |
 		awk '{
