@@ -20,8 +20,8 @@
 
 enum { VT_OTHER, VT_DAEMON, VT_SUPERVISOR };
 
-/* Most options vt_env_start_supervisor and vt_env_start_worker take. */
-#define VT_ENV_MAX_ARGS 24
+/* Most arguments (the fixed ones and the options) of a daemon started here. */
+#define VT_ENV_MAX_ARGS 32
 
 void
 vt_env_init(struct vt_env *e)
@@ -125,22 +125,36 @@ vt_env_start_supervisor(struct vt_env *e, ...)
 }
 
 pid_t
-vt_env_start_worker(struct vt_env *e, const char *name, ...)
+vt_env_start_worker_opts(struct vt_env *e, const char *name, char *const opts[])
 {
 	char wsock[400], what[80];
 	char *argv[VT_ENV_MAX_ARGS + 1] = {VIGIL_WORKER_BIN, "--name", (char *)name, "--supervisor",
 					   e->sock, "--socket", wsock, "--interval",
 					   (char *)e->interval};
-	va_list ap;
+	size_t n = 9;
 
 	vt_env_worker_sock(e, name, wsock, sizeof(wsock));
-	va_start(ap, name);
-	vt_env_args(argv, 9, ap);
-	va_end(ap);
+	for (size_t i = 0; opts[i] != NULL; i++) {
+		cr_assert_lt(n, (size_t)VT_ENV_MAX_ARGS, "too many options");
+		argv[n++] = opts[i];
+	}
+	argv[n] = NULL;
 	pid_t pid = vt_spawn(e->wlog, argv);
 	snprintf(what, sizeof(what), "worker %s", name);
 	vt_env_track(e, pid, VT_DAEMON, what);
 	return pid;
+}
+
+pid_t
+vt_env_start_worker(struct vt_env *e, const char *name, ...)
+{
+	char *opts[VT_ENV_MAX_ARGS + 1];
+	va_list ap;
+
+	va_start(ap, name);
+	vt_env_args(opts, 0, ap);
+	va_end(ap);
+	return vt_env_start_worker_opts(e, name, opts);
 }
 
 /* End each process of kind that is still ours, newest first. */

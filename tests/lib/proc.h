@@ -159,9 +159,12 @@ pid_t vt_env_start_supervisor_argv(struct vt_env *e, char *const argv[]);
 /*
  * vigil-worker --name NAME --supervisor SOCK --socket dir/workers/NAME.sock
  * --interval e->interval, then the options given (NULL-terminated, up to
- * 24), its output to e->wlog. Returns its pid at once (not waiting).
+ * 20), its output to e->wlog. Returns its pid at once (not waiting).
  */
 pid_t vt_env_start_worker(struct vt_env *e, const char *name, ...) __attribute__((sentinel));
+
+/* The same with the options as a NULL-terminated array (up to 20). */
+pid_t vt_env_start_worker_opts(struct vt_env *e, const char *name, char *const opts[]);
 
 /*
  * The clean end of a test: every daemon started through e that still runs
