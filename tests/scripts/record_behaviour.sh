@@ -174,6 +174,26 @@ snap() {
 # still KEY VALUE WHAT: after a snapshot in a timing window, the window held.
 still() { is "$1" "$2" || too_slow "$3"; }
 
+# snap_alive N LABEL PID TIMEOUTS WHAT: once PID is alive, with TIMEOUTS
+# timeouts in all (more: too slow, WHAT), and 5 more heartbeats (a full
+# history of intervals), a snapshot.
+snap_alive() {
+	local beats
+	wait_for 5000 state_pid alive "$3"
+	still timeouts "$4" "$5"
+	beats=$(field heartbeats)
+	wait_for 5000 at_least heartbeats $((beats + 5))
+	snap "$1" "$2"
+}
+
+# snap_dead N LABEL PID WHAT: once PID is dead, a snapshot, taken before its
+# second timeout (else too slow, WHAT).
+snap_dead() {
+	wait_for 5000 state_pid dead "$3"
+	snap "$1" "$2"
+	still missed 1 "the snapshot of the $4 worker came after its second timeout"
+}
+
 exits=$raw/exits.txt
 
 # 1. The supervisor, the subscriber: no worker yet.
@@ -182,12 +202,10 @@ sup_pid=$sup
 start_events
 snap 1 empty
 
-# 2. The worker, alive, with a full history of intervals (5 heartbeats).
+# 2. The worker, alive, with a full history of intervals.
 start_worker
 w1=$wrk
-wait_for 5000 state_pid alive $w1
-wait_for 5000 at_least heartbeats 5
-snap 2 alive
+snap_alive 2 alive $w1 0 "the worker timed out as it started"
 
 # 3. SIGKILL: dead at MISSED 1 (snapshot before MISSED 2), then MISSED 2.
 # (Quietly: bash would report the kill of its job on stderr.)
@@ -197,34 +215,22 @@ snap 2 alive
 	echo "worker-1 after SIGKILL: $?" >>"$exits"
 } 2>/dev/null
 wrk=""
-wait_for 5000 state_pid dead $w1
-snap 3 killed
-still missed 1 "the snapshot of the killed worker came after its second timeout"
+snap_dead 3 killed $w1 killed
 wait_for 5000 is missed 2
 
 # 4. Started again at once (before MISSED 3): a new pid, a restart.
 start_worker
 w2=$wrk
-wait_for 5000 state_pid alive $w2
-still timeouts 2 "the worker was started again only after its third timeout"
-base=$(field heartbeats)
-wait_for 5000 at_least heartbeats $((base + 5))
-snap 4 restarted
+snap_alive 4 restarted $w2 2 "the worker was started again only after its third timeout"
 
 # 5. SIGUSR1: a stall, alive but silent: dead at MISSED 1, a TIMEOUT delivered.
 kill -USR1 $w2
-wait_for 5000 state_pid dead $w2
-snap 5 stalled
-still missed 1 "the snapshot of the stalled worker came after its second timeout"
+snap_dead 5 stalled $w2 stalled
 wait_for 5000 grep -q "declared us unresponsive: missed 1" "$dir/worker.log"
 
 # 6. SIGUSR1 again: it resumes, and recovers.
 kill -USR1 $w2
-wait_for 5000 state_pid alive $w2
-still timeouts 3 "the stalled worker was resumed only after its second timeout"
-base=$(field heartbeats)
-wait_for 5000 at_least heartbeats $((base + 5))
-snap 6 resumed
+snap_alive 6 resumed $w2 3 "the stalled worker was resumed only after its second timeout"
 
 # 7. SIGTERM: STOPPING=1, a clean exit, stopped.
 kill -TERM $w2
