@@ -132,28 +132,25 @@ Test(http, metrics_and_status_of_a_live_and_a_killed_worker)
 	cr_expect_str_eq(out, "", "promtool has remarks:\n%s", out);
 
 	cr_assert_eq(sh(text, sizeof(text), 0, "cat %s/metrics.txt", e.dir), 0);
-	cr_expect_eq(vt_metric_sample(text, "vigil_worker_up{worker=\"w1\"}"), 1, "%s", text);
-	cr_expect_eq(vt_metric_sample(text, "vigil_worker_up{worker=\"w2\"}"), 0, "%s", text);
-	cr_expect_geq(vt_metric_sample(text, "vigil_worker_timeouts_total{worker=\"w2\"}"), 1,
-		      "%s", text);
-	cr_expect_eq(vt_metric_sample(text, "vigil_worker_timeouts_total{worker=\"w1\"}"), 0,
+	cr_expect_eq(vt_metric(text, "vigil_worker_up{worker=\"w1\"}"), 1, "%s", text);
+	cr_expect_eq(vt_metric(text, "vigil_worker_up{worker=\"w2\"}"), 0, "%s", text);
+	cr_expect_geq(vt_metric(text, "vigil_worker_timeouts_total{worker=\"w2\"}"), 1, "%s", text);
+	cr_expect_eq(vt_metric(text, "vigil_worker_timeouts_total{worker=\"w1\"}"), 0, "%s", text);
+	cr_expect_eq(vt_metric(text, "vigil_worker_state{worker=\"w2\",state=\"dead\"}"), 1,
 		     "%s", text);
-	cr_expect_eq(vt_metric_sample(text, "vigil_worker_state{worker=\"w2\",state=\"dead\"}"), 1,
+	cr_expect_eq(vt_metric(text, "vigil_workers{state=\"alive\"}"), 1, "%s", text);
+	cr_expect_eq(vt_metric(text, "vigil_workers{state=\"dead\"}"), 1, "%s", text);
+	cr_expect_eq(vt_metric(text, "vigil_workers{state=\"stopped\"}"), 0, "%s", text);
+	cr_expect_gt(vt_metric(text, "vigil_worker_heartbeats_total{worker=\"w1\"}"), 0,
 		     "%s", text);
-	cr_expect_eq(vt_metric_sample(text, "vigil_workers{state=\"alive\"}"), 1, "%s", text);
-	cr_expect_eq(vt_metric_sample(text, "vigil_workers{state=\"dead\"}"), 1, "%s", text);
-	cr_expect_eq(vt_metric_sample(text, "vigil_workers{state=\"stopped\"}"), 0, "%s", text);
-	cr_expect_gt(vt_metric_sample(text, "vigil_worker_heartbeats_total{worker=\"w1\"}"), 0,
+	cr_expect_eq(vt_metric(text, "vigil_worker_timeout_seconds{worker=\"w1\"}"), 0.6,
 		     "%s", text);
-	cr_expect_eq(vt_metric_sample(text, "vigil_worker_timeout_seconds{worker=\"w1\"}"), 0.6,
+	cr_expect_gt(vt_metric(text, "vigil_worker_last_heartbeat_age_seconds{worker=\"w2\"}"), 0.6,
 		     "%s", text);
-	cr_expect_gt(
-	    vt_metric_sample(text, "vigil_worker_last_heartbeat_age_seconds{worker=\"w2\"}"), 0.6,
-	    "%s", text);
-	cr_expect_gt(vt_metric_sample(text, "vigil_datagrams_total"), 0, "%s", text);
-	cr_expect_eq(vt_metric_sample(text, "vigil_invalid_datagrams_total{reason=\"bad_key\"}"), 0,
+	cr_expect_gt(vt_metric(text, "vigil_datagrams_total"), 0, "%s", text);
+	cr_expect_eq(vt_metric(text, "vigil_invalid_datagrams_total{reason=\"bad_key\"}"), 0,
 		     "%s", text);
-	cr_expect_eq(vt_metric_sample(text, "vigil_http_connections"), 1, "%s", text);
+	cr_expect_eq(vt_metric(text, "vigil_http_connections"), 1, "%s", text);
 
 	/* /status: the document of vigilctl status --json, same shape, same workers. */
 	static const char shape[] =
@@ -222,7 +219,7 @@ Test(http, connections_are_bounded)
 	for (uint64_t end = vt_now_ms() + 3000; open != 1 && vt_now_ms() < end;) {
 		cr_assert_eq(sh(out, sizeof(out), 0, "curl -s --max-time 5 http://%s/metrics",
 				e.addr), 0);
-		if ((open = vt_metric_sample(out, "vigil_http_connections")) != 1)
+		if ((open = vt_metric(out, "vigil_http_connections")) != 1)
 			usleep(20000);
 	}
 	cr_expect_eq(open, 1, "closed connections still counted");

@@ -358,7 +358,7 @@ vt_cpu_ticks(pid_t pid)
 }
 
 double
-vt_metric_sample(const char *text, const char *series)
+vt_metric(const char *text, const char *series)
 {
 	size_t n = strlen(series);
 

@@ -91,7 +91,7 @@ int vt_free_port(void);
 long vt_cpu_ticks(pid_t pid);
 
 /* The value of the sample "series VALUE" in a Prometheus exposition, or -1 if absent. */
-double vt_metric_sample(const char *text, const char *series);
+double vt_metric(const char *text, const char *series);
 
 /*
  * The fixture of the integration suites (env.c): a private directory with

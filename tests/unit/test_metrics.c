@@ -288,8 +288,8 @@ Test(metrics, every_state_counted_and_up_only_when_alive_or_late)
 	    {"vigil_worker_state{worker=\"e\",state=\"exited\"}", 1},
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		cr_expect_eq(vt_metric_sample(text, want[i].series), want[i].v, "%s: %g, want %g",
-			     want[i].series, vt_metric_sample(text, want[i].series), want[i].v);
+		cr_expect_eq(vt_metric(text, want[i].series), want[i].v, "%s: %g, want %g",
+			     want[i].series, vt_metric(text, want[i].series), want[i].v);
 	free(text);
 }
 
@@ -302,7 +302,7 @@ Test(metrics, every_invalid_reason_present_even_at_zero)
 		char series[128];
 		snprintf(series, sizeof(series), "vigil_invalid_datagrams_total{reason=\"%s\"}",
 			 vigil_wire_strerror(code));
-		cr_expect_eq(vt_metric_sample(text, series), code == VIGIL_WIRE_OVERSIZED ? 17 : 0,
+		cr_expect_eq(vt_metric(text, series), code == VIGIL_WIRE_OVERSIZED ? 17 : 0,
 			     "%s missing or wrong", series);
 	}
 	cr_expect_null(strstr(text, "reason=\"ok\""), "the success code is not a reason");
@@ -313,7 +313,7 @@ Test(metrics, empty_registry_still_has_every_family)
 {
 	char *text = render();
 
-	cr_expect_eq(vt_metric_sample(text, "vigil_workers{state=\"alive\"}"), 0);
+	cr_expect_eq(vt_metric(text, "vigil_workers{state=\"alive\"}"), 0);
 	cr_expect_not_null(strstr(text, "# TYPE vigil_worker_up gauge\n"));
 	cr_expect_not_null(strstr(text, "# TYPE vigil_worker_timeouts_total counter\n"));
 	cr_expect_null(strstr(text, "{worker="), "no worker, no per-worker sample");
