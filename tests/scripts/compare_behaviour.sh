@@ -36,10 +36,10 @@ for attempt in 1 2 3; do
 	"$here/record_behaviour.sh" "$1" "$work/now"
 	rc=$?
 	[[ $rc -ne 3 ]] && break
-	echo "compare_behaviour: attempt $attempt was too slow; recording again"
+	echo "compare_behaviour: attempt $attempt was too slow for the scenario"
 done
 if [[ $rc -ne 0 ]]; then
-	echo "compare_behaviour: the recording failed (exit $rc)"
+	echo "compare_behaviour: no recording (record_behaviour.sh exit $rc)"
 	exit 1
 fi
 
