@@ -22,45 +22,20 @@
 
 #define INTERVAL_MS 100
 
-static struct {
-	char dir[256];
-	char sock[300], ctl[300], wsock[300], conf[300];
-	char sup_log[300], wrk_log[300];
-	pid_t sup, wrk;
-} t;
+static struct vt_env e;
+static char conf[300];
 
 static void
 setup(void)
 {
-	memset(&t, 0, sizeof(t));
-	vt_tmpdir(t.dir, sizeof(t.dir));
-	snprintf(t.sock, sizeof(t.sock), "%s/supervisor.sock", t.dir);
-	snprintf(t.ctl, sizeof(t.ctl), "%s/control.sock", t.dir);
-	snprintf(t.wsock, sizeof(t.wsock), "%s/workers/w1.sock", t.dir);
-	snprintf(t.conf, sizeof(t.conf), "%s/vigil.conf", t.dir);
-	snprintf(t.sup_log, sizeof(t.sup_log), "%s/supervisor.log", t.dir);
-	snprintf(t.wrk_log, sizeof(t.wrk_log), "%s/worker.log", t.dir);
-}
-
-/* A clean shutdown of what runs, so that a crash or a sanitizer report fails the test. */
-static void
-end_clean(void)
-{
-	const char *logs[] = {t.sup_log, t.wrk_log};
-
-	vt_stop_clean(&t.wrk, "worker");
-	vt_stop_clean(&t.sup, "supervisor");
-	vt_expect_clean_logs(logs, 2);
+	vt_env_init(&e);
+	vt_env_path(&e, "vigil.conf", conf, sizeof(conf));
 }
 
 static void
 teardown(void)
 {
-	if (t.wrk > 0)
-		kill(t.wrk, SIGCONT);
-	vt_stop(t.wrk, SIGKILL, 2000);
-	vt_stop(t.sup, SIGKILL, 2000);
-	vt_rmdir(t.dir);
+	vt_env_fini(&e);
 }
 
 TestSuite(config, .init = setup, .fini = teardown, .timeout = 40);
@@ -70,92 +45,40 @@ static void
 write_conf(const char *text)
 {
 	char tmp[320];
-	snprintf(tmp, sizeof(tmp), "%s.new", t.conf);
+	snprintf(tmp, sizeof(tmp), "%s.new", conf);
 	FILE *fp = fopen(tmp, "w");
 	cr_assert_not_null(fp);
 	fputs(text, fp);
 	cr_assert_eq(fclose(fp), 0);
-	cr_assert_eq(rename(tmp, t.conf), 0);
+	cr_assert_eq(rename(tmp, conf), 0);
 }
 
 static pid_t
 start_supervisor(void)
 {
-	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", t.sock, "--control", t.ctl,
-			"--config", t.conf, NULL};
-	return vt_start_supervisor(t.sup_log, t.ctl, argv);
+	return vt_env_start_supervisor(&e, "--config", conf, NULL);
 }
 
-static pid_t
-start_worker(const char *name)
-{
-	char interval[32];
-	snprintf(interval, sizeof(interval), "%dms", INTERVAL_MS);
-	char *argv[] = {VIGIL_WORKER_BIN, "--name", (char *)name, "--supervisor", t.sock,
-			"--socket", t.wsock, "--interval", interval, NULL};
-	return vt_spawn(t.wrk_log, argv);
-}
-
-/* A field of worker name's status, or -1 (a string field: compare with want). */
+/* A field of worker name's status, or -1. */
 static long long
 field(const char *name, const char *key)
 {
-	json_t *st = vt_status(t.ctl);
-	json_t *w = st ? vt_worker(st, name) : NULL;
-	long long v = w ? json_integer_value(json_object_get(w, key)) : -1;
-	json_decref(st);
-	return v;
-}
-
-struct want {
-	const char *name, *key, *str;
-	long long num;
-};
-
-static int
-worker_has(void *arg)
-{
-	struct want *w = arg;
-	json_t *st = vt_status(t.ctl);
-	json_t *wk = st ? vt_worker(st, w->name) : NULL;
-	json_t *v = wk ? json_object_get(wk, w->key) : NULL;
-	int ok = v != NULL && (w->str ? json_is_string(v) && strcmp(json_string_value(v), w->str) == 0
-				      : json_integer_value(v) == w->num);
-	json_decref(st);
-	return ok;
+	return vt_env_worker_int(&e, name, key);
 }
 
 static void
-expect_str(const char *name, const char *key, const char *value, int timeout_ms)
+expect_state(const char *name, const char *state, int timeout_ms)
 {
-	vt_expect_worker(t.ctl, t.sup_log, name, key, value, timeout_ms);
+	vt_env_expect_state(&e, name, state, 0, timeout_ms);
 }
 
 static void
 expect_num(const char *name, const char *key, long long value, int timeout_ms)
 {
-	struct want w = {name, key, NULL, value};
-	if (!vt_wait_for(worker_has, &w, timeout_ms)) {
-		vt_dump(t.sup_log);
+	if (!vt_env_wait_int(&e, name, key, value, timeout_ms)) {
+		vt_dump(e.log);
 		cr_assert_fail("worker %s: %s never became %lld within %d ms", name, key, value,
 			       timeout_ms);
-	}
-}
-
-static int
-file_has(void *arg)
-{
-	const char **pair = arg;
-	return vt_file_contains(pair[0], pair[1]);
-}
-
-static void
-expect_log(const char *needle, int timeout_ms)
-{
-	const char *pair[2] = {t.sup_log, needle};
-	if (!vt_wait_for(file_has, pair, timeout_ms)) {
-		vt_dump(t.sup_log);
-		cr_assert_fail("the supervisor never said \"%s\"", needle);
 	}
 }
 
@@ -163,7 +86,7 @@ expect_log(const char *needle, int timeout_ms)
 static int
 log_count(const char *needle)
 {
-	FILE *fp = fopen(t.sup_log, "r");
+	FILE *fp = fopen(e.log, "r");
 	char line[2048];
 	int n = 0;
 
@@ -178,7 +101,7 @@ log_count(const char *needle)
 static int
 check(const char *extra, char *out, size_t cap)
 {
-	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--check-config", "--config", t.conf,
+	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--check-config", "--config", conf,
 			(char *)extra, NULL};
 	return vt_run(argv, out, cap, 1);
 }
@@ -191,7 +114,7 @@ Test(config, check_config_exit_codes_and_messages)
 		   "expected = no\n");
 	cr_expect_eq(check(NULL, out, sizeof(out)), 0, "%s", out);
 	snprintf(want, sizeof(want), "configuration OK: %s, 2 worker sections, 1 expected\n",
-		 t.conf);
+		 conf);
 	cr_expect_str_eq(out, want);
 
 	write_conf("[supervisor]\ntimeout = 3s\n\n[worker web-1]\ntimout = 500ms\n"
@@ -201,7 +124,7 @@ Test(config, check_config_exit_codes_and_messages)
 		 "%s:5: unknown key 'timout' in [worker web-1]\n"
 		 "%s:6: duplicate section [worker web-1] (first at line 4)\n"
 		 "%s:7: duplicate section [supervisor] (first at line 1)\n",
-		 t.conf, t.conf, t.conf);
+		 conf, conf, conf);
 	cr_expect_str_eq(out, want);
 
 	/* Usage errors are still usage errors. */
@@ -209,15 +132,15 @@ Test(config, check_config_exit_codes_and_messages)
 	cr_expect(strstr(out, "invalid --timeout 'abc': not a number") != NULL, "%s", out);
 
 	/* A file asked for must exist; the supervisor does not start without it. */
-	unlink(t.conf);
+	unlink(conf);
 	cr_expect_eq(check(NULL, out, sizeof(out)), 1, "%s", out);
-	snprintf(want, sizeof(want), "cannot read %s: No such file or directory", t.conf);
+	snprintf(want, sizeof(want), "cannot read %s: No such file or directory", conf);
 	cr_expect(strstr(out, want) != NULL, "%s", out);
-	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", t.sock, "--control", t.ctl,
-			"--config", t.conf, NULL};
+	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", e.sock, "--control", e.ctl,
+			"--config", conf, NULL};
 	cr_expect_eq(vt_run(argv, out, sizeof(out), 1), 1, "%s", out);
 	cr_expect(strstr(out, want) != NULL, "%s", out);
-	cr_expect(access(t.ctl, F_OK) == -1, "no socket made");
+	cr_expect(access(e.ctl, F_OK) == -1, "no socket made");
 }
 
 Test(config, an_expected_worker_is_missing_until_it_comes)
@@ -225,10 +148,10 @@ Test(config, an_expected_worker_is_missing_until_it_comes)
 	write_conf("[supervisor]\nstartup-grace = 400ms\n[worker ghost]\n[worker w1]\n"
 		   "timeout = 700ms\n[worker optional]\nexpected = no\n");
 	uint64_t t0 = vt_now_ms();
-	t.sup = start_supervisor();
+	start_supervisor();
 
 	/* In its grace: there, expected, not yet missing; a section without expected is not. */
-	json_t *st = vt_status(t.ctl);
+	json_t *st = vt_env_status(&e);
 	cr_assert_not_null(st);
 	json_t *g = vt_worker(st, "ghost");
 	cr_assert_not_null(g, "an expected worker is listed from the start");
@@ -238,39 +161,40 @@ Test(config, an_expected_worker_is_missing_until_it_comes)
 	cr_expect_eq(json_integer_value(json_object_get(vt_worker(st, "w1"), "timeout_ms")), 700);
 	json_decref(st);
 
-	expect_str("ghost", "state", "missing", 3000);
+	expect_state("ghost", "missing", 3000);
 	uint64_t waited = vt_now_ms() - t0;
 	cr_expect_geq(waited, 380, "missing after %llu ms, before its grace",
 		      (unsigned long long)waited);
-	expect_log("worker ghost is missing: expected, and no heartbeat within 400ms", 2000);
+	vt_expect_log(e.log, "worker ghost is missing: expected, and no heartbeat within 400ms",
+		      2000);
 
-	t.wrk = start_worker("w1");
-	expect_str("w1", "state", "alive", 3000);
+	vt_env_start_worker(&e, "w1", NULL);
+	expect_state("w1", "alive", 3000);
 	cr_expect_eq(field("w1", "timeout_ms"), 700, "its section's timeout");
 	usleep(500 * 1000);
 	cr_expect_eq(log_count("is missing"), 2, "one line each for ghost and w1 (before it came)");
 	cr_expect_str_eq(json_string_value(json_object_get(
-			     vt_worker(st = vt_status(t.ctl), "ghost"), "state")),
+			     vt_worker(st = vt_env_status(&e), "ghost"), "state")),
 			 "missing");
 	json_decref(st);
 	cr_expect_eq(field("ghost", "timeouts"), 0, "a missing worker has no timeouts");
 	cr_expect_eq(field("w1", "timeouts"), 0);
-	end_clean();
+	vt_env_end(&e);
 }
 
 Test(config, a_reload_shortens_a_timeout_without_a_false_timeout)
 {
 	write_conf("[worker w1]\ntimeout = 2s\n");
-	t.sup = start_supervisor();
-	t.wrk = start_worker("w1");
-	expect_str("w1", "state", "alive", 3000);
+	start_supervisor();
+	pid_t w = vt_env_start_worker(&e, "w1", NULL);
+	expect_state("w1", "alive", 3000);
 	cr_expect_eq(field("w1", "timeout_ms"), 2000);
 
 	write_conf("[worker w1]\ntimeout = 400ms\n[worker ghost]\n");
-	kill(t.sup, SIGHUP);
+	kill(e.sv, SIGHUP);
 	expect_num("w1", "timeout_ms", 400, 2000);
-	expect_log("reloaded", 2000);
-	expect_str("ghost", "state", "expected", 2000);
+	vt_expect_log(e.log, "reloaded", 2000);
+	expect_state("ghost", "expected", 2000);
 	/* Heartbeats every 100ms against 400ms: never late, so never a timeout. */
 	usleep(1500 * 1000);
 	cr_expect_eq(field("w1", "timeouts"), 0, "a false timeout after the reload");
@@ -278,77 +202,77 @@ Test(config, a_reload_shortens_a_timeout_without_a_false_timeout)
 
 	/* And it is the timeout in force: a stopped worker is dead 400ms after its last beat. */
 	uint64_t t0 = vt_now_ms();
-	kill(t.wrk, SIGSTOP);
-	expect_str("w1", "state", "dead", 3000);
+	kill(w, SIGSTOP);
+	expect_state("w1", "dead", 3000);
 	uint64_t took = vt_now_ms() - t0;
 	cr_expect_lt(took, 1200, "dead after %llu ms: the 2s timeout still in force?",
 		     (unsigned long long)took);
-	kill(t.wrk, SIGCONT);
-	expect_str("w1", "state", "alive", 3000);
+	kill(w, SIGCONT);
+	expect_state("w1", "alive", 3000);
 
 	/* Its section gone: the global default (3 x its interval), its counters kept. */
 	long long beats = field("w1", "heartbeats");
 	write_conf("[supervisor]\nlog-level = info\n");
-	kill(t.sup, SIGHUP);
+	kill(e.sv, SIGHUP);
 	expect_num("w1", "timeout_ms", 3 * INTERVAL_MS, 2000);
 	cr_expect_geq(field("w1", "heartbeats"), beats, "counters kept");
 	cr_expect_eq(field("w1", "timeouts"), 1, "counters kept");
-	json_t *st = vt_status(t.ctl);
+	json_t *st = vt_env_status(&e);
 	cr_expect_null(vt_worker(st, "ghost"), "a never-seen worker no longer expected goes");
 	json_decref(st);
-	end_clean();
+	vt_env_end(&e);
 }
 
 Test(config, a_reload_lengthens_the_timeout_of_a_stalled_worker)
 {
 	write_conf("[worker w1]\ntimeout = 400ms\n");
-	t.sup = start_supervisor();
-	t.wrk = start_worker("w1");
-	expect_str("w1", "state", "alive", 3000);
+	start_supervisor();
+	pid_t w = vt_env_start_worker(&e, "w1", NULL);
+	expect_state("w1", "alive", 3000);
 	cr_expect_eq(field("w1", "timeout_ms"), 400);
 
 	write_conf("[worker w1]\ntimeout = 3s\n");
 	uint64_t t0 = vt_now_ms();
-	kill(t.wrk, SIGSTOP); /* stalled: alive, but no more heartbeats */
-	kill(t.sup, SIGHUP);
+	kill(w, SIGSTOP); /* stalled: alive, but no more heartbeats */
+	kill(e.sv, SIGHUP);
 	expect_num("w1", "timeout_ms", 3000, 1000);
 	cr_assert_lt(vt_now_ms() - t0, 350, "the reload came too late for this test");
 	/* Past 400ms, not yet 3s: still alive, no timeout. */
 	usleep(1500 * 1000);
 	cr_expect_eq(field("w1", "timeouts"), 0, "the old 400ms timeout fired");
-	expect_str("w1", "state", "dead", 3000);
+	expect_state("w1", "dead", 3000);
 	uint64_t took = vt_now_ms() - t0;
 	cr_expect(took >= 2800 && took < 3800, "dead after %llu ms, want about 3s",
 		  (unsigned long long)took);
-	end_clean();
+	vt_env_end(&e);
 }
 
 Test(config, a_broken_reload_changes_nothing)
 {
 	write_conf("[supervisor]\nstartup-grace = 10s\n[worker w1]\ntimeout = 2s\n[worker ghost]\n");
-	t.sup = start_supervisor();
-	t.wrk = start_worker("w1");
-	expect_str("w1", "state", "alive", 3000);
+	start_supervisor();
+	vt_env_start_worker(&e, "w1", NULL);
+	expect_state("w1", "alive", 3000);
 
 	write_conf("[worker w1]\ntimeout = 400ms\n[worker other]\ntimout = 1s\n");
-	kill(t.sup, SIGHUP);
+	kill(e.sv, SIGHUP);
 	char want[512];
-	snprintf(want, sizeof(want), "reload: %s:4: unknown key 'timout' in [worker other]", t.conf);
-	expect_log(want, 2000);
-	expect_log("reload failed: 1 error in", 2000);
+	snprintf(want, sizeof(want), "reload: %s:4: unknown key 'timout' in [worker other]", conf);
+	vt_expect_log(e.log, want, 2000);
+	vt_expect_log(e.log, "reload failed: 1 error in", 2000);
 	usleep(200 * 1000);
 	cr_expect_eq(field("w1", "timeout_ms"), 2000, "a broken file changed the timeout");
-	json_t *st = vt_status(t.ctl);
+	json_t *st = vt_env_status(&e);
 	cr_expect_not_null(vt_worker(st, "ghost"), "a broken file dropped an expected worker");
 	cr_expect_null(vt_worker(st, "other"));
 	json_decref(st);
 
 	/* A setting that needs a restart keeps its old value; the rest applies. */
 	write_conf("[supervisor]\nmax-workers = 5\n[worker w1]\ntimeout = 1s\n");
-	kill(t.sup, SIGHUP);
-	expect_log("'max-workers' changed, which needs a restart", 2000);
+	kill(e.sv, SIGHUP);
+	vt_expect_log(e.log, "'max-workers' changed, which needs a restart", 2000);
 	expect_num("w1", "timeout_ms", 1000, 2000);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /* What --config's path may be replaced by, and what the supervisor must say of it. */
@@ -364,21 +288,21 @@ static const struct bad_path bad_paths[] = {
     {"sparse", "too large (104857600 bytes; at most 1 MiB)"}, /* 100 MB: 0.7 s to read */
 };
 
-/* Put a bad_path at t.conf, in place of whatever is there. */
+/* Put a bad_path at conf, in place of whatever is there. */
 static void
 replace_conf(const char *what)
 {
-	if (unlink(t.conf) == -1 && errno == EISDIR)
-		cr_assert_eq(rmdir(t.conf), 0, "rmdir %s: %s", t.conf, strerror(errno));
+	if (unlink(conf) == -1 && errno == EISDIR)
+		cr_assert_eq(rmdir(conf), 0, "rmdir %s: %s", conf, strerror(errno));
 	if (strcmp(what, "fifo") == 0) {
-		cr_assert_eq(mkfifo(t.conf, 0600), 0, "mkfifo: %s", strerror(errno));
+		cr_assert_eq(mkfifo(conf, 0600), 0, "mkfifo: %s", strerror(errno));
 	} else if (strcmp(what, "zero") == 0) {
-		cr_assert_eq(symlink("/dev/zero", t.conf), 0, "symlink: %s", strerror(errno));
+		cr_assert_eq(symlink("/dev/zero", conf), 0, "symlink: %s", strerror(errno));
 	} else if (strcmp(what, "dir") == 0) {
-		cr_assert_eq(mkdir(t.conf, 0700), 0, "mkdir: %s", strerror(errno));
+		cr_assert_eq(mkdir(conf, 0700), 0, "mkdir: %s", strerror(errno));
 	} else {
-		int fd = open(t.conf, O_WRONLY | O_CREAT | O_EXCL, 0600);
-		cr_assert_geq(fd, 0, "%s: %s", t.conf, strerror(errno));
+		int fd = open(conf, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		cr_assert_geq(fd, 0, "%s: %s", conf, strerror(errno));
 		cr_assert_eq(ftruncate(fd, 100 << 20), 0); /* truncate -s 100M: sparse */
 		close(fd);
 	}
@@ -387,33 +311,33 @@ replace_conf(const char *what)
 /* At start and with --check-config, the same paths are errors (exit 1), said at once. */
 Test(config, a_start_on_what_is_not_a_small_regular_file_fails_at_once)
 {
-	char *start[] = {VIGIL_SUPERVISOR_BIN, "--socket", t.sock, "--control", t.ctl,
-			 "--config", t.conf, NULL};
+	char *start[] = {VIGIL_SUPERVISOR_BIN, "--socket", e.sock, "--control", e.ctl,
+			 "--config", conf, NULL};
 	char out[1024], want[512];
 
 	for (size_t i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++) {
 		const struct bad_path *b = &bad_paths[i];
 		replace_conf(b->what);
-		snprintf(want, sizeof(want), "%s: %s\n", t.conf, b->error);
+		snprintf(want, sizeof(want), "%s: %s\n", conf, b->error);
 		uint64_t t0 = vt_now_ms();
 		cr_expect_eq(check(NULL, out, sizeof(out)), 1, "%s: %s", b->what, out);
 		cr_expect_str_eq(out, want, "--check-config on %s", b->what);
 		cr_expect_eq(vt_run(start, out, sizeof(out), 1), 1, "%s: %s", b->what, out);
 		cr_expect_str_eq(out, want, "the start on %s", b->what);
 		cr_expect_lt(vt_now_ms() - t0, 1000, "%s: not at once", b->what);
-		cr_expect(access(t.ctl, F_OK) == -1, "%s: a socket made", b->what);
+		cr_expect(access(e.ctl, F_OK) == -1, "%s: a socket made", b->what);
 	}
 }
 
 Test(config, a_reload_of_what_is_not_a_small_regular_file_answers_at_once)
 {
-	char *reload[] = {VIGIL_CTL_BIN, "--control", t.ctl, "reload", NULL};
+	char *reload[] = {VIGIL_CTL_BIN, "--control", e.ctl, "reload", NULL};
 	char out[1024], want[512];
 
 	write_conf("[worker w1]\ntimeout = 2s\n");
-	t.sup = start_supervisor();
-	t.wrk = start_worker("w1");
-	expect_str("w1", "state", "alive", 3000);
+	start_supervisor();
+	vt_env_start_worker(&e, "w1", NULL);
+	expect_state("w1", "alive", 3000);
 
 	for (size_t i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++) {
 		const struct bad_path *b = &bad_paths[i];
@@ -423,7 +347,7 @@ Test(config, a_reload_of_what_is_not_a_small_regular_file_answers_at_once)
 		uint64_t took = vt_now_ms() - t0;
 		cr_log_info("vigilctl reload with --config %s: answered in %llu ms", b->what,
 			    (unsigned long long)took);
-		snprintf(want, sizeof(want), "%s: %s", t.conf, b->error);
+		snprintf(want, sizeof(want), "%s: %s", conf, b->error);
 		cr_expect_eq(rc, 1, "%s: vigilctl reload exited %d: %s", b->what, rc, out);
 		cr_expect(strstr(out, want) != NULL, "%s: want \"%s\" in the answer, got: %s",
 			  b->what, want, out);
@@ -432,7 +356,7 @@ Test(config, a_reload_of_what_is_not_a_small_regular_file_answers_at_once)
 			     (unsigned long long)took);
 
 		/* The loop still runs, under the configuration in force. */
-		json_t *st = vt_status(t.ctl);
+		json_t *st = vt_env_status(&e);
 		cr_expect_not_null(st, "%s: vigilctl status does not answer after the reload",
 				   b->what);
 		json_decref(st);
@@ -442,15 +366,15 @@ Test(config, a_reload_of_what_is_not_a_small_regular_file_answers_at_once)
 
 	/* SIGHUP reads the path the same way: an error logged, the loop free. */
 	replace_conf("zero");
-	kill(t.sup, SIGHUP);
-	snprintf(want, sizeof(want), "reload: %s: not a regular file (a character device)", t.conf);
-	expect_log(want, 2000);
+	kill(e.sv, SIGHUP);
+	snprintf(want, sizeof(want), "reload: %s: not a regular file (a character device)", conf);
+	vt_expect_log(e.log, want, 2000);
 	cr_expect_eq(field("w1", "timeout_ms"), 2000);
 
 	/* And a regular file again is read again. */
-	unlink(t.conf);
+	unlink(conf);
 	write_conf("[worker w1]\ntimeout = 1s\n");
-	kill(t.sup, SIGHUP);
+	kill(e.sv, SIGHUP);
 	expect_num("w1", "timeout_ms", 1000, 2000);
-	end_clean();
+	vt_env_end(&e);
 }

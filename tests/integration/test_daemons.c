@@ -25,67 +25,30 @@
 #define TIMEOUT_MS 600
 #define INTERVAL_MS 100
 
-static struct {
-	char dir[256];
-	char sock[300], ctl[300], wsock[300];
-	char sup_log[300], wrk_log[300];
-	pid_t sup, wrk;
-	pid_t other; /* any other program a test starts: killed if the test fails */
-} t;
+static struct vt_env e;
+static char wsock[300]; /* worker w1's socket */
 
 static void
 setup(void)
 {
-	memset(&t, 0, sizeof(t));
-	vt_tmpdir(t.dir, sizeof(t.dir));
-	snprintf(t.sock, sizeof(t.sock), "%s/supervisor.sock", t.dir);
-	snprintf(t.ctl, sizeof(t.ctl), "%s/control.sock", t.dir);
-	snprintf(t.wsock, sizeof(t.wsock), "%s/workers/w1.sock", t.dir);
-	snprintf(t.sup_log, sizeof(t.sup_log), "%s/supervisor.log", t.dir);
-	snprintf(t.wrk_log, sizeof(t.wrk_log), "%s/worker.log", t.dir);
-}
-
-/*
- * The end of every test: a clean shutdown of what is still running, so that
- * a crash, a leak (LeakSanitizer reports at exit) or a sanitizer report in
- * the daemons' own logs fails the test that caused it. (Criterion does not
- * count failures in .fini, hence a call at the end of each test.)
- */
-static void
-end_clean(void)
-{
-	const char *logs[] = {t.sup_log, t.wrk_log};
-
-	vt_stop_clean(&t.wrk, "worker");
-	vt_stop_clean(&t.sup, "supervisor");
-	vt_expect_clean_logs(logs, 2);
+	vt_env_init(&e);
+	vt_env_worker_sock(&e, "w1", wsock, sizeof(wsock));
 }
 
 /* After a failed test: end whatever is left, keep nothing. */
 static void
 teardown(void)
 {
-	vt_stop(t.other, SIGKILL, 2000);
-	vt_stop(t.wrk, SIGKILL, 2000);
-	vt_stop(t.sup, SIGKILL, 2000);
-	vt_rmdir(t.dir);
+	vt_env_fini(&e);
 }
 
 TestSuite(daemons, .init = setup, .fini = teardown, .timeout = 30);
 
-/* A supervisor with up to two more options (NULL for none). */
+/* A supervisor with --timeout and up to two more options (NULL for none: the list ends there). */
 static pid_t
 start_supervisor_with2(const char *timeout, const char *extra, const char *extra2)
 {
-	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", t.sock, "--control", t.ctl,
-			"--timeout", (char *)timeout, (char *)extra, (char *)extra2, NULL};
-	pid_t pid = vt_spawn(t.sup_log, argv);
-
-	if (!vt_wait_for(vt_accepts, t.ctl, 5000)) {
-		vt_dump(t.sup_log);
-		cr_assert_fail("supervisor does not accept on %s", t.ctl);
-	}
-	return pid;
+	return vt_env_start_supervisor(&e, "--timeout", timeout, extra, extra2, NULL);
 }
 
 static pid_t
@@ -100,87 +63,32 @@ start_supervisor(const char *timeout)
 	return start_supervisor_with(timeout, NULL);
 }
 
+/* A worker heartbeating every INTERVAL_MS, with one more option (or NULL). */
 static pid_t
-start_worker(const char *name, const char *wsock, const char *extra)
+start_worker(const char *name, const char *extra)
 {
-	char interval[32];
-	snprintf(interval, sizeof(interval), "%dms", INTERVAL_MS);
-	char *argv[] = {VIGIL_WORKER_BIN, "--name", (char *)name, "--supervisor", t.sock,
-			"--socket", (char *)wsock, "--interval", interval,
-			(char *)extra, NULL};
-	return vt_spawn(t.wrk_log, argv);
-}
-
-/* What a condition waits for: worker name in state, optionally with pid. */
-struct want {
-	const char *name;
-	const char *state;
-	pid_t pid; /* 0: any */
-	double silent_s;
-};
-
-static int
-worker_in_state(void *arg)
-{
-	struct want *w = arg;
-	json_t *st = vt_status(t.ctl);
-	json_t *wk = st ? vt_worker(st, w->name) : NULL;
-	int ok = wk != NULL && strcmp(json_string_value(json_object_get(wk, "state")), w->state) == 0 &&
-		 (w->pid == 0 || json_integer_value(json_object_get(wk, "pid")) == w->pid);
-	if (ok)
-		w->silent_s = json_number_value(json_object_get(wk, "silent_s"));
-	json_decref(st);
-	return ok;
+	return vt_env_start_worker(&e, name, extra, NULL);
 }
 
 static void
 expect_state(const char *name, const char *state, pid_t pid, int timeout_ms)
 {
-	struct want w = {name, state, pid, 0};
-
-	if (!vt_wait_for(worker_in_state, &w, timeout_ms)) {
-		vt_dump(t.sup_log);
-		vt_dump(t.wrk_log);
-		cr_assert_fail("worker %s did not become %s (pid %d) within %d ms", name, state, (int)pid,
-			 timeout_ms);
-	}
+	vt_env_expect_state(&e, name, state, pid, timeout_ms);
 }
 
-static int
-file_has(void *arg)
-{
-	const char **pair = arg;
-	return vt_file_contains(pair[0], pair[1]);
-}
-
-static void
-expect_log(const char *path, const char *needle, int timeout_ms)
-{
-	const char *pair[2] = {path, needle};
-
-	if (!vt_wait_for(file_has, pair, timeout_ms)) {
-		vt_dump(path);
-		cr_assert_fail("%s never said \"%s\"", path, needle);
-	}
-}
-
-static uint64_t
+static json_int_t
 sup_counter(const char *key)
 {
-	json_t *st = vt_status(t.ctl);
-	cr_assert_not_null(st, "vigilctl status --json failed");
-	uint64_t v = (uint64_t)json_integer_value(json_object_get(json_object_get(st, "supervisor"), key));
-	json_decref(st);
-	return v;
+	return vt_env_counter(&e, key);
 }
 
 Test(daemons, worker_registers_and_heartbeats)
 {
-	t.sup = start_supervisor("600ms");
-	t.wrk = start_worker("w1", t.wsock, NULL);
-	expect_state("w1", "alive", t.wrk, 3000);
+	start_supervisor("600ms");
+	pid_t wrk = start_worker("w1", NULL);
+	expect_state("w1", "alive", wrk, 3000);
 
-	json_t *st = vt_status(t.ctl);
+	json_t *st = vt_env_status(&e);
 	json_t *w = vt_worker(st, "w1");
 	cr_expect_geq(json_integer_value(json_object_get(w, "last_seq")), 1);
 	cr_expect_geq(json_integer_value(json_object_get(w, "heartbeats")), 1);
@@ -190,8 +98,8 @@ Test(daemons, worker_registers_and_heartbeats)
 	cr_expect_eq(json_integer_value(json_object_get(w, "interval_ms")), INTERVAL_MS);
 	cr_expect_lt(json_number_value(json_object_get(w, "silent_s")), 0.5);
 	json_decref(st);
-	expect_log(t.sup_log, "worker w1 registered", 1000);
-	end_clean();
+	vt_expect_log(e.log, "worker w1 registered", 1000);
+	vt_env_end(&e);
 }
 
 /*
@@ -200,112 +108,111 @@ Test(daemons, worker_registers_and_heartbeats)
  */
 Test(daemons, killed_worker_is_reported_dead_on_time_then_recovers)
 {
-	t.sup = start_supervisor("600ms");
-	t.wrk = start_worker("w1", t.wsock, NULL);
-	expect_state("w1", "alive", t.wrk, 3000);
+	start_supervisor("600ms");
+	pid_t wrk = start_worker("w1", NULL);
+	expect_state("w1", "alive", wrk, 3000);
 
 	uint64_t killed = vt_now_ms();
-	vt_stop(t.wrk, SIGKILL, 2000);
-	struct want dead = {"w1", "dead", 0, 0};
-	cr_assert(vt_wait_for(worker_in_state, &dead, TIMEOUT_MS + 2000), "never reported dead");
+	vt_stop(wrk, SIGKILL, 2000);
+	double silent_s = 0;
+	cr_assert(vt_env_wait_state(&e, "w1", "dead", 0, TIMEOUT_MS + 2000, &silent_s),
+		  "never reported dead");
 	uint64_t seen = vt_now_ms() - killed;
 
 	/* Not early: the silence when first seen dead is at least the timeout. */
-	cr_expect_geq(dead.silent_s, TIMEOUT_MS / 1000.0, "dead after only %.3fs of silence",
-		      dead.silent_s);
+	cr_expect_geq(silent_s, TIMEOUT_MS / 1000.0, "dead after only %.3fs of silence",
+		      silent_s);
 	/* On time: the last heartbeat was at most one interval before the kill. */
 	cr_expect_geq(seen, TIMEOUT_MS - INTERVAL_MS - 20, "dead %llu ms after the kill: too early",
 		      (unsigned long long)seen);
 	cr_expect_leq(seen, TIMEOUT_MS + 400, "dead %llu ms after the kill: too late",
 		      (unsigned long long)seen);
-	expect_log(t.sup_log, "worker w1 timed out", 1000);
+	vt_expect_log(e.log, "worker w1 timed out", 1000);
 
 	/* MISSED counts up while it stays silent. */
-	expect_log(t.sup_log, "missed 2", 3 * TIMEOUT_MS);
+	vt_expect_log(e.log, "missed 2", 3 * TIMEOUT_MS);
 
 	/* Started again: alive with the new pid, counted as a restart. */
-	pid_t old = t.wrk;
-	t.wrk = start_worker("w1", t.wsock, NULL);
-	expect_state("w1", "alive", t.wrk, 3000);
-	cr_expect_neq(t.wrk, old);
-	json_t *st = vt_status(t.ctl);
+	pid_t old = wrk;
+	wrk = start_worker("w1", NULL);
+	expect_state("w1", "alive", wrk, 3000);
+	cr_expect_neq(wrk, old);
+	json_t *st = vt_env_status(&e);
 	json_t *w = vt_worker(st, "w1");
 	cr_expect_eq(json_integer_value(json_object_get(w, "restarts")), 1);
 	cr_expect_eq(json_integer_value(json_object_get(w, "missed")), 0);
 	cr_expect_geq(json_integer_value(json_object_get(w, "timeouts")), 2);
 	json_decref(st);
-	expect_log(t.sup_log, "worker w1 recovered", 1000);
-	end_clean();
+	vt_expect_log(e.log, "worker w1 recovered", 1000);
+	vt_env_end(&e);
 }
 
 Test(daemons, stalled_worker_receives_timeout_and_recovers)
 {
-	t.sup = start_supervisor("600ms");
-	t.wrk = start_worker("w1", t.wsock, NULL);
-	expect_state("w1", "alive", t.wrk, 3000);
+	start_supervisor("600ms");
+	pid_t wrk = start_worker("w1", NULL);
+	expect_state("w1", "alive", wrk, 3000);
 
-	kill(t.wrk, SIGUSR1); /* stall: alive but silent */
-	expect_log(t.wrk_log, "supervisor declared us unresponsive: missed 1", 3000);
-	expect_state("w1", "dead", t.wrk, 1000);
+	kill(wrk, SIGUSR1); /* stall: alive but silent */
+	vt_expect_log(e.wlog, "supervisor declared us unresponsive: missed 1", 3000);
+	expect_state("w1", "dead", wrk, 1000);
 	cr_expect_geq(sup_counter("timeouts_sent"), 1);
 
-	kill(t.wrk, SIGUSR1); /* resume */
-	expect_state("w1", "alive", t.wrk, 2000);
-	expect_log(t.sup_log, "worker w1 recovered", 1000);
-	end_clean();
+	kill(wrk, SIGUSR1); /* resume */
+	expect_state("w1", "alive", wrk, 2000);
+	vt_expect_log(e.log, "worker w1 recovered", 1000);
+	vt_env_end(&e);
 }
 
 Test(daemons, worker_exits_on_timeout_when_asked)
 {
-	t.sup = start_supervisor("300ms");
-	t.wrk = start_worker("w1", t.wsock, "--on-timeout=exit");
-	expect_state("w1", "alive", t.wrk, 3000);
-	kill(t.wrk, SIGUSR1);
-	int status = vt_wait_exit(t.wrk, 3000);
+	start_supervisor("300ms");
+	pid_t wrk = start_worker("w1", "--on-timeout=exit");
+	expect_state("w1", "alive", wrk, 3000);
+	kill(wrk, SIGUSR1);
+	int status = vt_wait_exit(wrk, 3000);
 	cr_assert_neq(status, -1, "worker did not exit after a TIMEOUT");
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 1, "exit status %d", status);
-	t.wrk = 0;
-	cr_expect(vt_file_contains(t.wrk_log, "exiting so that the service manager restarts us"));
-	end_clean();
+	cr_expect(vt_file_contains(e.wlog, "exiting so that the service manager restarts us"));
+	vt_env_end(&e);
 }
 
 Test(daemons, stopping_worker_is_stopped_not_dead)
 {
-	t.sup = start_supervisor("300ms");
-	t.wrk = start_worker("w1", t.wsock, NULL);
-	expect_state("w1", "alive", t.wrk, 3000);
-	int status = vt_stop(t.wrk, SIGTERM, 3000);
-	t.wrk = 0;
+	start_supervisor("300ms");
+	pid_t wrk = start_worker("w1", NULL);
+	expect_state("w1", "alive", wrk, 3000);
+	int status = vt_stop(wrk, SIGTERM, 3000);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "worker exit status %d", status);
 	expect_state("w1", "stopped", 0, 2000);
 	usleep(3 * 300 * 1000); /* three timeouts' worth of silence must change nothing */
-	json_t *st = vt_status(t.ctl);
+	json_t *st = vt_env_status(&e);
 	json_t *w = vt_worker(st, "w1");
 	cr_expect_str_eq(json_string_value(json_object_get(w, "state")), "stopped");
 	cr_expect_eq(json_integer_value(json_object_get(w, "timeouts")), 0);
 	json_decref(st);
-	cr_expect(access(t.wsock, F_OK) == -1, "worker left its socket %s behind", t.wsock);
-	end_clean();
+	cr_expect(access(wsock, F_OK) == -1, "worker left its socket %s behind", wsock);
+	vt_env_end(&e);
 }
 
 Test(daemons, supervisor_restart_is_noticed_by_worker)
 {
-	t.sup = start_supervisor("600ms");
-	t.wrk = start_worker("w1", t.wsock, NULL);
-	expect_state("w1", "alive", t.wrk, 3000);
+	start_supervisor("600ms");
+	pid_t wrk = start_worker("w1", NULL);
+	expect_state("w1", "alive", wrk, 3000);
 
-	vt_stop(t.sup, SIGKILL, 2000); /* leaves stale socket files behind */
-	expect_log(t.wrk_log, "cannot reach supervisor", 3000);
-	cr_expect_eq(kill(t.wrk, 0), 0, "worker died with its supervisor");
+	vt_stop(e.sv, SIGKILL, 2000); /* leaves stale socket files behind */
+	vt_expect_log(e.wlog, "cannot reach supervisor", 3000);
+	cr_expect_eq(kill(wrk, 0), 0, "worker died with its supervisor");
 
-	t.sup = start_supervisor("600ms");
-	expect_state("w1", "alive", t.wrk, 3000);
-	expect_log(t.wrk_log, "reachable again", 2000);
+	start_supervisor("600ms");
+	expect_state("w1", "alive", wrk, 3000);
+	vt_expect_log(e.wlog, "reachable again", 2000);
 	/* The new supervisor learns the worker's current sequence, not 1. */
-	json_t *st = vt_status(t.ctl);
+	json_t *st = vt_env_status(&e);
 	cr_expect_gt(json_integer_value(json_object_get(vt_worker(st, "w1"), "last_seq")), 1);
 	json_decref(st);
-	end_clean();
+	vt_env_end(&e);
 }
 
 Test(daemons, garbage_datagrams_are_dropped_and_counted)
@@ -329,11 +236,11 @@ Test(daemons, garbage_datagrams_are_dropped_and_counted)
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	size_t n = sizeof(garbage) / sizeof(garbage[0]);
 
-	t.sup = start_supervisor("600ms");
+	start_supervisor("600ms");
 	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 	cr_assert_neq(fd, -1);
-	cr_assert_lt(strlen(t.sock), sizeof(sun.sun_path));
-	memcpy(sun.sun_path, t.sock, strlen(t.sock) + 1);
+	cr_assert_lt(strlen(e.sock), sizeof(sun.sun_path));
+	memcpy(sun.sun_path, e.sock, strlen(e.sock) + 1);
 	for (size_t i = 0; i < n; i++)
 		cr_assert_eq(sendto(fd, garbage[i].data, garbage[i].len, 0, (struct sockaddr *)&sun,
 				    sizeof(sun)),
@@ -344,11 +251,11 @@ Test(daemons, garbage_datagrams_are_dropped_and_counted)
 		     (ssize_t)sizeof(big));
 	close(fd);
 
-	uint64_t want = n + 1;
+	json_int_t want = (json_int_t)n + 1;
 	uint64_t end = vt_now_ms() + 3000;
 	while (sup_counter("invalid_datagrams") < want && vt_now_ms() < end)
 		usleep(10000);
-	json_t *st = vt_status(t.ctl);
+	json_t *st = vt_env_status(&e);
 	cr_assert_not_null(st, "supervisor stopped answering");
 	json_t *sup = json_object_get(st, "supervisor");
 	json_t *by = json_object_get(sup, "invalid_by_reason");
@@ -360,9 +267,9 @@ Test(daemons, garbage_datagrams_are_dropped_and_counted)
 	cr_expect_eq(json_integer_value(json_object_get(by, "no_message")), 2);
 	cr_expect_eq(json_array_size(json_object_get(st, "workers")), 0, "garbage registered a worker");
 	json_decref(st);
-	cr_expect_eq(kill(t.sup, 0), 0, "supervisor died");
-	expect_log(t.sup_log, "dropped invalid datagram", 1000);
-	end_clean();
+	cr_expect_eq(kill(e.sv, 0), 0, "supervisor died");
+	vt_expect_log(e.log, "dropped invalid datagram", 1000);
+	vt_env_end(&e);
 }
 
 Test(daemons, undeliverable_timeouts_never_block_the_supervisor)
@@ -376,9 +283,9 @@ Test(daemons, undeliverable_timeouts_never_block_the_supervisor)
 	static const char hb[] = "HEARTBEAT=1\nWORKER=deaf\nSEQ=1\n";
 	char path[320];
 
-	t.sup = start_supervisor("20ms");
-	snprintf(path, sizeof(path), "%s/deaf.sock", t.dir);
-	memcpy(sun.sun_path, t.sock, strlen(t.sock) + 1);
+	start_supervisor("20ms");
+	snprintf(path, sizeof(path), "%s/deaf.sock", e.dir);
+	memcpy(sun.sun_path, e.sock, strlen(e.sock) + 1);
 	memcpy(me.sun_path, path, strlen(path) + 1);
 	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 	cr_assert_eq(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
@@ -389,10 +296,10 @@ Test(daemons, undeliverable_timeouts_never_block_the_supervisor)
 		usleep(20000);
 	cr_expect_gt(sup_counter("timeouts_undelivered"), 0, "no TIMEOUT ever failed");
 	cr_expect_gt(sup_counter("timeouts_sent"), 0);
-	expect_log(t.sup_log, "cannot deliver TIMEOUT to worker deaf", 1000);
-	expect_log(t.sup_log, "its queue is full", 1000);
+	vt_expect_log(e.log, "cannot deliver TIMEOUT to worker deaf", 1000);
+	vt_expect_log(e.log, "its queue is full", 1000);
 	close(fd);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /* Connect to the control socket, send text, read until the supervisor closes. */
@@ -403,9 +310,9 @@ control_exchange(const char *text, size_t len, char *out, size_t cap)
 	size_t used = 0;
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
-	cr_assert_lt(strlen(t.ctl), sizeof(sun.sun_path));
-	memcpy(sun.sun_path, t.ctl, strlen(t.ctl) + 1);
-	cr_assert_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0, "connect %s: %s", t.ctl,
+	cr_assert_lt(strlen(e.ctl), sizeof(sun.sun_path));
+	memcpy(sun.sun_path, e.ctl, strlen(e.ctl) + 1);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0, "connect %s: %s", e.ctl,
 		     strerror(errno));
 	cr_assert_eq(write(fd, text, len), (ssize_t)len);
 	shutdown(fd, SHUT_WR);
@@ -422,7 +329,7 @@ Test(daemons, control_socket_speaks_lines_of_json)
 	static char big[2000];
 	char out[8192];
 
-	t.sup = start_supervisor("600ms");
+	start_supervisor("600ms");
 
 	/* Several commands on one connection, blanks and CRLF forgiven, a last line without \n. */
 	const char cmds[] = "version\r\n  help  \nbogus\nversion now\n\nstatus";
@@ -448,7 +355,7 @@ Test(daemons, control_socket_speaks_lines_of_json)
 	memset(big, 'x', sizeof(big));
 	control_exchange(big, sizeof(big), out, sizeof(out));
 	cr_expect(strstr(out, "line too long") != NULL, "overlong line: %s", out);
-	json_t *st = vt_status(t.ctl);
+	json_t *st = vt_env_status(&e);
 	cr_expect_not_null(st, "supervisor stopped answering after an overlong line");
 	json_decref(st);
 }
@@ -458,7 +365,7 @@ Test(daemons, pipelined_commands_are_all_answered)
 {
 	static char cmds[50 * 8 + 1], out[50 * 64];
 
-	t.sup = start_supervisor("600ms");
+	start_supervisor("600ms");
 	for (int i = 0; i < 50; i++)
 		strcat(cmds, "version\n");
 	control_exchange(cmds, strlen(cmds), out, sizeof(out));
@@ -468,7 +375,7 @@ Test(daemons, pipelined_commands_are_all_answered)
 		replies++;
 	}
 	cr_expect_eq(replies, 50);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /* Past CONTROL_MAX_CLIENTS (32) a client is told why, and the others keep working. */
@@ -478,8 +385,8 @@ Test(daemons, too_many_control_clients_are_told_so)
 	int fds[32];
 	char out[256];
 
-	t.sup = start_supervisor("600ms");
-	memcpy(sun.sun_path, t.ctl, strlen(t.ctl) + 1);
+	start_supervisor("600ms");
+	memcpy(sun.sun_path, e.ctl, strlen(e.ctl) + 1);
 	for (int i = 0; i < 32; i++) {
 		fds[i] = socket(AF_UNIX, SOCK_STREAM, 0);
 		cr_assert_eq(connect(fds[i], (struct sockaddr *)&sun, sizeof(sun)), 0);
@@ -498,7 +405,7 @@ Test(daemons, too_many_control_clients_are_told_so)
 	close(fds[0]);
 	json_t *ok = NULL;
 	for (int tries = 0; tries < 100 && ok == NULL; tries++) {
-		ok = vt_status(t.ctl);
+		ok = vt_env_status(&e);
 		if (ok == NULL)
 			usleep(10000);
 	}
@@ -506,7 +413,7 @@ Test(daemons, too_many_control_clients_are_told_so)
 	json_decref(ok);
 	for (int i = 1; i < 32; i++)
 		close(fds[i]);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /* STATUS= text is stored as printable ASCII: no escape reaches a terminal or breaks JSON. */
@@ -515,17 +422,17 @@ Test(daemons, hostile_status_text_is_neutralised)
 	static const char dgram[] = "HEARTBEAT=1\nWORKER=s\nSTATUS=\x1b[2J\xff ok";
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 
-	t.sup = start_supervisor("600ms");
-	memcpy(sun.sun_path, t.sock, strlen(t.sock) + 1);
+	start_supervisor("600ms");
+	memcpy(sun.sun_path, e.sock, strlen(e.sock) + 1);
 	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 	cr_assert_eq(sendto(fd, dgram, sizeof(dgram) - 1, 0, (struct sockaddr *)&sun, sizeof(sun)),
 		     (ssize_t)sizeof(dgram) - 1);
 	close(fd);
 	expect_state("s", "alive", 0, 2000);
-	json_t *st = vt_status(t.ctl);
+	json_t *st = vt_env_status(&e);
 	cr_expect_str_eq(json_string_value(json_object_get(vt_worker(st, "s"), "status")), "?[2J? ok");
 	json_decref(st);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /* Only the supervisor may declare a worker late: a forged TIMEOUT is dropped. */
@@ -534,10 +441,10 @@ Test(daemons, forged_timeout_is_ignored_by_the_worker)
 	static const char forged[] = "TIMEOUT=1\nWORKER=w1\nMISSED=1\nSILENT_MS=1\nLAST_SEQ=1\n";
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 
-	t.sup = start_supervisor("600ms");
-	t.wrk = start_worker("w1", t.wsock, "--on-timeout=exit");
-	expect_state("w1", "alive", t.wrk, 3000);
-	memcpy(sun.sun_path, t.wsock, strlen(t.wsock) + 1);
+	start_supervisor("600ms");
+	pid_t wrk = start_worker("w1", "--on-timeout=exit");
+	expect_state("w1", "alive", wrk, 3000);
+	memcpy(sun.sun_path, wsock, strlen(wsock) + 1);
 	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 	ssize_t r = sendto(fd, forged, sizeof(forged) - 1, 0, (struct sockaddr *)&sun, sizeof(sun));
 	int saved = errno;
@@ -550,9 +457,9 @@ Test(daemons, forged_timeout_is_ignored_by_the_worker)
 	if (r == -1)
 		cr_expect_eq(saved, EPERM, "sendto: %s", strerror(saved));
 	else
-		expect_log(t.wrk_log, "not from the supervisor", 2000);
-	cr_expect_eq(kill(t.wrk, 0), 0, "a forged TIMEOUT made the worker exit");
-	end_clean();
+		vt_expect_log(e.wlog, "not from the supervisor", 2000);
+	cr_expect_eq(kill(wrk, 0), 0, "a forged TIMEOUT made the worker exit");
+	vt_env_end(&e);
 }
 
 static int
@@ -578,29 +485,28 @@ Test(daemons, supervisor_pause_raises_no_false_timeout)
 {
 	enum { N = 20 };
 	pid_t pids[N];
-	char names[N][16], socks[N][320];
+	char names[N][16];
 
-	t.sup = start_supervisor("500ms");
+	start_supervisor("500ms");
 	for (int i = 0; i < N; i++) {
 		snprintf(names[i], sizeof(names[i]), "p%02d", i);
-		snprintf(socks[i], sizeof(socks[i]), "%s/workers/%s.sock", t.dir, names[i]);
-		pids[i] = start_worker(names[i], socks[i], NULL);
+		pids[i] = start_worker(names[i], NULL);
 	}
-	t.wrk = start_worker("frozen", t.wsock, NULL);
+	pid_t wrk = start_worker("frozen", NULL);
 	for (int i = 0; i < N; i++)
 		expect_state(names[i], "alive", pids[i], 5000);
-	expect_state("frozen", "alive", t.wrk, 5000);
+	expect_state("frozen", "alive", wrk, 5000);
 
-	kill(t.wrk, SIGSTOP);
+	kill(wrk, SIGSTOP);
 	/*
 	 * A status round trip after the freeze: the supervisor has run its loop
 	 * since, so the frozen worker's last heartbeat is read, not queued (a
 	 * queued one would be drained after the pause and spare it the grace).
 	 */
-	expect_state("frozen", "alive", t.wrk, 1000);
-	kill(t.sup, SIGSTOP);
+	expect_state("frozen", "alive", wrk, 1000);
+	kill(e.sv, SIGSTOP);
 	usleep(2000 * 1000); /* four timeouts' worth */
-	kill(t.sup, SIGCONT);
+	kill(e.sv, SIGCONT);
 	/*
 	 * The frozen worker's timer is 1.5 s late: a grace of one period
 	 * (500 ms). A status reply counting it comes after every expired timer
@@ -608,13 +514,13 @@ Test(daemons, supervisor_pause_raises_no_false_timeout)
 	 * then may the worker speak, or its heartbeat could be read first.
 	 */
 	if (!vt_wait_for(graced, NULL, 400)) {
-		vt_dump(t.sup_log);
+		vt_dump(e.log);
 		cr_assert_fail("no grace counted within 400 ms of the supervisor's SIGCONT");
 	}
-	kill(t.wrk, SIGCONT);
+	kill(wrk, SIGCONT);
 	usleep(1500 * 1000); /* three more timeouts: time enough to convict wrongly */
 
-	json_t *st = vt_status(t.ctl);
+	json_t *st = vt_env_status(&e);
 	cr_assert_not_null(st);
 	json_t *w;
 	size_t i;
@@ -628,12 +534,12 @@ Test(daemons, supervisor_pause_raises_no_false_timeout)
 	cr_expect_eq(timeouts, 0, "%lld false timeouts after the supervisor's own pause",
 		     (long long)timeouts);
 	json_decref(st);
-	expect_log(t.sup_log, "the supervisor itself was paused or starved", 1000);
+	vt_expect_log(e.log, "the supervisor itself was paused or starved", 1000);
 	for (int k = 0; k < N; k++) {
 		int ws = vt_stop(pids[k], SIGTERM, 3000);
 		cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "worker %s exit %d", names[k], ws);
 	}
-	end_clean();
+	vt_env_end(&e);
 }
 
 /*
@@ -648,7 +554,7 @@ send_as_nobody(const char *dgram, int count)
 	cr_assert_neq(pid, -1);
 	if (pid == 0) {
 		struct sockaddr_un sun = {.sun_family = AF_UNIX};
-		memcpy(sun.sun_path, t.sock, strlen(t.sock) + 1);
+		memcpy(sun.sun_path, e.sock, strlen(e.sock) + 1);
 		if (setgroups(0, NULL) == -1 || setresgid(65534, 65534, 65534) == -1 ||
 		    setresuid(65534, 65534, 65534) == -1)
 			_exit(3);
@@ -669,148 +575,126 @@ send_as_nobody(const char *dgram, int count)
 static void
 open_socket_to_all(void)
 {
-	cr_assert_eq(chmod(t.dir, 0755), 0);
-	cr_assert_eq(chmod(t.sock, 0666), 0);
+	cr_assert_eq(chmod(e.dir, 0755), 0);
+	cr_assert_eq(chmod(e.sock, 0666), 0);
 }
 
 /* Another uid cannot heartbeat under a registered name: the owner's timer is untouched. */
 Test(daemons, impersonation_is_refused)
 {
-	t.sup = start_supervisor("600ms");
-	t.wrk = start_worker("w1", t.wsock, NULL);
-	expect_state("w1", "alive", t.wrk, 3000);
+	start_supervisor("600ms");
+	pid_t wrk = start_worker("w1", NULL);
+	expect_state("w1", "alive", wrk, 3000);
 	open_socket_to_all();
 
-	kill(t.wrk, SIGUSR1); /* the real w1 hangs; an impostor keeps "heartbeating" for it */
+	kill(wrk, SIGUSR1); /* the real w1 hangs; an impostor keeps "heartbeating" for it */
 	send_as_nobody("HEARTBEAT=1\nWORKER=w1\nSEQ=999\n", 30);
 
-	json_t *st = vt_status(t.ctl);
+	json_t *st = vt_env_status(&e);
 	json_t *w = vt_worker(st, "w1");
 	cr_expect_str_eq(json_string_value(json_object_get(w, "state")), "dead",
 			 "the impostor kept the hung worker alive");
-	cr_expect_eq(json_integer_value(json_object_get(w, "pid")), t.wrk);
+	cr_expect_eq(json_integer_value(json_object_get(w, "pid")), wrk);
 	cr_expect_neq(json_integer_value(json_object_get(w, "last_seq")), 999);
 	cr_expect_eq(json_integer_value(json_object_get(w, "restarts")), 0);
 	cr_expect_geq(json_integer_value(json_object_get(json_object_get(st, "supervisor"),
 							"impersonations")),
 		      30);
 	json_decref(st);
-	expect_log(t.sup_log, "the name belongs to uid 0", 1000);
-	end_clean();
+	vt_expect_log(e.log, "the name belongs to uid 0", 1000);
+	vt_env_end(&e);
 }
 
 /* A sender off the allow-list cannot register a name, until it is allowed. */
 Test(daemons, allow_list_decides_who_registers)
 {
-	t.sup = start_supervisor("600ms");
+	start_supervisor("600ms");
 	open_socket_to_all();
 	send_as_nobody("HEARTBEAT=1\nWORKER=x1\n", 1);
-	json_t *st = vt_status(t.ctl);
+	json_t *st = vt_env_status(&e);
 	cr_expect_null(vt_worker(st, "x1"), "nobody registered a worker");
 	cr_expect_eq(json_integer_value(json_object_get(json_object_get(st, "supervisor"),
 						       "senders_refused")),
 		     1);
 	json_decref(st);
-	expect_log(t.sup_log, "not on the allow-list", 1000);
-	end_clean();
+	vt_expect_log(e.log, "not on the allow-list", 1000);
+	vt_env_end(&e);
 
-	t.sup = start_supervisor_with("600ms", "--allow-user=65534");
+	start_supervisor_with("600ms", "--allow-user=65534");
 	open_socket_to_all();
 	send_as_nobody("HEARTBEAT=1\nWORKER=x1\n", 1);
 	expect_state("x1", "alive", 0, 2000);
-	end_clean();
-}
-
-/* CPU ticks (user + system) the process has used, from /proc/PID/stat. */
-static long
-cpu_ticks(pid_t pid)
-{
-	char path[64], buf[1024];
-	long utime = -1, stime = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *fp = fopen(path, "r");
-	cr_assert_not_null(fp);
-	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')'); /* fields after the command name, which may hold spaces */
-	cr_assert_not_null(p);
-	cr_assert_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime,
-			    &stime),
-		     2);
-	return utime + stime;
+	vt_env_end(&e);
 }
 
 /* Out of descriptors, accept() fails with EMFILE: no busy loop, and it recovers. */
 Test(daemons, descriptor_exhaustion_on_the_control_socket)
 {
 	char *argv[] = {"/usr/bin/prlimit", "--nofile=24:24", "--", VIGIL_SUPERVISOR_BIN,
-			"--socket", t.sock, "--control", t.ctl, "--timeout", "1s", NULL};
+			"--socket", e.sock, "--control", e.ctl, "--timeout", "1s", NULL};
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	int fds[40];
 
-	t.sup = vt_spawn(t.sup_log, argv);
-	cr_assert(vt_wait_for(vt_accepts, t.ctl, 5000), "no control socket");
-	memcpy(sun.sun_path, t.ctl, strlen(t.ctl) + 1);
+	vt_env_start_supervisor_argv(&e, argv);
+	memcpy(sun.sun_path, e.ctl, strlen(e.ctl) + 1);
 	for (int i = 0; i < 40; i++) {
 		fds[i] = socket(AF_UNIX, SOCK_STREAM, 0);
 		connect(fds[i], (struct sockaddr *)&sun, sizeof(sun)); /* queued if not accepted */
 	}
-	expect_log(t.sup_log, "Too many open files", 3000);
-	long before = cpu_ticks(t.sup);
+	vt_expect_log(e.log, "Too many open files", 3000);
+	long before = vt_cpu_ticks(e.sv);
 	usleep(1000 * 1000);
-	long used = cpu_ticks(t.sup) - before;
+	long used = vt_cpu_ticks(e.sv) - before;
 	cr_expect_lt(used, 30, "the supervisor spun: %ld ticks of CPU in one second", used);
 
 	for (int i = 0; i < 40; i++)
 		close(fds[i]);
 	json_t *st = NULL;
 	for (int tries = 0; tries < 200 && st == NULL; tries++) {
-		st = vt_status(t.ctl);
+		st = vt_env_status(&e);
 		if (st == NULL)
 			usleep(20000);
 	}
 	cr_expect_not_null(st, "the control socket never recovered");
 	json_decref(st);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /* A SIGSTOPped supervisor: the worker's sends fail with EAGAIN, it never blocks, and recovers. */
 Test(daemons, worker_survives_a_stopped_supervisor)
 {
-	t.sup = start_supervisor("10s");
-	t.wrk = start_worker("w1", t.wsock, NULL);
-	expect_state("w1", "alive", t.wrk, 3000);
-	kill(t.sup, SIGSTOP);
+	start_supervisor("10s");
+	pid_t wrk = start_worker("w1", NULL);
+	expect_state("w1", "alive", wrk, 3000);
+	kill(e.sv, SIGSTOP);
 	/* Ten datagrams fill the queue on most hosts; 100 ms heartbeats do that in a second. */
-	expect_log(t.wrk_log, "cannot reach supervisor", 10000);
-	cr_expect(vt_file_contains(t.wrk_log, "Resource temporarily unavailable"),
+	vt_expect_log(e.wlog, "cannot reach supervisor", 10000);
+	cr_expect(vt_file_contains(e.wlog, "Resource temporarily unavailable"),
 		  "the worker did not see EAGAIN");
 	/* Never blocked: it still answers SIGUSR1 at once while the supervisor is stopped. */
-	kill(t.wrk, SIGUSR1);
-	expect_log(t.wrk_log, "stalling: heartbeats paused", 1000);
-	kill(t.wrk, SIGUSR1);
-	kill(t.sup, SIGCONT);
-	expect_log(t.wrk_log, "reachable again", 3000);
-	expect_state("w1", "alive", t.wrk, 2000);
-	end_clean();
+	kill(wrk, SIGUSR1);
+	vt_expect_log(e.wlog, "stalling: heartbeats paused", 1000);
+	kill(wrk, SIGUSR1);
+	kill(e.sv, SIGCONT);
+	vt_expect_log(e.wlog, "reachable again", 3000);
+	expect_state("w1", "alive", wrk, 2000);
+	vt_env_end(&e);
 }
 
 /* The worker's socket file deleted under it: TIMEOUTs fail, the supervisor logs and carries on. */
 Test(daemons, worker_socket_deleted_under_it)
 {
-	t.sup = start_supervisor("300ms");
-	t.wrk = start_worker("w1", t.wsock, NULL);
-	expect_state("w1", "alive", t.wrk, 3000);
-	cr_assert_eq(unlink(t.wsock), 0);
-	kill(t.wrk, SIGUSR1);
-	expect_log(t.sup_log, "cannot deliver TIMEOUT to worker w1", 3000);
-	cr_expect(vt_file_contains(t.sup_log, "No such file or directory"));
+	start_supervisor("300ms");
+	pid_t wrk = start_worker("w1", NULL);
+	expect_state("w1", "alive", wrk, 3000);
+	cr_assert_eq(unlink(wsock), 0);
+	kill(wrk, SIGUSR1);
+	vt_expect_log(e.log, "cannot deliver TIMEOUT to worker w1", 3000);
+	cr_expect(vt_file_contains(e.log, "No such file or directory"));
 	cr_expect_gt(sup_counter("timeouts_undelivered"), 0);
-	kill(t.wrk, SIGUSR1); /* heartbeats still go out from the (unlinked) socket */
-	expect_state("w1", "alive", t.wrk, 2000);
-	end_clean();
+	kill(wrk, SIGUSR1); /* heartbeats still go out from the (unlinked) socket */
+	expect_state("w1", "alive", wrk, 2000);
+	vt_env_end(&e);
 }
 
 /* Resident memory of pid in kB, from /proc/PID/status. */
@@ -838,23 +722,22 @@ rss_kb(pid_t pid)
  */
 Test(daemons, garbage_flood_causes_no_false_timeout)
 {
-	char w2sock[320], out[1024];
+	char out[1024];
 
-	t.sup = start_supervisor("600ms");
-	snprintf(w2sock, sizeof(w2sock), "%s/workers/w2.sock", t.dir);
-	t.wrk = start_worker("w1", t.wsock, NULL);
-	pid_t w2 = start_worker("w2", w2sock, NULL);
-	expect_state("w1", "alive", t.wrk, 3000);
+	start_supervisor("600ms");
+	pid_t wrk = start_worker("w1", NULL);
+	pid_t w2 = start_worker("w2", NULL);
+	expect_state("w1", "alive", wrk, 3000);
 	expect_state("w2", "alive", w2, 3000);
-	long before = rss_kb(t.sup);
+	long before = rss_kb(e.sv);
 
-	char *argv[] = {VIGIL_LOAD_BIN, "--supervisor", t.sock, "--garbage", "--flood",
+	char *argv[] = {VIGIL_LOAD_BIN, "--supervisor", e.sock, "--garbage", "--flood",
 			"--duration", "3s", "--sockets", "4", NULL};
 	cr_assert_eq(vt_run(argv, out, sizeof(out), 1), 0, "vigil-load: %s", out);
 	cr_log_info("%s", out);
 
-	long after = rss_kb(t.sup);
-	json_t *st = vt_status(t.ctl);
+	long after = rss_kb(e.sv);
+	json_t *st = vt_env_status(&e);
 	cr_assert_not_null(st, "the supervisor stopped answering");
 	json_t *sup = json_object_get(st, "supervisor");
 	cr_expect_gt(json_integer_value(json_object_get(sup, "invalid_datagrams")), 10000,
@@ -872,57 +755,56 @@ Test(daemons, garbage_flood_causes_no_false_timeout)
 		     after);
 	int ws = vt_stop(w2, SIGTERM, 3000);
 	cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
-	end_clean();
+	vt_env_end(&e);
 }
 
 Test(daemons, sighup_is_not_fatal)
 {
-	t.sup = start_supervisor("600ms");
-	kill(t.sup, SIGHUP);
-	expect_log(t.sup_log, "received SIGHUP", 2000);
-	json_t *st = vt_status(t.ctl);
+	start_supervisor("600ms");
+	kill(e.sv, SIGHUP);
+	vt_expect_log(e.log, "received SIGHUP", 2000);
+	json_t *st = vt_env_status(&e);
 	cr_expect_not_null(st, "the supervisor died of SIGHUP");
 	json_decref(st);
-	end_clean();
+	vt_env_end(&e);
 }
 
 Test(daemons, sigterm_shuts_down_cleanly_and_unlinks_sockets)
 {
-	t.sup = start_supervisor("600ms");
-	int status = vt_stop(t.sup, SIGTERM, 3000);
-	t.sup = 0;
+	start_supervisor("600ms");
+	int status = vt_stop(e.sv, SIGTERM, 3000);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
-	cr_expect(access(t.sock, F_OK) == -1, "%s left behind", t.sock);
-	cr_expect(access(t.ctl, F_OK) == -1, "%s left behind", t.ctl);
-	end_clean();
+	cr_expect(access(e.sock, F_OK) == -1, "%s left behind", e.sock);
+	cr_expect(access(e.ctl, F_OK) == -1, "%s left behind", e.ctl);
+	vt_env_end(&e);
 }
 
 Test(daemons, second_supervisor_refuses_a_live_socket)
 {
 	char out[4096];
-	t.sup = start_supervisor("600ms");
-	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", t.sock, "--control", t.ctl, NULL};
+	start_supervisor("600ms");
+	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", e.sock, "--control", e.ctl, NULL};
 	int rc = vt_run(argv, out, sizeof(out), 1);
 	cr_expect_eq(rc, 1, "exit %d: %s", rc, out);
-	cr_expect(strstr(out, t.sock) != NULL && strstr(out, "another process") != NULL, "%s", out);
-	cr_expect_eq(kill(t.sup, 0), 0, "the first supervisor was disturbed");
-	cr_expect(access(t.sock, F_OK) == 0, "the first supervisor's socket was removed");
-	end_clean();
+	cr_expect(strstr(out, e.sock) != NULL && strstr(out, "another process") != NULL, "%s", out);
+	cr_expect_eq(kill(e.sv, 0), 0, "the first supervisor was disturbed");
+	cr_expect(access(e.sock, F_OK) == 0, "the first supervisor's socket was removed");
+	vt_env_end(&e);
 }
 
 Test(daemons, unusable_runtime_directory_names_the_path)
 {
 	char out[4096], file[320], sock[400];
-	snprintf(file, sizeof(file), "%s/not-a-dir", t.dir);
+	snprintf(file, sizeof(file), "%s/not-a-dir", e.dir);
 	FILE *fp = fopen(file, "w");
 	cr_assert_not_null(fp);
 	fclose(fp);
 	snprintf(sock, sizeof(sock), "%s/supervisor.sock", file);
-	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", sock, "--control", t.ctl, NULL};
+	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", sock, "--control", e.ctl, NULL};
 	int rc = vt_run(argv, out, sizeof(out), 1);
 	cr_expect_eq(rc, 1, "exit %d: %s", rc, out);
 	cr_expect(strstr(out, file) != NULL, "error does not name %s: %s", file, out);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /* A runtime directory the supervisor's user may not write: the error names the path and why. */
@@ -930,9 +812,9 @@ Test(daemons, unwritable_runtime_directory_names_the_path)
 {
 	char out[4096], rundir[320], sock[400], ctl[400];
 
-	snprintf(rundir, sizeof(rundir), "%s/run", t.dir);
+	snprintf(rundir, sizeof(rundir), "%s/run", e.dir);
 	cr_assert_eq(mkdir(rundir, 0755), 0); /* root's; nobody may enter but not write */
-	cr_assert_eq(chmod(t.dir, 0755), 0);
+	cr_assert_eq(chmod(e.dir, 0755), 0);
 	snprintf(sock, sizeof(sock), "%s/supervisor.sock", rundir);
 	snprintf(ctl, sizeof(ctl), "%s/control.sock", rundir);
 	char *argv[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
@@ -1051,11 +933,10 @@ static pid_t
 start_notifier(const char *script)
 {
 	char *cmd = NULL;
-	cr_assert_neq(asprintf(&cmd, "export NOTIFY_SOCKET=%s; %s", t.sock, script), -1);
+	cr_assert_neq(asprintf(&cmd, "export NOTIFY_SOCKET=%s; %s", e.sock, script), -1);
 	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-	pid_t pid = vt_spawn(t.wrk_log, argv);
+	pid_t pid = vt_env_spawn(&e, e.wlog, argv);
 	free(cmd);
-	t.other = pid;
 	return pid;
 }
 
@@ -1063,7 +944,6 @@ static void
 stop_notifier(pid_t pid)
 {
 	vt_stop(pid, SIGKILL, 2000);
-	t.other = 0;
 }
 
 static const char *
@@ -1077,7 +957,7 @@ pid_name(pid_t pid)
 /* The real systemd-notify: WATCHDOG=1 keeps a nameless program alive, its silence times it out. */
 Test(daemons, systemd_notify_watchdog_keeps_alive_then_silence_times_out)
 {
-	t.sup = start_supervisor("600ms");
+	start_supervisor("600ms");
 	/* --pid=$$: the pings speak for the shell (root may name another pid in its credentials). */
 	pid_t sh = start_notifier("i=0; while [ $i -lt 12 ]; do i=$((i+1)); "
 				  "systemd-notify --pid=$$ WATCHDOG=1 \"STATUS=round $i\" || exit 9; "
@@ -1086,7 +966,7 @@ Test(daemons, systemd_notify_watchdog_keeps_alive_then_silence_times_out)
 	expect_state(name, "alive", sh, 3000);
 	/* Past the 600 ms timeout while it keeps pinging: still alive, never timed out. */
 	usleep(700 * 1000);
-	json_t *st = vt_status(t.ctl);
+	json_t *st = vt_env_status(&e);
 	json_t *w = vt_worker(st, name);
 	cr_assert_not_null(w, "%s not in status", name);
 	cr_expect_str_eq(json_string_value(json_object_get(w, "state")), "alive");
@@ -1097,18 +977,18 @@ Test(daemons, systemd_notify_watchdog_keeps_alive_then_silence_times_out)
 	json_decref(st);
 	/* The loop ends, the shell lives on silently: dead one timeout later. */
 	expect_state(name, "dead", sh, 3000);
-	expect_log(t.sup_log, "timed out", 1000);
+	vt_expect_log(e.log, "timed out", 1000);
 	if (sup_counter("invalid_datagrams") != 0)
-		vt_dump(t.sup_log);
+		vt_dump(e.log);
 	cr_expect_eq(sup_counter("invalid_datagrams"), 0, "systemd-notify's datagrams were refused");
 	stop_notifier(sh);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /* WATCHDOG=trigger: dead at once, long before the timeout. */
 Test(daemons, systemd_notify_trigger_declares_dead_at_once)
 {
-	t.sup = start_supervisor("20s");
+	start_supervisor("20s");
 	pid_t sh = start_notifier("systemd-notify --pid=$$ WATCHDOG=1 || exit 9; sleep 0.3; "
 				  "systemd-notify --pid=$$ WATCHDOG=trigger || exit 9; exec sleep 60");
 	const char *name = pid_name(sh);
@@ -1116,31 +996,31 @@ Test(daemons, systemd_notify_trigger_declares_dead_at_once)
 	uint64_t t0 = vt_now_ms();
 	expect_state(name, "dead", sh, 3000);
 	cr_expect_lt(vt_now_ms() - t0, 2000, "a trigger must not wait for the 20 s timeout");
-	expect_log(t.sup_log, "asked to be declared dead (WATCHDOG=trigger)", 1000);
-	json_t *st = vt_status(t.ctl);
+	vt_expect_log(e.log, "asked to be declared dead (WATCHDOG=trigger)", 1000);
+	json_t *st = vt_env_status(&e);
 	cr_expect_eq(json_integer_value(json_object_get(vt_worker(st, name), "timeouts")), 1);
 	json_decref(st);
 	stop_notifier(sh);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /* WATCHDOG_USEC=: the program's own timeout wins over --timeout, counted from its last ping. */
 Test(daemons, watchdog_usec_sets_the_timeout)
 {
-	t.sup = start_supervisor("20s");
+	start_supervisor("20s");
 	pid_t sh = start_notifier("systemd-notify --pid=$$ WATCHDOG=1 WATCHDOG_USEC=400000 || exit 9; "
 				  "exec sleep 60");
 	const char *name = pid_name(sh);
 	expect_state(name, "alive", sh, 3000);
-	json_t *st = vt_status(t.ctl);
+	json_t *st = vt_env_status(&e);
 	cr_expect_eq(json_integer_value(json_object_get(vt_worker(st, name), "timeout_ms")), 400);
 	json_decref(st);
 	expect_state(name, "dead", sh, 2000);
-	expect_log(t.sup_log, "timeout 400ms", 1000);
+	vt_expect_log(e.log, "timeout 400ms", 1000);
 	/* No claim makes a timer spin: WATCHDOG_USEC=1 is held to 1 ms. */
 	char pidarg[32], *out = NULL;
 	snprintf(pidarg, sizeof(pidarg), "--pid=%d", (int)sh);
-	cr_assert_neq(asprintf(&out, "NOTIFY_SOCKET=%s", t.sock), -1);
+	cr_assert_neq(asprintf(&out, "NOTIFY_SOCKET=%s", e.sock), -1);
 	putenv(out); /* for systemd-notify; this test's process ends with the test */
 	char *argv[] = {"/usr/bin/systemd-notify", pidarg, "WATCHDOG_USEC=1", NULL};
 	char buf[256];
@@ -1148,14 +1028,14 @@ Test(daemons, watchdog_usec_sets_the_timeout)
 	uint64_t end = vt_now_ms() + 2000;
 	json_int_t ms = -1;
 	while (vt_now_ms() < end && ms != 1) {
-		st = vt_status(t.ctl);
+		st = vt_env_status(&e);
 		ms = json_integer_value(json_object_get(vt_worker(st, name), "timeout_ms"));
 		json_decref(st);
 		usleep(20000);
 	}
 	cr_expect_eq(ms, 1, "WATCHDOG_USEC=1 gave a timeout of %lld ms", (long long)ms);
 	stop_notifier(sh);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /* A child of ours that has not ended (a killed one is a zombie, which kill(pid, 0) still finds). */
@@ -1176,8 +1056,8 @@ open_fds(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	DIR *d = opendir(path);
 	cr_assert_not_null(d, "%s: %s", path, strerror(errno));
-	for (struct dirent *e; (e = readdir(d)) != NULL;)
-		n += e->d_name[0] != '.';
+	for (struct dirent *ent; (ent = readdir(d)) != NULL;)
+		n += ent->d_name[0] != '.';
 	closedir(d);
 	return n;
 }
@@ -1214,70 +1094,53 @@ Test(daemons, libsystemd_client_is_supervised_and_its_fds_closed)
 		cr_assert_fail("sd-client was not built: libsystemd-dev is missing (scripts/deps test)");
 	cr_skip_test("libsystemd-dev is not installed: sd-client was not built");
 #else
-	t.sup = start_supervisor("600ms");
-	int before = settled_fds(t.sup);
+	start_supervisor("600ms");
+	int before = settled_fds(e.sv);
 	char *argv[] = {VIGIL_SDCLIENT_BIN, "20", "50", "3", NULL};
 	char *cmd = NULL;
-	cr_assert_neq(asprintf(&cmd, "NOTIFY_SOCKET=%s", t.sock), -1);
+	cr_assert_neq(asprintf(&cmd, "NOTIFY_SOCKET=%s", e.sock), -1);
 	putenv(cmd); /* inherited by the child; this test process ends with the test */
-	pid_t pid = vt_spawn(t.wrk_log, argv);
-	t.other = pid;
+	pid_t pid = vt_env_spawn(&e, e.wlog, argv);
 	const char *name = pid_name(pid);
 	expect_state(name, "alive", pid, 3000);
-	expect_log(t.wrk_log, "barrier passed", 6000);
-	expect_log(t.wrk_log, "20 watchdog pings sent", 5000);
-	json_t *st = vt_status(t.ctl);
+	vt_expect_log(e.wlog, "barrier passed", 6000);
+	vt_expect_log(e.wlog, "20 watchdog pings sent", 5000);
+	json_t *st = vt_env_status(&e);
 	json_t *w = vt_worker(st, name);
 	cr_expect_str_eq(json_string_value(json_object_get(w, "status")), "a libsystemd program");
 	cr_expect_geq(json_integer_value(json_object_get(w, "heartbeats")), 20);
 	cr_expect_eq(json_integer_value(json_object_get(w, "timeouts")), 0);
 	json_decref(st);
-	int after = settled_fds(t.sup);
+	int after = settled_fds(e.sv);
 	cr_expect_eq(after, before, "60 descriptors came with the pings: %d open, %d before", after,
 		     before);
 	cr_expect_eq(sup_counter("invalid_datagrams"), 0);
 	stop_notifier(pid);
-	end_clean();
+	vt_env_end(&e);
 #endif
 }
 
 /* Nameless news from a stranger, or a nameless HEARTBEAT=1 (ours needs WORKER=), registers nobody. */
 Test(daemons, nameless_messages_that_register_nobody)
 {
-	t.sup = start_supervisor("600ms");
+	start_supervisor("600ms");
 	pid_t sh = start_notifier("systemd-notify --pid=$$ STATUS=hello || exit 9; "
 				  "systemd-notify --pid=$$ WATCHDOG=trigger || exit 9; "
 				  "systemd-notify --pid=$$ STOPPING=1 || exit 9; "
 				  "printf 'HEARTBEAT=1\\n' | socat -u - UNIX-SENDTO:$NOTIFY_SOCKET; "
 				  "echo sent; exec sleep 60");
-	expect_log(t.wrk_log, "sent", 3000);
+	vt_expect_log(e.wlog, "sent", 3000);
 	uint64_t end = vt_now_ms() + 2000;
 	while (sup_counter("invalid_datagrams") < 1 && vt_now_ms() < end)
 		usleep(10000);
-	json_t *st = vt_status(t.ctl);
+	json_t *st = vt_env_status(&e);
 	cr_expect_eq(json_array_size(json_object_get(st, "workers")), 0, "a worker was registered");
 	json_t *by = json_object_get(json_object_get(st, "supervisor"), "invalid_by_reason");
 	cr_expect_eq(json_integer_value(json_object_get(by, "no_worker")), 1,
 		     "HEARTBEAT=1 without WORKER= is ours, and needs a name");
 	json_decref(st);
 	stop_notifier(sh);
-	end_clean();
-}
-
-/* Wait until name has had at least n heartbeats (from its current pid). */
-struct want_beats {
-	const char *name;
-	json_int_t n;
-};
-
-static int
-has_beats(void *arg)
-{
-	struct want_beats *wb = arg;
-	json_t *st = vt_status(t.ctl);
-	json_int_t got = json_integer_value(json_object_get(vt_worker(st, wb->name), "heartbeats"));
-	json_decref(st);
-	return got >= wb->n;
+	vt_env_end(&e);
 }
 
 /*
@@ -1287,44 +1150,40 @@ has_beats(void *arg)
  */
 Test(daemons, detect_exit_reports_a_killed_worker_at_once)
 {
-	t.sup = start_supervisor_with("20s", "--detect-exit");
-	t.wrk = start_worker("w1", t.wsock, NULL);
-	expect_state("w1", "alive", t.wrk, 3000);
+	start_supervisor_with("20s", "--detect-exit");
+	pid_t wrk = start_worker("w1", NULL);
+	expect_state("w1", "alive", wrk, 3000);
 	/* The watch is set at a pid's second heartbeat. */
-	struct want_beats wb = {"w1", 2};
-	cr_assert(vt_wait_for(has_beats, &wb, 3000), "w1 never heartbeat twice");
+	cr_assert(vt_env_wait_beats(&e, "w1", 2, 3000), "w1 never heartbeat twice");
 	uint64_t t0 = vt_now_ms();
-	vt_stop(t.wrk, SIGKILL, 2000);
-	t.wrk = 0;
+	vt_stop(wrk, SIGKILL, 2000);
 	expect_state("w1", "exited", 0, 2000);
 	cr_expect_lt(vt_now_ms() - t0, 1000, "exit seen only after %llu ms",
 		     (unsigned long long)(vt_now_ms() - t0));
-	expect_log(t.sup_log, "worker w1 exited", 1000);
-	json_t *st = vt_status(t.ctl);
+	vt_expect_log(e.log, "worker w1 exited", 1000);
+	json_t *st = vt_env_status(&e);
 	cr_expect_eq(json_integer_value(json_object_get(vt_worker(st, "w1"), "timeouts")), 0);
 	json_decref(st);
 
 	/* Started again: a new pid, alive, and watched again. */
-	t.wrk = start_worker("w1", t.wsock, NULL);
-	expect_state("w1", "alive", t.wrk, 3000);
-	json_t *st0 = vt_status(t.ctl);
-	wb.n = json_integer_value(json_object_get(vt_worker(st0, "w1"), "heartbeats")) + 1;
+	wrk = start_worker("w1", NULL);
+	expect_state("w1", "alive", wrk, 3000);
+	json_t *st0 = vt_env_status(&e);
+	json_int_t n = json_integer_value(json_object_get(vt_worker(st0, "w1"), "heartbeats")) + 1;
 	json_decref(st0);
-	cr_assert(vt_wait_for(has_beats, &wb, 3000), "the new w1 never heartbeat twice");
-	vt_stop(t.wrk, SIGKILL, 2000);
-	t.wrk = 0;
+	cr_assert(vt_env_wait_beats(&e, "w1", n, 3000), "the new w1 never heartbeat twice");
+	vt_stop(wrk, SIGKILL, 2000);
 	expect_state("w1", "exited", 0, 2000);
 
 	/* A clean stop is not an exit to report. */
-	t.wrk = start_worker("w1", t.wsock, NULL);
-	expect_state("w1", "alive", t.wrk, 3000);
-	int ws = vt_stop(t.wrk, SIGTERM, 3000);
-	t.wrk = 0;
+	wrk = start_worker("w1", NULL);
+	expect_state("w1", "alive", wrk, 3000);
+	int ws = vt_stop(wrk, SIGTERM, 3000);
 	cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
 	expect_state("w1", "stopped", 0, 2000);
 	usleep(300 * 1000);
 	expect_state("w1", "stopped", 0, 100);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /*
@@ -1333,35 +1192,29 @@ Test(daemons, detect_exit_reports_a_killed_worker_at_once)
  */
 Test(daemons, policy_kills_a_stalled_worker_at_missed_2)
 {
-	char w2sock[320];
-
-	t.sup = start_supervisor_with("300ms", "--on-timeout=signal:KILL@2");
-	t.wrk = start_worker("w1", t.wsock, NULL);
-	snprintf(w2sock, sizeof(w2sock), "%s/workers/w2.sock", t.dir);
-	pid_t w2 = start_worker("w2", w2sock, NULL);
-	t.other = w2;
-	expect_state("w1", "alive", t.wrk, 3000);
+	start_supervisor_with("300ms", "--on-timeout=signal:KILL@2");
+	pid_t wrk = start_worker("w1", NULL);
+	pid_t w2 = start_worker("w2", NULL);
+	expect_state("w1", "alive", wrk, 3000);
 	expect_state("w2", "alive", w2, 3000);
 
 	uint64_t t0 = vt_now_ms();
-	kill(t.wrk, SIGUSR1); /* stall: alive, no heartbeats */
-	int ws = vt_wait_exit(t.wrk, 3000);
+	kill(wrk, SIGUSR1); /* stall: alive, no heartbeats */
+	int ws = vt_wait_exit(wrk, 3000);
 	uint64_t took = vt_now_ms() - t0;
 	cr_assert(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL, "w1 was not killed: status %d", ws);
-	t.wrk = 0;
 	/* Two periods of 300 ms from its last heartbeat, at most 100 ms before the stall. */
 	cr_expect_geq(took, 450, "killed after %llu ms: before MISSED reached 2",
 	              (unsigned long long)took);
 	cr_expect_lt(took, 1500, "killed only after %llu ms", (unsigned long long)took);
-	expect_log(t.sup_log, "worker w1: sent SIGKILL to pid", 1000);
+	vt_expect_log(e.log, "worker w1: sent SIGKILL to pid", 1000);
 	cr_expect_eq(sup_counter("signals_sent"), 1);
 	cr_expect_eq(sup_counter("signals_refused"), 0);
 	cr_expect(child_running(w2), "the heartbeating worker was signalled");
 	expect_state("w2", "alive", w2, 100);
 	int ws2 = vt_stop(w2, SIGTERM, 3000);
-	t.other = 0;
 	cr_expect(WIFEXITED(ws2) && WEXITSTATUS(ws2) == 0);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /*
@@ -1380,11 +1233,10 @@ Test(daemons, policy_never_signals_a_reused_pid)
 		cr_skip_test("cannot write /proc/sys/kernel/ns_last_pid (needs root)");
 	}
 	fclose(f);
-	t.sup = start_supervisor_with("300ms", "--on-timeout=signal:KILL@1");
+	start_supervisor_with("300ms", "--on-timeout=signal:KILL@1");
 	/* The shell registers as pid-$$ and exits at once. */
 	pid_t sh = start_notifier("systemd-notify --pid=$$ WATCHDOG=1 || exit 9; exit 0");
 	int ws = vt_wait_exit(sh, 3000);
-	t.other = 0;
 	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "the notifier failed: %d", ws);
 	expect_state(pid_name(sh), "alive", sh, 1000);
 
@@ -1398,17 +1250,16 @@ Test(daemons, policy_never_signals_a_reused_pid)
 		fprintf(f, "%d", (int)sh - 1);
 		fclose(f);
 		char *argv[] = {"/bin/sleep", "60", NULL};
-		reuse = vt_spawn(t.wrk_log, argv);
+		reuse = vt_env_spawn(&e, e.wlog, argv);
 	}
 	cr_assert_eq(reuse, sh, "could not start a process with pid %d", (int)sh);
-	t.other = reuse;
 
-	expect_log(t.sup_log, "the pid now belongs to another process", 3000);
+	vt_expect_log(e.log, "the pid now belongs to another process", 3000);
 	cr_expect(child_running(reuse), "the process that reused the pid was signalled");
 	cr_expect_eq(sup_counter("signals_sent"), 0);
 	cr_expect_geq(sup_counter("signals_refused"), 1);
 	stop_notifier(reuse);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /*
@@ -1418,21 +1269,20 @@ Test(daemons, policy_never_signals_a_reused_pid)
  */
 Test(daemons, policy_signals_through_the_pidfd)
 {
-	t.sup = start_supervisor_with2("300ms", "--detect-exit", "--on-timeout=signal:TERM@1");
-	t.wrk = start_worker("w1", t.wsock, NULL);
-	expect_state("w1", "alive", t.wrk, 3000);
-	struct want_beats wb = {"w1", 2}; /* watched from its second heartbeat */
-	cr_assert(vt_wait_for(has_beats, &wb, 3000), "w1 never heartbeat twice");
-	kill(t.wrk, SIGUSR1);
-	int ws = vt_wait_exit(t.wrk, 3000);
-	t.wrk = 0;
+	start_supervisor_with2("300ms", "--detect-exit", "--on-timeout=signal:TERM@1");
+	pid_t wrk = start_worker("w1", NULL);
+	expect_state("w1", "alive", wrk, 3000);
+	/* Watched from its second heartbeat. */
+	cr_assert(vt_env_wait_beats(&e, "w1", 2, 3000), "w1 never heartbeat twice");
+	kill(wrk, SIGUSR1);
+	int ws = vt_wait_exit(wrk, 3000);
 	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "w1 did not exit cleanly on SIGTERM: %d",
 	          ws);
-	expect_log(t.sup_log, "worker w1: sent SIGTERM to pid", 1000);
-	expect_log(t.sup_log, "--on-timeout, through its pidfd)", 1000);
+	vt_expect_log(e.log, "worker w1: sent SIGTERM to pid", 1000);
+	vt_expect_log(e.log, "--on-timeout, through its pidfd)", 1000);
 	expect_state("w1", "stopped", 0, 2000);
 	cr_expect_eq(sup_counter("signals_sent"), 1);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /* Write an executable script at dir/name; returns its path (static storage). */
@@ -1440,7 +1290,7 @@ static const char *
 write_hook(const char *name, const char *body)
 {
 	static char path[400];
-	snprintf(path, sizeof(path), "%s/%s", t.dir, name);
+	snprintf(path, sizeof(path), "%s/%s", e.dir, name);
 	FILE *f = fopen(path, "w");
 	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
 	fprintf(f, "#!/bin/sh\n%s\n", body);
@@ -1460,18 +1310,18 @@ Test(daemons, hook_runs_with_the_workers_facts)
 
 	snprintf(policy, sizeof(policy), "--on-timeout=exec:%s@1", hook);
 	snprintf(out, sizeof(out), "%s.out", hook);
-	t.sup = start_supervisor_with("300ms", policy);
-	t.wrk = start_worker("w1", t.wsock, NULL);
-	expect_state("w1", "alive", t.wrk, 3000);
-	kill(t.wrk, SIGUSR1); /* stall */
-	expect_log(t.sup_log, "exited 0", 3000);
+	start_supervisor_with("300ms", policy);
+	pid_t wrk = start_worker("w1", NULL);
+	expect_state("w1", "alive", wrk, 3000);
+	kill(wrk, SIGUSR1); /* stall */
+	vt_expect_log(e.log, "exited 0", 3000);
 	FILE *f = fopen(out, "r");
 	cr_assert_not_null(f, "the hook wrote no %s", out);
 	size_t n = fread(text, 1, sizeof(text) - 1, f);
 	fclose(f);
 	text[n] = '\0';
 	char want[64];
-	snprintf(want, sizeof(want), "VIGIL_PID=%d\n", (int)t.wrk);
+	snprintf(want, sizeof(want), "VIGIL_PID=%d\n", (int)wrk);
 	cr_expect(strstr(text, "VIGIL_WORKER=w1\n") != NULL, "%s", text);
 	cr_expect(strstr(text, "VIGIL_EVENT=timeout\n") != NULL, "%s", text);
 	cr_expect(strstr(text, "VIGIL_MISSED=1\n") != NULL, "%s", text);
@@ -1480,11 +1330,11 @@ Test(daemons, hook_runs_with_the_workers_facts)
 	cr_assert_not_null(silent, "%s", text);
 	cr_expect_geq(atoi(silent + 16), 300, "%s", text);
 	cr_expect_null(strstr(text, "HOME="), "the hook inherited our environment: %s", text);
-	expect_log(t.sup_log, "for worker w1 (timeout, missed 1) exited 0", 1000);
+	vt_expect_log(e.log, "for worker w1 (timeout, missed 1) exited 0", 1000);
 	cr_expect_eq(sup_counter("hooks_started"), 1, "the hook ran at MISSED 1 only");
-	kill(t.wrk, SIGUSR1); /* resume, for a clean end */
-	expect_state("w1", "alive", t.wrk, 2000);
-	end_clean();
+	kill(wrk, SIGUSR1); /* resume, for a clean end */
+	expect_state("w1", "alive", wrk, 2000);
+	vt_env_end(&e);
 }
 
 /* A hook that hangs is killed at --hook-timeout; the supervisor never waits for it. */
@@ -1494,15 +1344,12 @@ Test(daemons, hanging_hook_is_killed_at_its_limit)
 	const char *hook = write_hook("hang.sh", "exec sleep 60");
 
 	snprintf(policy, sizeof(policy), "--on-timeout=exec:%s@1", hook);
-	t.sup = start_supervisor_with2("300ms", policy, "--hook-timeout=700ms");
-	t.wrk = start_worker("w1", t.wsock, NULL);
-	char w2sock[320];
-	snprintf(w2sock, sizeof(w2sock), "%s/workers/w2.sock", t.dir);
-	pid_t w2 = start_worker("w2", w2sock, NULL);
-	t.other = w2;
-	expect_state("w1", "alive", t.wrk, 3000);
+	start_supervisor_with2("300ms", policy, "--hook-timeout=700ms");
+	pid_t wrk = start_worker("w1", NULL);
+	pid_t w2 = start_worker("w2", NULL);
+	expect_state("w1", "alive", wrk, 3000);
 	expect_state("w2", "alive", w2, 3000);
-	kill(t.wrk, SIGUSR1);
+	kill(wrk, SIGUSR1);
 	uint64_t end = vt_now_ms() + 3000;
 	while (sup_counter("hooks_started") < 1 && vt_now_ms() < end)
 		usleep(10000);
@@ -1510,14 +1357,13 @@ Test(daemons, hanging_hook_is_killed_at_its_limit)
 	/* While it hangs: status answers, the other worker is alive. */
 	expect_state("w2", "alive", w2, 200);
 	cr_expect_eq(sup_counter("hooks_killed"), 0, "killed before its limit");
-	expect_log(t.sup_log, "still running after its 700ms limit: killed", 2000);
+	vt_expect_log(e.log, "still running after its 700ms limit: killed", 2000);
 	cr_expect_eq(sup_counter("hooks_killed"), 1);
-	kill(t.wrk, SIGUSR1);
-	expect_state("w1", "alive", t.wrk, 2000);
+	kill(wrk, SIGUSR1);
+	expect_state("w1", "alive", wrk, 2000);
 	int ws2 = vt_stop(w2, SIGTERM, 3000);
-	t.other = 0;
 	cr_expect(WIFEXITED(ws2) && WEXITSTATUS(ws2) == 0);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /*
@@ -1527,26 +1373,26 @@ Test(daemons, hanging_hook_is_killed_at_its_limit)
  */
 Test(daemons, intensity_stops_escalating_a_flapping_worker)
 {
-	t.sup = start_supervisor_with2("500ms", "--on-timeout=signal:KILL@2", "--intensity=2/60s");
-	t.wrk = start_worker("w1", t.wsock, NULL);
-	expect_state("w1", "alive", t.wrk, 3000);
+	start_supervisor_with2("500ms", "--on-timeout=signal:KILL@2", "--intensity=2/60s");
+	pid_t wrk = start_worker("w1", NULL);
+	expect_state("w1", "alive", wrk, 3000);
 	for (int round = 1; round <= 2; round++) {
-		kill(t.wrk, SIGUSR1); /* stall: MISSED 1 is an incident */
-		expect_state("w1", "dead", t.wrk, 2000);
-		kill(t.wrk, SIGUSR1); /* resume before MISSED 2 (and its SIGKILL) */
-		expect_state("w1", "alive", t.wrk, 2000);
+		kill(wrk, SIGUSR1); /* stall: MISSED 1 is an incident */
+		expect_state("w1", "dead", wrk, 2000);
+		kill(wrk, SIGUSR1); /* resume before MISSED 2 (and its SIGKILL) */
+		expect_state("w1", "alive", wrk, 2000);
 	}
-	cr_expect(!vt_file_contains(t.sup_log, "failed:"), "failed after only two incidents");
-	kill(t.wrk, SIGUSR1); /* the third silence within the window */
-	expect_log(t.sup_log, "worker w1 failed: more than 2 silences, restarts or exits", 2000);
-	expect_state("w1", "failed", t.wrk, 1000);
-	expect_log(t.sup_log, "missed 2", 2000); /* where the ladder would have killed it */
+	cr_expect(!vt_file_contains(e.log, "failed:"), "failed after only two incidents");
+	kill(wrk, SIGUSR1); /* the third silence within the window */
+	vt_expect_log(e.log, "worker w1 failed: more than 2 silences, restarts or exits", 2000);
+	expect_state("w1", "failed", wrk, 1000);
+	vt_expect_log(e.log, "missed 2", 2000); /* where the ladder would have killed it */
 	usleep(200 * 1000);
-	cr_expect(child_running(t.wrk), "a failed worker was still signalled");
+	cr_expect(child_running(wrk), "a failed worker was still signalled");
 	cr_expect_eq(sup_counter("signals_sent"), 0);
-	kill(t.wrk, SIGUSR1);
-	expect_state("w1", "alive", t.wrk, 2000);
-	end_clean();
+	kill(wrk, SIGUSR1);
+	expect_state("w1", "alive", wrk, 2000);
+	vt_env_end(&e);
 }
 
 /* vigil-worker --check: heartbeats only while the health command passes. */
@@ -1554,45 +1400,42 @@ Test(daemons, worker_check_gates_heartbeats)
 {
 	char flag[400], check[450];
 
-	snprintf(flag, sizeof(flag), "%s/healthy", t.dir);
+	snprintf(flag, sizeof(flag), "%s/healthy", e.dir);
 	snprintf(check, sizeof(check), "--check=test -e %s", flag);
-	t.sup = start_supervisor("600ms");
-	t.wrk = start_worker("w1", t.wsock, check);
+	start_supervisor("600ms");
+	pid_t wrk = start_worker("w1", check);
 	/* Not one heartbeat, not even the first, before a check has passed. */
-	expect_log(t.wrk_log, "health check failing (exit status 1)", 3000);
+	vt_expect_log(e.wlog, "health check failing (exit status 1)", 3000);
 	usleep(300 * 1000); /* three periods in which nothing may arrive */
 	cr_expect_eq(sup_counter("workers"), 0, "a heartbeat went out before any check passed");
 	FILE *f = fopen(flag, "w");
 	cr_assert_not_null(f);
 	fclose(f);
-	expect_state("w1", "alive", t.wrk, 3000);
-	expect_log(t.wrk_log, "health check passing", 1000);
+	expect_state("w1", "alive", wrk, 3000);
+	vt_expect_log(e.wlog, "health check passing", 1000);
 	cr_assert_eq(unlink(flag), 0);
-	expect_state("w1", "dead", t.wrk, 3000);
-	expect_log(t.wrk_log, "health check failing (exit status 1)", 1000);
-	cr_expect_eq(kill(t.wrk, 0), 0, "the worker itself keeps running");
+	expect_state("w1", "dead", wrk, 3000);
+	vt_expect_log(e.wlog, "health check failing (exit status 1)", 1000);
+	cr_expect_eq(kill(wrk, 0), 0, "the worker itself keeps running");
 	f = fopen(flag, "w");
 	cr_assert_not_null(f);
 	fclose(f);
-	expect_state("w1", "alive", t.wrk, 3000);
-	expect_log(t.wrk_log, "heartbeats resume", 1000);
-	end_clean();
+	expect_state("w1", "alive", wrk, 3000);
+	vt_expect_log(e.wlog, "heartbeats resume", 1000);
+	vt_env_end(&e);
 }
 
 /* Start vigil-worker --exec -- argv...; returns its pid. */
 static pid_t
-start_exec_worker(const char *name, const char *wsock, char *const prog[])
+start_exec_worker(const char *name, char *const prog[])
 {
-	char interval[32];
-	char *argv[16] = {VIGIL_WORKER_BIN, "--name", (char *)name, "--supervisor", t.sock,
-			  "--socket", (char *)wsock, "--interval", interval, "--exec", "--"};
-	size_t n = 11;
+	char *opts[16] = {"--exec", "--"};
+	size_t n = 2;
 
-	snprintf(interval, sizeof(interval), "%dms", INTERVAL_MS);
 	for (size_t i = 0; prog[i] != NULL && n < 15; i++)
-		argv[n++] = prog[i];
-	argv[n] = NULL;
-	return vt_spawn(t.wrk_log, argv);
+		opts[n++] = prog[i];
+	opts[n] = NULL;
+	return vt_env_start_worker_opts(&e, name, opts);
 }
 
 /* --exec: a program that fails ends the worker with its status, and no STOPPING=1. */
@@ -1600,16 +1443,14 @@ Test(daemons, worker_exec_ends_with_a_failing_program)
 {
 	char *prog[] = {"/bin/sh", "-c", "sleep 0.5; exit 3", NULL};
 
-	t.sup = start_supervisor("600ms");
-	pid_t w = start_exec_worker("w1", t.wsock, prog);
-	t.other = w;
+	start_supervisor("600ms");
+	pid_t w = start_exec_worker("w1", prog);
 	expect_state("w1", "alive", w, 3000);
 	int ws = vt_wait_exit(w, 3000);
-	t.other = 0;
 	cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 3, "worker status %d, want exit 3", ws);
-	expect_log(t.wrk_log, "ended (exit status 3): exiting with its status", 1000);
+	vt_expect_log(e.wlog, "ended (exit status 3): exiting with its status", 1000);
 	expect_state("w1", "dead", 0, 3000); /* a failure: reported, not "stopped" */
-	end_clean();
+	vt_env_end(&e);
 }
 
 /* --exec: TERM goes to the program first; when it ends, the worker stops cleanly. */
@@ -1617,13 +1458,12 @@ Test(daemons, worker_exec_passes_term_on_and_stops)
 {
 	char *prog[] = {"/bin/sleep", "60", NULL};
 
-	t.sup = start_supervisor("600ms");
-	pid_t w = start_exec_worker("w1", t.wsock, prog);
-	t.other = w;
+	start_supervisor("600ms");
+	pid_t w = start_exec_worker("w1", prog);
 	expect_state("w1", "alive", w, 3000);
-	expect_log(t.wrk_log, "running /bin/sleep as pid", 1000);
+	vt_expect_log(e.wlog, "running /bin/sleep as pid", 1000);
 	char text[4096];
-	FILE *f = fopen(t.wrk_log, "r");
+	FILE *f = fopen(e.wlog, "r");
 	cr_assert_not_null(f);
 	size_t n = fread(text, 1, sizeof(text) - 1, f);
 	fclose(f);
@@ -1634,12 +1474,11 @@ Test(daemons, worker_exec_passes_term_on_and_stops)
 	cr_assert_gt(prog_pid, 0);
 
 	int ws = vt_stop(w, SIGTERM, 3000);
-	t.other = 0;
 	cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "worker status %d", ws);
-	expect_log(t.wrk_log, "passing it on to /bin/sleep", 1000);
+	vt_expect_log(e.wlog, "passing it on to /bin/sleep", 1000);
 	cr_expect_eq(kill(prog_pid, 0), -1, "the program outlived the worker");
 	expect_state("w1", "stopped", 0, 2000);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /*
@@ -1649,30 +1488,26 @@ Test(daemons, worker_exec_passes_term_on_and_stops)
  */
 Test(daemons, detect_exit_leaves_one_shot_senders_to_the_timeout)
 {
-	t.sup = start_supervisor_with("500ms", "--detect-exit");
+	start_supervisor_with("500ms", "--detect-exit");
 	pid_t sh = start_notifier("for i in 1 2 3; do printf 'HEARTBEAT=1\\nWORKER=cron\\n' | "
 				  "socat -u - UNIX-SENDTO:$NOTIFY_SOCKET || exit 9; sleep 0.1; done; "
 				  "echo sent; exec sleep 60");
-	expect_log(t.wrk_log, "sent", 3000);
+	vt_expect_log(e.wlog, "sent", 3000);
 	expect_state("cron", "dead", 0, 3000);
-	json_t *st = vt_status(t.ctl);
+	json_t *st = vt_env_status(&e);
 	cr_expect_geq(json_integer_value(json_object_get(vt_worker(st, "cron"), "timeouts")), 1);
 	json_decref(st);
-	cr_expect(!vt_file_contains(t.sup_log, "worker cron exited"),
+	cr_expect(!vt_file_contains(e.log, "worker cron exited"),
 		  "a one-shot sender's end was taken for the worker's");
 	stop_notifier(sh);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /* A worker's field from the status document, or -1 if it has none. */
 static json_int_t
 worker_int(const char *name, const char *key)
 {
-	json_t *st = vt_status(t.ctl);
-	json_t *v = json_object_get(vt_worker(st, name), key);
-	json_int_t n = v != NULL ? json_integer_value(v) : -1;
-	json_decref(st);
-	return n;
+	return vt_env_worker_int(&e, name, key);
 }
 
 /*
@@ -1684,16 +1519,12 @@ worker_int(const char *name, const char *key)
  */
 Test(daemons, phi_timeout_adapts_per_worker)
 {
-	char w2sock[320];
-
-	t.sup = start_supervisor("phi:8");
-	t.wrk = start_worker("w1", t.wsock, "--jitter=30");
-	snprintf(w2sock, sizeof(w2sock), "%s/workers/w2.sock", t.dir);
-	pid_t w2 = start_worker("w2", w2sock, NULL);
-	t.other = w2;
-	expect_state("w1", "alive", t.wrk, 3000);
+	start_supervisor("phi:8");
+	pid_t wrk = start_worker("w1", "--jitter=30");
+	pid_t w2 = start_worker("w2", NULL);
+	expect_state("w1", "alive", wrk, 3000);
 	expect_state("w2", "alive", w2, 3000);
-	expect_log(t.sup_log, "timeout phi 8 (min stddev 20ms, pause 0", 1000);
+	vt_expect_log(e.log, "timeout phi 8 (min stddev 20ms, pause 0", 1000);
 
 	/* Before 8 intervals: the first-heartbeat estimate, 100 ms + 5.226 x 25 ms. */
 	json_int_t first = worker_int("w2", "timeout_ms");
@@ -1701,10 +1532,8 @@ Test(daemons, phi_timeout_adapts_per_worker)
 		  "bootstrap timeout %lld ms, want 230", (long long)first);
 
 	/* About 3 s of heartbeats: far more than the 8 intervals phi needs. */
-	struct want_beats wb = {"w1", 30};
-	cr_assert(vt_wait_for(has_beats, &wb, 6000), "w1 never heartbeat 30 times");
-	wb.name = "w2";
-	cr_assert(vt_wait_for(has_beats, &wb, 2000), "w2 never heartbeat 30 times");
+	cr_assert(vt_env_wait_beats(&e, "w1", 30, 6000), "w1 never heartbeat 30 times");
+	cr_assert(vt_env_wait_beats(&e, "w2", 30, 2000), "w2 never heartbeat 30 times");
 	cr_expect_eq(worker_int("w1", "timeouts"), 0, "the jittery worker timed out");
 	cr_expect_eq(worker_int("w2", "timeouts"), 0, "the steady worker timed out");
 	json_int_t tw1 = worker_int("w1", "timeout_ms"), tw2 = worker_int("w2", "timeout_ms");
@@ -1721,17 +1550,17 @@ Test(daemons, phi_timeout_adapts_per_worker)
 
 	uint64_t killed = vt_now_ms();
 	vt_stop(w2, SIGKILL, 2000);
-	t.other = 0;
-	struct want dead = {"w2", "dead", 0, 0};
-	cr_assert(vt_wait_for(worker_in_state, &dead, 2000), "w2 never reported dead");
+	double silent_s = 0;
+	cr_assert(vt_env_wait_state(&e, "w2", "dead", 0, 2000, &silent_s),
+		  "w2 never reported dead");
 	uint64_t seen = vt_now_ms() - killed;
 	json_int_t tdead = worker_int("w2", "timeout_ms");
-	cr_expect_geq(dead.silent_s * 1000, (double)tdead,
-		      "dead after %.3f s of silence, before its timeout of %lld ms", dead.silent_s,
+	cr_expect_geq(silent_s * 1000, (double)tdead,
+		      "dead after %.3f s of silence, before its timeout of %lld ms", silent_s,
 		      (long long)tdead);
 	cr_expect_lt(seen, 300 + 200, "dead only %llu ms after the kill",
 		     (unsigned long long)seen);
-	expect_log(t.sup_log, "worker w2 timed out", 1000);
+	vt_expect_log(e.log, "worker w2 timed out", 1000);
 	cr_expect_eq(worker_int("w1", "timeouts"), 0, "the jittery worker timed out");
-	end_clean();
+	vt_env_end(&e);
 }

@@ -23,53 +23,19 @@
 
 #define OUT_MAX 65536
 
-static struct {
-	char dir[256];
-	char sock[300], ctl[300], w1sock[300], w2sock[300];
-	char sup_log[300], w1_log[300], w2_log[300];
-	char addr[64];
-	int port;
-	pid_t sup, w1, w2;
-} t;
-
-/* A TCP port on 127.0.0.1 that nothing listens on right now. */
-static int
-free_port(void)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	cr_assert_neq(fd, -1);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0, "bind: %s", strerror(errno));
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	close(fd);
-	return ntohs(sin.sin_port);
-}
+static struct vt_env e;
 
 static void
 setup(void)
 {
-	memset(&t, 0, sizeof(t));
-	vt_tmpdir(t.dir, sizeof(t.dir));
-	snprintf(t.sock, sizeof(t.sock), "%s/supervisor.sock", t.dir);
-	snprintf(t.ctl, sizeof(t.ctl), "%s/control.sock", t.dir);
-	snprintf(t.w1sock, sizeof(t.w1sock), "%s/w1.sock", t.dir);
-	snprintf(t.w2sock, sizeof(t.w2sock), "%s/w2.sock", t.dir);
-	snprintf(t.sup_log, sizeof(t.sup_log), "%s/supervisor.log", t.dir);
-	snprintf(t.w1_log, sizeof(t.w1_log), "%s/w1.log", t.dir);
-	snprintf(t.w2_log, sizeof(t.w2_log), "%s/w2.log", t.dir);
-	t.port = free_port();
-	snprintf(t.addr, sizeof(t.addr), "127.0.0.1:%d", t.port);
+	vt_env_init(&e);
+	vt_env_metrics(&e);
 }
 
 static void
 teardown(void)
 {
-	vt_stop(t.w1, SIGKILL, 2000);
-	vt_stop(t.w2, SIGKILL, 2000);
-	vt_stop(t.sup, SIGKILL, 2000);
-	vt_rmdir(t.dir);
+	vt_env_fini(&e);
 }
 
 TestSuite(http, .init = setup, .fini = teardown, .timeout = 60);
@@ -115,7 +81,7 @@ http_code(const char *extra, const char *path)
 	char out[64];
 
 	sh(out, sizeof(out), 0, "curl -s -o /dev/null -w '%%{http_code}' --max-time 5 %s 'http://%s%s'",
-	   extra, t.addr, path);
+	   extra, e.addr, path);
 	return atoi(out);
 }
 
@@ -128,51 +94,17 @@ serving(void *arg)
 static void
 start_supervisor(void)
 {
-	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", t.sock, "--control", t.ctl, "--timeout",
-			"600ms", "--metrics", t.addr, NULL};
-
-	t.sup = vt_spawn(t.sup_log, argv);
+	vt_env_start_supervisor(&e, "--timeout", "600ms", "--metrics", e.addr, NULL);
 	if (!vt_wait_for(serving, NULL, 5000)) {
-		vt_dump(t.sup_log);
-		cr_assert_fail("supervisor does not serve http://%s/metrics", t.addr);
+		vt_dump(e.log);
+		cr_assert_fail("supervisor does not serve http://%s/metrics", e.addr);
 	}
-}
-
-static pid_t
-start_worker(const char *name, const char *wsock, const char *log)
-{
-	char *argv[] = {VIGIL_WORKER_BIN, "--name", (char *)name, "--supervisor", t.sock,
-			"--socket", (char *)wsock, "--interval", "100ms", NULL};
-	return vt_spawn(log, argv);
 }
 
 static void
 expect_state(const char *name, const char *state)
 {
-	vt_expect_worker(t.ctl, t.sup_log, name, "state", state, 5000);
-}
-
-/* The value of the sample "series VALUE" in an exposition, or -1 if absent. */
-static double
-sample(const char *text, const char *series)
-{
-	size_t n = strlen(series);
-
-	for (const char *p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : p)
-		if (strncmp(p, series, n) == 0 && p[n] == ' ')
-			return strtod(p + n + 1, NULL);
-	return -1;
-}
-
-/* Stop what runs, cleanly: exit 0 and no sanitizer report in any log. */
-static void
-end_clean(void)
-{
-	const char *logs[] = {t.sup_log, t.w1_log, t.w2_log};
-
-	vt_stop_clean(&t.w1, "worker w1");
-	vt_stop_clean(&t.sup, "supervisor");
-	vt_expect_clean_logs(logs, sizeof(logs) / sizeof(logs[0]));
+	vt_env_expect_state(&e, name, state, 0, 5000);
 }
 
 Test(http, metrics_and_status_of_a_live_and_a_killed_worker)
@@ -181,42 +113,44 @@ Test(http, metrics_and_status_of_a_live_and_a_killed_worker)
 
 	need_tools();
 	start_supervisor();
-	t.w1 = start_worker("w1", t.w1sock, t.w1_log);
-	t.w2 = start_worker("w2", t.w2sock, t.w2_log);
+	vt_env_start_worker(&e, "w1", NULL);
+	pid_t w2 = vt_env_start_worker(&e, "w2", NULL);
 	expect_state("w1", "alive");
 	expect_state("w2", "alive");
-	vt_stop(t.w2, SIGKILL, 2000);
-	t.w2 = 0;
+	vt_stop(w2, SIGKILL, 2000);
 	expect_state("w2", "dead");
 
 	/* What Prometheus scrapes, checked by Prometheus's own linter. */
 	cr_assert_eq(sh(out, sizeof(out), 0,
 			"curl -sS --max-time 5 -o %s/metrics.txt -w '%%{http_code} %%{content_type}' "
 			"http://%s/metrics",
-			t.dir, t.addr),
+			e.dir, e.addr),
 		     0);
 	cr_expect_str_eq(out, "200 text/plain; version=0.0.4; charset=utf-8");
-	int rc = sh(out, sizeof(out), 1, "promtool check metrics < %s/metrics.txt", t.dir);
+	int rc = sh(out, sizeof(out), 1, "promtool check metrics < %s/metrics.txt", e.dir);
 	cr_expect_eq(rc, 0, "promtool check metrics: exit %d:\n%s", rc, out);
 	cr_expect_str_eq(out, "", "promtool has remarks:\n%s", out);
 
-	cr_assert_eq(sh(text, sizeof(text), 0, "cat %s/metrics.txt", t.dir), 0);
-	cr_expect_eq(sample(text, "vigil_worker_up{worker=\"w1\"}"), 1, "%s", text);
-	cr_expect_eq(sample(text, "vigil_worker_up{worker=\"w2\"}"), 0, "%s", text);
-	cr_expect_geq(sample(text, "vigil_worker_timeouts_total{worker=\"w2\"}"), 1, "%s", text);
-	cr_expect_eq(sample(text, "vigil_worker_timeouts_total{worker=\"w1\"}"), 0, "%s", text);
-	cr_expect_eq(sample(text, "vigil_worker_state{worker=\"w2\",state=\"dead\"}"), 1, "%s", text);
-	cr_expect_eq(sample(text, "vigil_workers{state=\"alive\"}"), 1, "%s", text);
-	cr_expect_eq(sample(text, "vigil_workers{state=\"dead\"}"), 1, "%s", text);
-	cr_expect_eq(sample(text, "vigil_workers{state=\"stopped\"}"), 0, "%s", text);
-	cr_expect_gt(sample(text, "vigil_worker_heartbeats_total{worker=\"w1\"}"), 0, "%s", text);
-	cr_expect_eq(sample(text, "vigil_worker_timeout_seconds{worker=\"w1\"}"), 0.6, "%s", text);
-	cr_expect_gt(sample(text, "vigil_worker_last_heartbeat_age_seconds{worker=\"w2\"}"), 0.6,
+	cr_assert_eq(sh(text, sizeof(text), 0, "cat %s/metrics.txt", e.dir), 0);
+	cr_expect_eq(vt_metric(text, "vigil_worker_up{worker=\"w1\"}"), 1, "%s", text);
+	cr_expect_eq(vt_metric(text, "vigil_worker_up{worker=\"w2\"}"), 0, "%s", text);
+	cr_expect_geq(vt_metric(text, "vigil_worker_timeouts_total{worker=\"w2\"}"), 1, "%s", text);
+	cr_expect_eq(vt_metric(text, "vigil_worker_timeouts_total{worker=\"w1\"}"), 0, "%s", text);
+	cr_expect_eq(vt_metric(text, "vigil_worker_state{worker=\"w2\",state=\"dead\"}"), 1,
 		     "%s", text);
-	cr_expect_gt(sample(text, "vigil_datagrams_total"), 0, "%s", text);
-	cr_expect_eq(sample(text, "vigil_invalid_datagrams_total{reason=\"bad_key\"}"), 0, "%s",
-		     text);
-	cr_expect_eq(sample(text, "vigil_http_connections"), 1, "%s", text);
+	cr_expect_eq(vt_metric(text, "vigil_workers{state=\"alive\"}"), 1, "%s", text);
+	cr_expect_eq(vt_metric(text, "vigil_workers{state=\"dead\"}"), 1, "%s", text);
+	cr_expect_eq(vt_metric(text, "vigil_workers{state=\"stopped\"}"), 0, "%s", text);
+	cr_expect_gt(vt_metric(text, "vigil_worker_heartbeats_total{worker=\"w1\"}"), 0,
+		     "%s", text);
+	cr_expect_eq(vt_metric(text, "vigil_worker_timeout_seconds{worker=\"w1\"}"), 0.6,
+		     "%s", text);
+	cr_expect_gt(vt_metric(text, "vigil_worker_last_heartbeat_age_seconds{worker=\"w2\"}"), 0.6,
+		     "%s", text);
+	cr_expect_gt(vt_metric(text, "vigil_datagrams_total"), 0, "%s", text);
+	cr_expect_eq(vt_metric(text, "vigil_invalid_datagrams_total{reason=\"bad_key\"}"), 0,
+		     "%s", text);
+	cr_expect_eq(vt_metric(text, "vigil_http_connections"), 1, "%s", text);
 
 	/* /status: the document of vigilctl status --json, same shape, same workers. */
 	static const char shape[] =
@@ -225,18 +159,18 @@ Test(http, metrics_and_status_of_a_live_and_a_killed_worker)
 	cr_assert_eq(sh(out, sizeof(out), 0,
 			"curl -sS --max-time 5 -o %s/status.json -w '%%{http_code} %%{content_type}' "
 			"http://%s/status",
-			t.dir, t.addr),
+			e.dir, e.addr),
 		     0);
 	cr_expect_str_eq(out, "200 application/json");
-	cr_assert_eq(sh(out, sizeof(out), 0, "%s %s/status.json", shape, t.dir), 0,
+	cr_assert_eq(sh(out, sizeof(out), 0, "%s %s/status.json", shape, e.dir), 0,
 		     "/status is not JSON");
 	cr_assert_eq(sh(want, sizeof(want), 0, "%s --control %s status --json | %s", VIGIL_CTL_BIN,
-			t.ctl, shape),
+			e.ctl, shape),
 		     0);
 	cr_expect_str_eq(out, want, "/status and vigilctl status --json differ in shape");
 	cr_assert_eq(sh(out, sizeof(out), 0,
 			"jq -r '[.workers[] | .name + \"=\" + .state] | join(\",\")' %s/status.json",
-			t.dir),
+			e.dir),
 		     0);
 	cr_expect_str_eq(out, "w1=alive,w2=dead\n");
 
@@ -249,9 +183,9 @@ Test(http, metrics_and_status_of_a_live_and_a_killed_worker)
 	cr_expect_eq(http_code("-X DELETE", "/metrics"), 405);
 	cr_expect_eq(http_code("-I", "/metrics"), 200, "HEAD is GET without the body");
 	cr_expect_eq(http_code("", "/metrics?debug=1"), 200, "a query string is ignored");
-	sh(out, sizeof(out), 0, "curl -s -i -X POST --max-time 5 http://%s/metrics", t.addr);
+	sh(out, sizeof(out), 0, "curl -s -i -X POST --max-time 5 http://%s/metrics", e.addr);
 	cr_expect_not_null(strstr(out, "\r\nAllow: GET, HEAD\r\n"), "405 without Allow:\n%s", out);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /* Idle connections up to the limit hold the rest in the backlog; closing them frees it. */
@@ -260,7 +194,7 @@ Test(http, connections_are_bounded)
 	enum { LIMIT = 16 }; /* HTTP_MAX_CONNECTIONS */
 	int fds[LIMIT];
 	char out[OUT_MAX];
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)t.port),
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)e.port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 
 	need_tools();
@@ -272,7 +206,7 @@ Test(http, connections_are_bounded)
 	/* Half a request on one: still a connection, still counted. */
 	cr_assert_eq(write(fds[0], "GET /met", 8), 8);
 	usleep(200000);
-	int rc = sh(NULL, 0, 0, "curl -s -o /dev/null --max-time 1 http://%s/metrics", t.addr);
+	int rc = sh(NULL, 0, 0, "curl -s -o /dev/null --max-time 1 http://%s/metrics", e.addr);
 	cr_expect_eq(rc, 28, "curl exit %d: the 17th connection was served at once", rc);
 
 	for (int i = 0; i < LIMIT / 2; i++)
@@ -284,34 +218,12 @@ Test(http, connections_are_bounded)
 	double open = -1;
 	for (uint64_t end = vt_now_ms() + 3000; open != 1 && vt_now_ms() < end;) {
 		cr_assert_eq(sh(out, sizeof(out), 0, "curl -s --max-time 5 http://%s/metrics",
-				t.addr), 0);
-		if ((open = sample(out, "vigil_http_connections")) != 1)
+				e.addr), 0);
+		if ((open = vt_metric(out, "vigil_http_connections")) != 1)
 			usleep(20000);
 	}
 	cr_expect_eq(open, 1, "closed connections still counted");
-	end_clean();
-}
-
-/* CPU time (user + system) of pid, in clock ticks. */
-static long
-cpu_ticks(pid_t pid)
-{
-	char path[64], buf[1024];
-	long utime = 0, stime = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *fp = fopen(path, "r");
-	cr_assert_not_null(fp);
-	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
-	/* After "(comm)": state is field 3, utime 14, stime 15. */
-	const char *p = strrchr(buf, ')');
-	cr_assert_not_null(p);
-	cr_assert_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime,
-			    &stime),
-		     2);
-	return utime + stime;
+	vt_env_end(&e);
 }
 
 /* Out of descriptors, the supervisor stops accepting for a moment instead of spinning. */
@@ -320,35 +232,35 @@ Test(http, descriptor_exhaustion_pauses_accepting)
 	enum { N = 12 };
 	int fds[N];
 	char out[OUT_MAX], path[64];
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)t.port),
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)e.port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 
 	need_tools();
 	start_supervisor();
 	/* Room for 4 more descriptors than it holds now: fewer than the 16 connections allowed. */
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)t.sup);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)e.sv);
 	int open_fds = 0;
 	cr_assert_eq(sh(out, sizeof(out), 0, "ls %s | wc -l", path), 0);
 	open_fds = atoi(out);
 	struct rlimit rl = {.rlim_cur = (rlim_t)open_fds + 4, .rlim_max = (rlim_t)open_fds + 4};
-	cr_assert_eq(prlimit(t.sup, RLIMIT_NOFILE, &rl, NULL), 0, "prlimit: %s", strerror(errno));
+	cr_assert_eq(prlimit(e.sv, RLIMIT_NOFILE, &rl, NULL), 0, "prlimit: %s", strerror(errno));
 
 	for (int i = 0; i < N; i++) {
 		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
 		cr_assert_eq(connect(fds[i], (struct sockaddr *)&sin, sizeof(sin)), 0);
 	}
-	long before = cpu_ticks(t.sup);
+	long before = vt_cpu_ticks(e.sv);
 	usleep(1000000);
-	long used = cpu_ticks(t.sup) - before;
+	long used = vt_cpu_ticks(e.sv) - before;
 	long hz = sysconf(_SC_CLK_TCK);
 	cr_expect_lt(used, hz / 5, "%ld ticks of CPU in 1 s with descriptors exhausted (%ld/s)",
 		     used, hz);
 	for (int i = 0; i < N; i++)
 		close(fds[i]);
 	cr_expect(vt_wait_for(serving, NULL, 3000), "not serving once descriptors are back");
-	cr_expect(vt_file_contains(t.sup_log, "Too many open files (pausing new HTTP clients)"),
+	cr_expect(vt_file_contains(e.log, "Too many open files (pausing new HTTP clients)"),
 		  "the pause was not logged");
-	end_clean();
+	vt_env_end(&e);
 }
 
 /* A request beyond the header limit is refused; the endpoint goes on. */
@@ -359,23 +271,23 @@ Test(http, oversized_headers_are_refused)
 	cr_expect_eq(http_code("-H \"X-Big: $(head -c 10000 /dev/zero | tr '\\0' a)\"", "/metrics"),
 		     400);
 	cr_expect_eq(http_code("", "/metrics"), 200);
-	end_clean();
+	vt_env_end(&e);
 }
 
 Test(http, bind_failure_exits_1_naming_the_address)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)t.port),
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)e.port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	char out[4096], want[128];
 
 	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	cr_assert_eq(listen(fd, 1), 0);
-	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", t.sock, "--control", t.ctl,
-			"--metrics", t.addr, NULL};
+	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", e.sock, "--control", e.ctl,
+			"--metrics", e.addr, NULL};
 	int rc = vt_run(argv, out, sizeof(out), 1);
 	close(fd);
-	snprintf(want, sizeof(want), "cannot bind %s: Address already in use", t.addr);
+	snprintf(want, sizeof(want), "cannot bind %s: Address already in use", e.addr);
 	cr_expect_eq(rc, 1, "exit %d:\n%s", rc, out);
 	cr_expect_not_null(strstr(out, want), "no \"%s\" in:\n%s", want, out);
 	cr_expect_null(strstr(out, "Sanitizer"), "%s", out);
@@ -399,7 +311,7 @@ ParameterizedTestParameters(http, bad_metrics_values_exit_2)
 ParameterizedTest(struct value *v, http, bad_metrics_values_exit_2)
 {
 	char out[4096], want[128];
-	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", t.sock, "--control", t.ctl,
+	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", e.sock, "--control", e.ctl,
 			"--metrics", v->s, NULL};
 	int rc = vt_run(argv, out, sizeof(out), 1);
 
@@ -421,13 +333,11 @@ ParameterizedTest(struct value *host, http, good_metrics_values_serve)
 	int v6 = strcmp(host->s, "[::1]") == 0;
 
 	need_tools();
-	snprintf(arg, sizeof(arg), "%s:%d", host->s, t.port);
-	snprintf(url, sizeof(url), "http://%s:%d/metrics", v6 ? "[::1]" : "127.0.0.1", t.port);
+	snprintf(arg, sizeof(arg), "%s:%d", host->s, e.port);
+	snprintf(url, sizeof(url), "http://%s:%d/metrics", v6 ? "[::1]" : "127.0.0.1", e.port);
 	if (v6 && sh(NULL, 0, 0, "test -e /proc/net/if_inet6") != 0)
 		cr_skip_test("no IPv6 on this host");
-	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", t.sock, "--control", t.ctl,
-			"--metrics", arg, NULL};
-	t.sup = vt_spawn(t.sup_log, argv);
+	vt_env_start_supervisor(&e, "--metrics", arg, NULL);
 	int ok = 0;
 	for (int i = 0; i < 300 && !ok; i++) {
 		char out[16];
@@ -438,7 +348,7 @@ ParameterizedTest(struct value *host, http, good_metrics_values_serve)
 			usleep(10000);
 	}
 	if (!ok)
-		vt_dump(t.sup_log);
+		vt_dump(e.log);
 	cr_expect(ok, "--metrics %s: %s not served", arg, url);
-	end_clean();
+	vt_env_end(&e);
 }

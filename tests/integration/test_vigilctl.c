@@ -21,82 +21,41 @@
 
 #include "proc.h"
 
-static struct {
-	char dir[128];
-	char sock[200], ctl[200], w1[200], w2[200];
-	char sup_log[200], wrk_log[200], ev_log[200];
-	pid_t sup, wrk, wrk2, events;
-} t;
+static struct vt_env e;
+static char ev_log[300];
 
 static void
 setup(void)
 {
-	memset(&t, 0, sizeof(t));
-	vt_tmpdir(t.dir, sizeof(t.dir));
-	snprintf(t.sock, sizeof(t.sock), "%s/supervisor.sock", t.dir);
-	snprintf(t.ctl, sizeof(t.ctl), "%s/control.sock", t.dir);
-	snprintf(t.w1, sizeof(t.w1), "%s/w1.sock", t.dir);
-	snprintf(t.w2, sizeof(t.w2), "%s/w2.sock", t.dir);
-	snprintf(t.sup_log, sizeof(t.sup_log), "%s/supervisor.log", t.dir);
-	snprintf(t.wrk_log, sizeof(t.wrk_log), "%s/worker.log", t.dir);
-	snprintf(t.ev_log, sizeof(t.ev_log), "%s/events.out", t.dir);
+	vt_env_init(&e);
+	vt_env_path(&e, "events.out", ev_log, sizeof(ev_log));
 }
 
 static void
 teardown(void)
 {
-	vt_stop(t.events, SIGKILL, 2000);
-	vt_stop(t.wrk, SIGKILL, 2000);
-	vt_stop(t.wrk2, SIGKILL, 2000);
-	vt_stop(t.sup, SIGKILL, 2000);
-	vt_rmdir(t.dir);
+	vt_env_fini(&e);
 }
 
 TestSuite(vigilctl, .init = setup, .fini = teardown, .timeout = 30);
 
-/*
- * The end of every test: what still runs stops cleanly (exit 0), and no
- * sanitizer report is in the daemons' logs (the asan pass runs these too).
- */
-static void
-end_clean(void)
-{
-	const char *logs[] = {t.sup_log, t.wrk_log};
-
-	vt_stop_clean(&t.wrk, "worker w1");
-	vt_stop_clean(&t.wrk2, "worker w2");
-	vt_stop_clean(&t.sup, "supervisor");
-	vt_expect_clean_logs(logs, 2);
-}
-
 static void
 start_supervisor(void)
 {
-	char *argv[] = {VIGIL_SUPERVISOR_BIN, "--socket", t.sock, "--control", t.ctl,
-			"--timeout", "500ms", NULL};
-
-	t.sup = vt_start_supervisor(t.sup_log, t.ctl, argv);
-}
-
-static pid_t
-start_worker(const char *name, const char *wsock)
-{
-	char *argv[] = {VIGIL_WORKER_BIN, "--name", (char *)name, "--supervisor", t.sock,
-			"--socket", (char *)wsock, "--interval", "100ms", NULL};
-	return vt_spawn(t.wrk_log, argv);
+	vt_env_start_supervisor(&e, "--timeout", "500ms", NULL);
 }
 
 static void
 wait_state(const char *name, const char *state, int ms)
 {
-	vt_expect_worker(t.ctl, t.sup_log, name, "state", state, ms);
+	vt_env_expect_state(&e, name, state, 0, ms);
 }
 
 /* Run vigilctl with args; its output (stdout and stderr) in out; its exit status. */
 static int
 ctl(char *out, size_t cap, const char *a1, const char *a2, const char *a3)
 {
-	char *argv[] = {VIGIL_CTL_BIN, "--control", t.ctl, (char *)a1, (char *)a2, (char *)a3, NULL};
+	char *argv[] = {VIGIL_CTL_BIN, "--control", e.ctl, (char *)a1, (char *)a2, (char *)a3, NULL};
 	return vt_run(argv, out, cap, 1);
 }
 
@@ -104,15 +63,15 @@ ctl(char *out, size_t cap, const char *a1, const char *a2, const char *a3)
 static size_t
 read_events(json_t **out, size_t cap)
 {
-	FILE *fp = fopen(t.ev_log, "r");
+	FILE *fp = fopen(ev_log, "r");
 	char line[1024];
 	size_t n = 0;
 
 	if (fp == NULL)
 		return 0;
 	while (n < cap && fgets(line, sizeof(line), fp) != NULL) {
-		json_error_t e;
-		json_t *o = json_loads(line, 0, &e);
+		json_error_t jerr;
+		json_t *o = json_loads(line, 0, &jerr);
 		cr_assert_not_null(o, "events --json printed a line that is not JSON: %s", line);
 		out[n++] = o;
 	}
@@ -154,19 +113,18 @@ events_in_order(void *arg)
 Test(vigilctl, events_json_streams_kill_dead_alive_in_order)
 {
 	start_supervisor();
-	char *argv[] = {VIGIL_CTL_BIN, "--control", t.ctl, "events", "--json", NULL};
-	t.events = vt_spawn(t.ev_log, argv);
+	char *argv[] = {VIGIL_CTL_BIN, "--control", e.ctl, "events", "--json", NULL};
+	pid_t events = vt_env_spawn(&e, ev_log, argv);
 	/*
 	 * The worker may register before the subscription is ready; by the time
 	 * it has been killed and silent for its timeout (0.5 s), it is listening.
 	 */
-	t.wrk = start_worker("w1", t.w1);
+	pid_t first = vt_env_start_worker(&e, "w1", NULL);
 	wait_state("w1", "alive", 3000);
-	pid_t first = t.wrk;
-	kill(t.wrk, SIGKILL);
-	vt_wait_exit(t.wrk, 2000);
+	kill(first, SIGKILL);
+	vt_wait_exit(first, 2000);
 	wait_state("w1", "dead", 3000);
-	t.wrk = start_worker("w1", t.w1);
+	pid_t second = vt_env_start_worker(&e, "w1", NULL);
 	wait_state("w1", "alive", 3000);
 
 	static const struct seen_event want[] = {
@@ -187,25 +145,13 @@ Test(vigilctl, events_json_streams_kill_dead_alive_in_order)
 				     "time %s", str(evs[i], "time"));
 		}
 		if (strcmp(str(evs[i], "event"), "restarted") == 0)
-			cr_expect_eq(json_integer_value(json_object_get(evs[i], "pid")), t.wrk);
+			cr_expect_eq(json_integer_value(json_object_get(evs[i], "pid")), second);
 		json_decref(evs[i]);
 	}
 	/* SIGINT ends it cleanly, exit 0. */
-	int ws = vt_stop(t.events, SIGINT, 2000);
+	int ws = vt_stop(events, SIGINT, 2000);
 	cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "events exit status %d", ws);
-	t.events = 0;
-	end_clean();
-}
-
-/* Whether w1 has heartbeat at least *arg times. */
-static int
-w1_has_beats(void *arg)
-{
-	json_t *st = vt_status(t.ctl);
-	json_int_t n = json_integer_value(json_object_get(vt_worker(st, "w1"), "heartbeats"));
-
-	json_decref(st);
-	return n >= *(json_int_t *)arg;
+	vt_env_end(&e);
 }
 
 /* status NAME: the row, the inter-arrival times and the timeouts, newest first. */
@@ -214,18 +160,18 @@ Test(vigilctl, status_name_shows_history)
 	char out[8192];
 
 	start_supervisor();
-	t.wrk = start_worker("w1", t.w1);
+	pid_t w1 = vt_env_start_worker(&e, "w1", NULL);
 	wait_state("w1", "alive", 3000);
-	json_int_t beats = 5; /* 4 intervals: the history fills */
-	cr_assert(vt_wait_for(w1_has_beats, &beats, 3000), "w1 never heartbeat 5 times");
-	kill(t.wrk, SIGUSR1); /* a stall: one timeout, then it heartbeats again */
+	/* 4 intervals: the history fills */
+	cr_assert(vt_env_wait_beats(&e, "w1", 5, 3000), "w1 never heartbeat 5 times");
+	kill(w1, SIGUSR1); /* a stall: one timeout, then it heartbeats again */
 	wait_state("w1", "dead", 3000);
-	kill(t.wrk, SIGUSR1);
+	kill(w1, SIGUSR1);
 	wait_state("w1", "alive", 3000);
 
 	cr_assert_eq(ctl(out, sizeof(out), "status", "--json", "w1"), 0, "%s", out);
-	json_error_t e;
-	json_t *doc = json_loads(out, 0, &e);
+	json_error_t jerr;
+	json_t *doc = json_loads(out, 0, &jerr);
 	cr_assert_not_null(doc, "not JSON: %s", out);
 	json_t *w = json_object_get(doc, "worker"), *h = json_object_get(w, "history");
 	cr_expect_str_eq(str(w, "name"), "w1");
@@ -251,7 +197,7 @@ Test(vigilctl, status_name_shows_history)
 
 	cr_expect_eq(ctl(out, sizeof(out), "status", "nobody", NULL), 1);
 	cr_expect(strstr(out, "no worker called 'nobody'") != NULL, "%s", out);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /* forget: not an alive worker; a dead one goes, history and all; only root or our uid. */
@@ -260,44 +206,43 @@ Test(vigilctl, forget_drops_a_dead_worker_only)
 	char out[4096];
 
 	start_supervisor();
-	t.wrk = start_worker("w1", t.w1);
-	t.wrk2 = start_worker("w2", t.w2);
+	pid_t w1 = vt_env_start_worker(&e, "w1", NULL);
+	vt_env_start_worker(&e, "w2", NULL);
 	wait_state("w1", "alive", 3000);
 	wait_state("w2", "alive", 3000);
 	cr_expect_eq(ctl(out, sizeof(out), "forget", "w1", NULL), 1);
 	cr_expect(strstr(out, "worker w1 is alive") != NULL, "%s", out);
 
-	kill(t.wrk, SIGKILL);
-	vt_wait_exit(t.wrk, 2000);
-	t.wrk = 0;
+	kill(w1, SIGKILL);
+	vt_wait_exit(w1, 2000);
 	wait_state("w1", "dead", 3000);
 
 	/* Another user who can reach the socket may look, not change. */
-	cr_assert_eq(chmod(t.dir, 0755), 0);
-	cr_assert_eq(chmod(t.ctl, 0666), 0);
+	cr_assert_eq(chmod(e.dir, 0755), 0);
+	cr_assert_eq(chmod(e.ctl, 0666), 0);
 	char *nobody[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-			  VIGIL_CTL_BIN, "--control", t.ctl, "forget", "w1", NULL};
+			  VIGIL_CTL_BIN, "--control", e.ctl, "forget", "w1", NULL};
 	cr_expect_eq(vt_run(nobody, out, sizeof(out), 1), 1, "%s", out);
 	cr_expect(strstr(out, "permission denied: forget changes state") != NULL, "%s", out);
 	char *look[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-			VIGIL_CTL_BIN, "--control", t.ctl, "status", "w1", NULL};
+			VIGIL_CTL_BIN, "--control", e.ctl, "status", "w1", NULL};
 	cr_expect_eq(vt_run(look, out, sizeof(out), 1), 0, "%s", out);
 
 	cr_expect_eq(ctl(out, sizeof(out), "forget", "w1", NULL), 0, "%s", out);
 	cr_expect_str_eq(out, "forgot w1\n");
-	json_t *st = vt_status(t.ctl);
+	json_t *st = vt_env_status(&e);
 	cr_expect_null(vt_worker(st, "w1"), "w1 is gone");
 	cr_expect_not_null(vt_worker(st, "w2"), "w2 is untouched");
 	json_decref(st);
-	cr_expect(vt_file_contains(t.sup_log, "worker w1 forgotten (was dead)"));
+	cr_expect(vt_file_contains(e.log, "worker w1 forgotten (was dead)"));
 
 	/* The name can register again, from scratch. */
-	t.wrk = start_worker("w1", t.w1);
+	vt_env_start_worker(&e, "w1", NULL);
 	wait_state("w1", "alive", 3000);
-	st = vt_status(t.ctl);
+	st = vt_env_status(&e);
 	cr_expect_eq(json_integer_value(json_object_get(vt_worker(st, "w1"), "timeouts")), 0);
 	json_decref(st);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /* Usage errors exit 2 with a message naming what was wrong; unreachable exits 1. */
@@ -324,7 +269,7 @@ Test(vigilctl, usage_errors)
 	char *argv[] = {VIGIL_CTL_BIN, "--control", "/nonexistent/c.sock", "status", NULL};
 	cr_expect_eq(vt_run(argv, out, sizeof(out), 1), 1);
 	cr_expect(strstr(out, "/nonexistent/c.sock") != NULL, "%s", out);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /* Subscribers are never closed for idleness: they may hold only 8 of the 32 client slots. */
@@ -336,8 +281,8 @@ Test(vigilctl, event_subscribers_are_capped)
 	start_supervisor();
 	for (int i = 0; i < 9; i++) {
 		struct sockaddr_un sun = {.sun_family = AF_UNIX};
-		cr_assert_lt(strlen(t.ctl), sizeof(sun.sun_path));
-		memcpy(sun.sun_path, t.ctl, strlen(t.ctl) + 1);
+		cr_assert_lt(strlen(e.ctl), sizeof(sun.sun_path));
+		memcpy(sun.sun_path, e.ctl, strlen(e.ctl) + 1);
 		fds[i] = socket(AF_UNIX, SOCK_STREAM, 0);
 		cr_assert_eq(connect(fds[i], (struct sockaddr *)&sun, sizeof(sun)), 0);
 		cr_assert_eq(write(fds[i], "events\n", 7), 7);
@@ -366,7 +311,7 @@ Test(vigilctl, event_subscribers_are_capped)
 	cr_expect(subscribed, "the slot of a subscriber that went was never freed: %s", buf);
 	for (int i = 1; i < 9; i++)
 		close(fds[i]);
-	end_clean();
+	vt_env_end(&e);
 }
 
 /* A name is checked before it is sent: no second command can ride on it. */
@@ -379,5 +324,5 @@ Test(vigilctl, names_cannot_carry_a_command)
 	cr_expect(strstr(out, "invalid worker name") != NULL, "%s", out);
 	cr_expect_eq(ctl(out, sizeof(out), "forget", "a b", NULL), 2, "%s", out);
 	cr_expect_eq(ctl(out, sizeof(out), "forget", "", NULL), 2, "%s", out);
-	end_clean();
+	vt_env_end(&e);
 }

@@ -1,9 +1,11 @@
 /*
  * proc.c: process helpers for the integration tests. See proc.h.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,4 +297,73 @@ vt_stop_clean(pid_t *pid, const char *what)
 	int st = vt_stop(*pid, SIGTERM, 3000);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s exit status %d at the end", what, st);
 	*pid = 0;
+}
+
+struct vt_needle {
+	const char *path, *needle;
+};
+
+static int
+vt_has_needle(void *arg)
+{
+	const struct vt_needle *n = arg;
+	return vt_file_contains(n->path, n->needle);
+}
+
+void
+vt_expect_log(const char *path, const char *needle, int timeout_ms)
+{
+	struct vt_needle n = {path, needle};
+
+	if (!vt_wait_for(vt_has_needle, &n, timeout_ms)) {
+		vt_dump(path);
+		cr_assert_fail("%s never said \"%s\"", path, needle);
+	}
+}
+
+int
+vt_free_port(void)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	cr_assert_neq(fd, -1);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0, "bind: %s",
+		     strerror(errno));
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	close(fd);
+	return ntohs(sin.sin_port);
+}
+
+long
+vt_cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024];
+	long utime = -1, stime = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *fp = fopen(path, "r");
+	cr_assert_not_null(fp, "%s: %s", path, strerror(errno));
+	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	/* After "(comm)", which may hold spaces: state is field 3, utime 14, stime 15. */
+	const char *p = strrchr(buf, ')');
+	cr_assert_not_null(p);
+	cr_assert_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime,
+			    &stime),
+		     2);
+	return utime + stime;
+}
+
+double
+vt_metric(const char *text, const char *series)
+{
+	size_t n = strlen(series);
+
+	for (const char *p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : p)
+		if (strncmp(p, series, n) == 0 && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+	return -1;
 }

@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 
 #include "metrics.h"
+#include "proc.h"
 #include "registry.h"
 #include "supervisor.h"
 
@@ -78,18 +79,6 @@ render(void)
 	evbuffer_remove(out, text, len);
 	text[len] = '\0';
 	return text;
-}
-
-/* The value of the sample line that starts with "series ", or -1. */
-static double
-sample(const char *text, const char *series)
-{
-	size_t n = strlen(series);
-
-	for (const char *p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : p)
-		if (strncmp(p, series, n) == 0 && p[n] == ' ')
-			return strtod(p + n + 1, NULL);
-	return -1;
 }
 
 static const char expected[] =
@@ -313,8 +302,8 @@ Test(metrics, every_state_counted_and_up_only_when_alive_or_late)
 	    {"vigil_worker_state{worker=\"e\",state=\"exited\"}", 1},
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		cr_expect_eq(sample(text, want[i].series), want[i].v, "%s: %g, want %g",
-			     want[i].series, sample(text, want[i].series), want[i].v);
+		cr_expect_eq(vt_metric(text, want[i].series), want[i].v, "%s: %g, want %g",
+			     want[i].series, vt_metric(text, want[i].series), want[i].v);
 	free(text);
 }
 
@@ -327,7 +316,7 @@ Test(metrics, every_invalid_reason_present_even_at_zero)
 		char series[128];
 		snprintf(series, sizeof(series), "vigil_invalid_datagrams_total{reason=\"%s\"}",
 			 vigil_wire_strerror(code));
-		cr_expect_eq(sample(text, series), code == VIGIL_WIRE_OVERSIZED ? 17 : 0,
+		cr_expect_eq(vt_metric(text, series), code == VIGIL_WIRE_OVERSIZED ? 17 : 0,
 			     "%s missing or wrong", series);
 	}
 	cr_expect_null(strstr(text, "reason=\"ok\""), "the success code is not a reason");
@@ -338,7 +327,7 @@ Test(metrics, empty_registry_still_has_every_family)
 {
 	char *text = render();
 
-	cr_expect_eq(sample(text, "vigil_workers{state=\"alive\"}"), 0);
+	cr_expect_eq(vt_metric(text, "vigil_workers{state=\"alive\"}"), 0);
 	cr_expect_not_null(strstr(text, "# TYPE vigil_worker_up gauge\n"));
 	cr_expect_not_null(strstr(text, "# TYPE vigil_worker_timeouts_total counter\n"));
 	cr_expect_null(strstr(text, "{worker="), "no worker, no per-worker sample");
