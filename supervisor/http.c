@@ -143,10 +143,18 @@ http_close_cb(struct evhttp_connection *evcon, void *arg)
 
 	for (struct http_reply *r = h->replies, *next; r != NULL; r = next) {
 		next = r->next;
-		if (r->evcon == evcon) {
-			render_cancel(r->render);
-			http_reply_free(r);
-		}
+		if (r->evcon != evcon)
+			continue;
+		render_cancel(r->render);
+		/*
+		 * A connection that failed under a reply still being written (the
+		 * client went away) leaves its request to us, detached from it:
+		 * evhttp_send_reply_end then only frees it. One that evhttp itself
+		 * closes (at exit) still holds it, and frees it right after this.
+		 */
+		if (evhttp_request_get_connection(r->req) == NULL)
+			evhttp_send_reply_end(r->req);
+		http_reply_free(r);
 	}
 
 	for (size_t i = 0; i < h->nconns; i++) {
