@@ -30,60 +30,6 @@
 #include "sdnotify.h"
 #include "supervisor.h"
 
-static void
-usage(FILE *fp)
-{
-	fprintf(fp,
-		"Usage: vigil-supervisor [OPTION]...\n"
-		"Watch workers' heartbeats; report, and tell, those that go silent.\n"
-		"\n"
-		"  -s, --socket PATH       heartbeat socket (default " SUPERVISOR_SOCKET_DEFAULT ")\n"
-		"  -c, --control PATH      control socket for vigilctl (default " SUPERVISOR_CONTROL_DEFAULT ")\n"
-		"  -t, --timeout DUR       silence that makes a worker dead, e.g. 600ms, 3s\n"
-		"                          (default: 3 x the worker's INTERVAL_MS, or 10s)\n"
-		"  -t, --timeout phi:T     adaptive, per worker: the silence at which phi, from\n"
-		"                          its last 64 heartbeat intervals, reaches T (1-16:\n"
-		"                          a live worker is that late with chance 10^-T, were\n"
-		"                          its intervals normal); until 8 intervals are seen,\n"
-		"                          from its INTERVAL_MS (deviation 1/4), else as above\n"
-		"      --phi-min-stddev DUR  deviation never counted as less (default 20ms)\n"
-		"      --phi-pause DUR     acceptable pause, added to the mean (default 0s)\n"
-		"  -m, --max-workers N     most workers tracked at once (default %d)\n"
-		"  -u, --allow-user USER   also let USER (name or uid) register workers\n"
-		"  -g, --allow-group GROUP also let members of GROUP register workers\n"
-		"                          (always allowed: our own uid, root, group vigil)\n"
-		"  -o, --on-timeout POLICY what to do beyond reporting: notify (default), or\n"
-		"                          steps signal:SIG@N (send SIG when MISSED reaches N)\n"
-		"                          and exec:PATH@N (run PATH), e.g.\n"
-		"                          exec:/usr/local/bin/page@1,signal:TERM@2,signal:KILL@4\n"
-		"  -k, --hook-timeout DUR  kill a hook still running after DUR (default 10s)\n"
-		"  -i, --intensity R/W     more than R silences, restarts or exits of a worker\n"
-		"                          within W (e.g. 5/60s) make it failed: no more\n"
-		"                          signals or hooks for it (default: no limit)\n"
-		"  -x, --detect-exit       report a worker whose process ends as exited at\n"
-		"                          once (a pidfd per worker), not a timeout later\n"
-		"  -M, --metrics ADDR:PORT serve GET /metrics (Prometheus) and GET /status\n"
-		"                          (JSON) over HTTP, unauthenticated: 127.0.0.1:9477,\n"
-		"                          [::1]:9477, or :9477 for every address (default off)\n"
-		"  -l, --log-level LEVEL   error, warning, info or debug (default info)\n"
-		"      --startup-grace DUR  how long a worker expected by the configuration\n"
-		"                          file has to heartbeat before it is reported\n"
-		"                          missing (default 30s)\n"
-		"  -C, --config PATH       configuration file (default " SUPERVISOR_CONFIG_DEFAULT ";\n"
-		"                          if that one does not exist, none): [supervisor] takes\n"
-		"                          every option above as a key (detect-exit = yes), and\n"
-		"                          [worker NAME] sections a worker's timeout, on-timeout,\n"
-		"                          intensity and expected (yes: missing until it comes);\n"
-		"                          the command line wins. SIGHUP reloads it\n"
-		"      --check-config      check the configuration and the options, and exit\n"
-		"  -h, --help              show this help and exit\n"
-		"  -V, --version           show the version and exit\n"
-		"\n"
-		"Exit status: 0 after SIGTERM or SIGINT, 1 on a runtime error (a socket that\n"
-		"cannot be bound, ...), 2 on a usage error.\n",
-		SUPERVISOR_MAX_WORKERS_DEFAULT);
-}
-
 /*
  * The heartbeat socket: the one systemd passed us (socket activation keeps
  * it open, and the heartbeats in it, while we restart), else our own.
@@ -149,7 +95,7 @@ main(int argc, char **argv)
 	char err[VIGIL_ERRLEN];
 	int status = 1;
 
-	options_parse_argv(argc, argv, &cli, usage);
+	options_parse_argv(argc, argv, &cli, options_usage);
 	if (cli.check_config) {
 		status = configure_check(&cli);
 		options_cli_free(&cli);

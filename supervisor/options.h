@@ -3,8 +3,9 @@
  * Every row is a long option (getopt_long) and, unless it is marked command
  * line only, a key of the configuration file (config.h) with the same name
  * and the same value syntax, parsed by the same function into a struct
- * settings. A new option is a field here, a row in options.c, and where the
- * supervisor takes it from (reload.c, settings_export).
+ * settings. The row also holds what --help says of it (options_usage). A new
+ * option is a field here and a row in options.c; the supervisor reads it
+ * from the settings in force (supervisor.h's set).
  */
 #ifndef VIGIL_OPTIONS_H
 #define VIGIL_OPTIONS_H
@@ -78,7 +79,12 @@ struct option_def {
 	enum option_special special;
 	/* Parse arg into s; -1 with err saying why (without the option's name). */
 	int (*parse)(struct settings *s, const char *arg, char *err, size_t errlen);
-	size_t offset, size; /* OPTION_RESTART: the field compared at a reload */
+	size_t offset, size; /* the one field it sets, if so; OPTION_RESTART: compared at a reload */
+	/* --help: "-s, --socket ARG  HELP (default DEF)"; HELP is wrapped, '\n' breaks a line. */
+	const char *arg;  /* the value's name, e.g. "DUR", "PATH"; NULL without OPTION_ARG */
+	const char *help; /* what it does */
+	const char *def;  /* its default as shown; NULL: none shown */
+	const char *alt_arg, *alt_help; /* a second form of the value (timeout phi:T), or NULL */
 };
 
 extern const struct option_def options_table[];
@@ -104,6 +110,9 @@ const struct option_def *options_find(const char *name, size_t len);
 
 /* Apply option i with arg to s, marking it given; -1 with err (the reason). */
 int options_apply(struct settings *s, unsigned i, const char *arg, char *err, size_t errlen);
+
+/* --help: every row of the table in order, then the exit statuses. */
+void options_usage(FILE *fp);
 
 /*
  * Parse argv into cli, checking every value (exit 2 with a usage error),
