@@ -43,11 +43,11 @@ struct settings {
 	uint64_t timeout;       /* usec; 0: derive per worker */
 	struct phi_params phi;  /* timeout phi:T; threshold 0 when off */
 	size_t max_workers;
-	int detect_exit;
-	struct policy policy;   /* on-timeout */
-	uint64_t hook_timeout;
-	struct intensity intensity;
-	struct allow allow;
+	int detect_exit;        /* watch each worker's process with a pidfd */
+	struct policy policy;   /* on-timeout: signals and hooks at given MISSED counts */
+	uint64_t hook_timeout;  /* usec: a hook still running then is killed */
+	struct intensity intensity; /* R/W: when a worker is failed */
+	struct allow allow;     /* who may register a name */
 	char metrics[NETADDR_MAX]; /* "": no HTTP endpoint */
 	struct netaddr metrics_addr;
 	enum log_level log_level;
