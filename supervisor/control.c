@@ -559,8 +559,8 @@ control_error_cb(struct evconnlistener *lev, void *arg)
 	struct timeval pause = {.tv_sec = 0, .tv_usec = CONTROL_ACCEPT_PAUSE_USEC};
 
 	log_ratelimited(&ctl->rl_refused, vigil_now_usec(), LOG_LEVEL_WARN,
-			"accept on %s: %s (pausing new control clients)", ctl->sv->control_path,
-			strerror(saved));
+			"accept on %s: %s (pausing new control clients)",
+			ctl->sv->set->control_path, strerror(saved));
 	/*
 	 * Out of descriptors (EMFILE, ENFILE) or memory: the pending connection
 	 * stays queued and the socket stays readable, so retrying at once would
@@ -585,14 +585,14 @@ control_start(struct supervisor *sv, control_reload_fn reload, char *err, size_t
 	ctl->listener = evconnlistener_new(sv->base, control_accept_cb, ctl, LEV_OPT_CLOSE_ON_EXEC,
 					   -1, sv->ctl_sock.fd);
 	if (ctl->listener == NULL) {
-		snprintf(err, errlen, "cannot accept on %s", sv->control_path);
+		snprintf(err, errlen, "cannot accept on %s", sv->set->control_path);
 		free(ctl);
 		return NULL;
 	}
 	evconnlistener_set_error_cb(ctl->listener, control_error_cb);
 	if ((ctl->resume = evtimer_new(sv->base, control_resume_cb, ctl)) == NULL ||
 	    events_subscribe(&sv->events, control_event, ctl) == -1) {
-		snprintf(err, errlen, "cannot set up %s", sv->control_path);
+		snprintf(err, errlen, "cannot set up %s", sv->set->control_path);
 		control_free(ctl);
 		return NULL;
 	}

@@ -46,6 +46,7 @@ struct http_reply {
 
 struct http {
 	struct supervisor *sv;
+	struct netaddr addr; /* listened on: --metrics, or 0.0.0.0:PORT without IPv6 */
 	struct http_reply *replies;
 	struct evhttp *evh;
 	struct evhttp_bound_socket *bound;
@@ -222,7 +223,7 @@ http_accept_error_cb(struct evconnlistener *lev, void *arg)
 	struct timeval pause = {.tv_sec = 0, .tv_usec = HTTP_ACCEPT_PAUSE_USEC};
 
 	log_ratelimited(&h->rl_accept, vigil_now_usec(), LOG_LEVEL_WARN,
-			"accept on %s: %s (pausing new HTTP clients)", h->sv->metrics_addr.text,
+			"accept on %s: %s (pausing new HTTP clients)", h->addr.text,
 			strerror(saved));
 	/* As in control.c: a pending connection keeps the socket readable; do not spin. */
 	evconnlistener_disable(lev);
@@ -356,7 +357,8 @@ http_start(struct supervisor *sv, char *err, size_t errlen)
 		return NULL;
 	}
 	h->sv = sv;
-	if ((fd = http_listen(&sv->metrics_addr, err, errlen)) == -1) {
+	h->addr = sv->set->metrics_addr;
+	if ((fd = http_listen(&h->addr, err, errlen)) == -1) {
 		free(h);
 		return NULL;
 	}
@@ -364,7 +366,7 @@ http_start(struct supervisor *sv, char *err, size_t errlen)
 	    (h->adopt = event_new(sv->base, -1, 0, http_adopt_cb, h)) == NULL ||
 	    event_priority_set(h->adopt, 0) == -1 ||
 	    (h->resume = evtimer_new(sv->base, http_resume_cb, h)) == NULL) {
-		snprintf(err, errlen, "cannot set up HTTP on %s: out of memory", sv->metrics_addr.text);
+		snprintf(err, errlen, "cannot set up HTTP on %s: out of memory", h->addr.text);
 		close(fd);
 		http_free(h);
 		return NULL;
@@ -380,7 +382,7 @@ http_start(struct supervisor *sv, char *err, size_t errlen)
 	evhttp_set_gencb(h->evh, http_request_cb, h);
 	evhttp_set_bevcb(h->evh, http_bev_cb, h);
 	if ((h->bound = evhttp_accept_socket_with_handle(h->evh, fd)) == NULL) {
-		snprintf(err, errlen, "cannot accept on %s", sv->metrics_addr.text);
+		snprintf(err, errlen, "cannot accept on %s", h->addr.text);
 		close(fd);
 		http_free(h);
 		return NULL;
@@ -388,8 +390,8 @@ http_start(struct supervisor *sv, char *err, size_t errlen)
 	http_instance = h;
 	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(h->bound),
 				    http_accept_error_cb);
-	log_info("metrics on http://%s/metrics, status on http://%s/status", sv->metrics_addr.text,
-		 sv->metrics_addr.text);
+	log_info("metrics on http://%s/metrics, status on http://%s/status", h->addr.text,
+		 h->addr.text);
 	return h;
 }
 

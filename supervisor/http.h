@@ -20,7 +20,7 @@ struct supervisor;
 #define HTTP_TIMEOUT_SEC 10   /* to read a request, or to write a reply */
 #define HTTP_ACCEPT_PAUSE_USEC 100000 /* out of descriptors: stop accepting this long */
 
-/* Listen on sv->metrics_addr; NULL with err ("cannot bind ADDR: why") on failure. */
+/* Listen on sv->set->metrics_addr; NULL with err ("cannot bind ADDR: why") on failure. */
 struct http *http_start(struct supervisor *sv, char *err, size_t errlen);
 
 /* Close every connection and the listening socket. */

@@ -118,7 +118,7 @@ listener_read_cb(evutil_socket_t fd, short what, void *arg)
 		int n = recvmmsg(fd, l->msgs, LISTENER_BATCH, MSG_DONTWAIT | MSG_CMSG_CLOEXEC, NULL);
 		if (n == -1) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				log_warn("receive on %s", l->sv->socket_path);
+				log_warn("receive on %s", l->sv->socket_name);
 			return;
 		}
 		/*
@@ -172,7 +172,7 @@ listener_start(struct supervisor *sv, char *err, size_t errlen)
 		l->iov[i].iov_len = sizeof(l->bufs[i]);
 	}
 	if (setsockopt(sv->hb_sock.fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) == -1) {
-		snprintf(err, errlen, "cannot enable SO_PASSCRED on %s: %s", sv->socket_path,
+		snprintf(err, errlen, "cannot enable SO_PASSCRED on %s: %s", sv->socket_name,
 			 strerror(errno));
 		free(l);
 		return NULL;
@@ -180,7 +180,7 @@ listener_start(struct supervisor *sv, char *err, size_t errlen)
 	l->ev = event_new(sv->base, sv->hb_sock.fd, EV_READ | EV_PERSIST, listener_read_cb, l);
 	/* Above the timers: queued heartbeats are read before deadlines are judged. */
 	if (l->ev == NULL || event_priority_set(l->ev, SV_PRIO_DATA) == -1 || event_add(l->ev, NULL) == -1) {
-		snprintf(err, errlen, "cannot watch %s", sv->socket_path);
+		snprintf(err, errlen, "cannot watch %s", sv->socket_name);
 		listener_free(l);
 		return NULL;
 	}

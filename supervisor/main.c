@@ -30,82 +30,30 @@
 #include "sdnotify.h"
 #include "supervisor.h"
 
-static void
-usage(FILE *fp)
-{
-	fprintf(fp,
-		"Usage: vigil-supervisor [OPTION]...\n"
-		"Watch workers' heartbeats; report, and tell, those that go silent.\n"
-		"\n"
-		"  -s, --socket PATH       heartbeat socket (default " SUPERVISOR_SOCKET_DEFAULT ")\n"
-		"  -c, --control PATH      control socket for vigilctl (default " SUPERVISOR_CONTROL_DEFAULT ")\n"
-		"  -t, --timeout DUR       silence that makes a worker dead, e.g. 600ms, 3s\n"
-		"                          (default: 3 x the worker's INTERVAL_MS, or 10s)\n"
-		"  -t, --timeout phi:T     adaptive, per worker: the silence at which phi, from\n"
-		"                          its last 64 heartbeat intervals, reaches T (1-16:\n"
-		"                          a live worker is that late with chance 10^-T, were\n"
-		"                          its intervals normal); until 8 intervals are seen,\n"
-		"                          from its INTERVAL_MS (deviation 1/4), else as above\n"
-		"      --phi-min-stddev DUR  deviation never counted as less (default 20ms)\n"
-		"      --phi-pause DUR     acceptable pause, added to the mean (default 0s)\n"
-		"  -m, --max-workers N     most workers tracked at once (default %d)\n"
-		"  -u, --allow-user USER   also let USER (name or uid) register workers\n"
-		"  -g, --allow-group GROUP also let members of GROUP register workers\n"
-		"                          (always allowed: our own uid, root, group vigil)\n"
-		"  -o, --on-timeout POLICY what to do beyond reporting: notify (default), or\n"
-		"                          steps signal:SIG@N (send SIG when MISSED reaches N)\n"
-		"                          and exec:PATH@N (run PATH), e.g.\n"
-		"                          exec:/usr/local/bin/page@1,signal:TERM@2,signal:KILL@4\n"
-		"  -k, --hook-timeout DUR  kill a hook still running after DUR (default 10s)\n"
-		"  -i, --intensity R/W     more than R silences, restarts or exits of a worker\n"
-		"                          within W (e.g. 5/60s) make it failed: no more\n"
-		"                          signals or hooks for it (default: no limit)\n"
-		"  -x, --detect-exit       report a worker whose process ends as exited at\n"
-		"                          once (a pidfd per worker), not a timeout later\n"
-		"  -M, --metrics ADDR:PORT serve GET /metrics (Prometheus) and GET /status\n"
-		"                          (JSON) over HTTP, unauthenticated: 127.0.0.1:9477,\n"
-		"                          [::1]:9477, or :9477 for every address (default off)\n"
-		"  -l, --log-level LEVEL   error, warning, info or debug (default info)\n"
-		"      --startup-grace DUR  how long a worker expected by the configuration\n"
-		"                          file has to heartbeat before it is reported\n"
-		"                          missing (default 30s)\n"
-		"  -C, --config PATH       configuration file (default " SUPERVISOR_CONFIG_DEFAULT ";\n"
-		"                          if that one does not exist, none): [supervisor] takes\n"
-		"                          every option above as a key (detect-exit = yes), and\n"
-		"                          [worker NAME] sections a worker's timeout, on-timeout,\n"
-		"                          intensity and expected (yes: missing until it comes);\n"
-		"                          the command line wins. SIGHUP reloads it\n"
-		"      --check-config      check the configuration and the options, and exit\n"
-		"  -h, --help              show this help and exit\n"
-		"  -V, --version           show the version and exit\n"
-		"\n"
-		"Exit status: 0 after SIGTERM or SIGINT, 1 on a runtime error (a socket that\n"
-		"cannot be bound, ...), 2 on a usage error.\n",
-		SUPERVISOR_MAX_WORKERS_DEFAULT);
-}
-
 /*
  * The heartbeat socket: the one systemd passed us (socket activation keeps
- * it open, and the heartbeats in it, while we restart), else our own.
+ * it open, and the heartbeats in it, while we restart), else our own. Its
+ * name, for the logs, is sv->socket_name.
  */
 static int
 heartbeat_socket(struct supervisor *sv, char *err, size_t errlen)
 {
-	static char name[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
 	int n = vigil_sd_listen_fds(err, errlen);
 
 	if (n == -1)
 		return -1;
-	if (n == 0)
-		return vigil_sock_bind(&sv->hb_sock, sv->socket_path, SOCK_DGRAM, 0660, err, errlen);
+	if (n == 0) {
+		snprintf(sv->socket_name, sizeof(sv->socket_name), "%s", sv->set->socket_path);
+		return vigil_sock_bind(&sv->hb_sock, sv->set->socket_path, SOCK_DGRAM, 0660, err,
+				       errlen);
+	}
 	if (n != 1) {
 		snprintf(err, errlen, "systemd passed %d sockets; expected one datagram socket", n);
 		return -1;
 	}
 	if (vigil_sock_adopt(&sv->hb_sock, VIGIL_SD_LISTEN_FDS_START, SOCK_DGRAM, err, errlen) == -1)
 		return -1;
-	vigil_sock_name(sv->hb_sock.fd, name, sizeof(name));
-	sv->socket_path = name;
+	vigil_sock_name(sv->hb_sock.fd, sv->socket_name, sizeof(sv->socket_name));
 	return 0;
 }
 
@@ -131,16 +79,12 @@ signal_stop_cb(evutil_socket_t sig, short what, void *arg)
 int
 main(int argc, char **argv)
 {
+	/* Runtime state only: the settings are the config's (settings_init's defaults). */
 	struct supervisor sv = {
-	    .socket_path = SUPERVISOR_SOCKET_DEFAULT,
-	    .control_path = SUPERVISOR_CONTROL_DEFAULT,
-	    .max_workers = SUPERVISOR_MAX_WORKERS_DEFAULT,
 	    .hb_sock = {.fd = -1},
 	    .ctl_sock = {.fd = -1},
 	    .rl_timeouts = {.burst = SUPERVISOR_TIMEOUT_LOG_BURST},
 	    .rl_restart = {.burst = SUPERVISOR_TIMEOUT_LOG_BURST},
-	    .hook_timeout = SUPERVISOR_HOOK_TIMEOUT,
-	    .phi = {.min_sd = PHI_MIN_STDDEV_DEFAULT},
 	};
 	struct options_cli cli;
 	struct config *conf;
@@ -149,7 +93,7 @@ main(int argc, char **argv)
 	char err[VIGIL_ERRLEN];
 	int status = 1;
 
-	options_parse_argv(argc, argv, &cli, usage);
+	options_parse_argv(argc, argv, &cli, options_usage);
 	if (cli.check_config) {
 		status = configure_check(&cli);
 		options_cli_free(&cli);
@@ -186,8 +130,8 @@ main(int argc, char **argv)
 	ctimeout_init(&sv.ctimeouts, sv.base);
 	/* As many descriptors as we may have; a pidfd per worker within the budget. */
 	fdbudget_keep(CONTROL_MAX_CLIENTS + 1 + HTTP_MAX_CONNECTIONS);
-	fdbudget_init(sv.detect_exit ? sv.max_workers : 0);
-	if ((sv.hooks = hooks_new(sv.base, sv.hook_timeout)) == NULL)
+	fdbudget_init(sv.set->detect_exit ? sv.set->max_workers : 0);
+	if ((sv.hooks = hooks_new(sv.base, sv.set->hook_timeout)) == NULL)
 		fatalx("cannot set up hooks (SIGCHLD)");
 	/* Before any socket exists, so that a TERM at any point still cleans up. */
 	sigs[0] = evsignal_new(sv.base, SIGTERM, signal_stop_cb, &sv);
@@ -197,46 +141,49 @@ main(int argc, char **argv)
 		if (sigs[i] == NULL || event_priority_set(sigs[i], SV_PRIO_DATA) == -1 ||
 		    event_add(sigs[i], NULL) == -1)
 			fatalx("cannot install signal handlers");
-	if (registry_init(&sv.registry, sv.max_workers) == -1)
-		fatalx("cannot allocate the worker table for %zu workers", sv.max_workers);
+	if (registry_init(&sv.registry, sv.set->max_workers) == -1)
+		fatalx("cannot allocate the worker table for %zu workers", sv.set->max_workers);
 	sv.started = vigil_now_usec();
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	sv.start_time = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 
 	if (heartbeat_socket(&sv, err, sizeof(err)) == -1 ||
-	    vigil_sock_bind(&sv.ctl_sock, sv.control_path, SOCK_STREAM, 0660, err, sizeof(err)) == -1 ||
+	    vigil_sock_bind(&sv.ctl_sock, sv.set->control_path, SOCK_STREAM, 0660, err,
+			    sizeof(err)) == -1 ||
 	    (sv.listener = listener_start(&sv, err, sizeof(err))) == NULL ||
 	    (sv.control = control_start(&sv, reload_apply, err, sizeof(err))) == NULL ||
-	    (sv.metrics != NULL && (sv.http = http_start(&sv, err, sizeof(err))) == NULL)) {
+	    (sv.set->metrics[0] != '\0' && (sv.http = http_start(&sv, err, sizeof(err))) == NULL)) {
 		log_error("%s", err);
 		goto out;
 	}
 
 	char d[128] = "3 x interval";
-	if (sv.timeout != 0)
-		vigil_duration_format(sv.timeout, d, sizeof(d));
-	if (sv.phi.threshold != 0) {
+	if (sv.set->timeout != 0)
+		vigil_duration_format(sv.set->timeout, d, sizeof(d));
+	if (sv.set->phi.threshold != 0) {
 		char sd[32], pause[32];
-		vigil_duration_format(sv.phi.min_sd, sd, sizeof(sd));
-		vigil_duration_format(sv.phi.pause, pause, sizeof(pause));
-		snprintf(d, sizeof(d), "phi %g (min stddev %s, pause %s)", sv.phi.threshold, sd,
-			 pause);
+		vigil_duration_format(sv.set->phi.min_sd, sd, sizeof(sd));
+		vigil_duration_format(sv.set->phi.pause, pause, sizeof(pause));
+		snprintf(d, sizeof(d), "phi %g (min stddev %s, pause %s)", sv.set->phi.threshold,
+			 sd, pause);
 	}
 	char who[256];
-	allow_describe(&sv.allow, who, sizeof(who));
+	allow_describe(&sv.set->allow, who, sizeof(who));
 	char policy[256];
-	policy_describe(&sv.policy, policy, sizeof(policy));
+	policy_describe(&sv.set->policy, policy, sizeof(policy));
 	char limit[64] = "";
-	if (sv.intensity.max != 0) {
+	if (sv.set->intensity.max != 0) {
 		char w[32];
-		vigil_duration_format(sv.intensity.window, w, sizeof(w));
-		snprintf(limit, sizeof(limit), ", intensity %" PRIu64 "/%s", sv.intensity.max, w);
+		vigil_duration_format(sv.set->intensity.window, w, sizeof(w));
+		snprintf(limit, sizeof(limit), ", intensity %" PRIu64 "/%s", sv.set->intensity.max,
+			 w);
 	}
 	log_info("listening on %s%s, control on %s, timeout %s, on timeout %s%s%s, senders "
 		 "allowed: %s",
-		 sv.socket_path, sv.hb_sock.path[0] == '\0' ? " (from systemd)" : "",
-		 sv.control_path, d, policy, limit, sv.detect_exit ? ", detecting exits" : "", who);
+		 sv.socket_name, sv.hb_sock.path[0] == '\0' ? " (from systemd)" : "",
+		 sv.set->control_path, d, policy, limit,
+		 sv.set->detect_exit ? ", detecting exits" : "", who);
 	/* Ready only now: every socket is bound and watched. */
 	reload_expect(&sv);
 	if (notify_start(&sv, err, sizeof(err)) == -1) {

@@ -81,7 +81,7 @@ monitor_invalid(struct supervisor *sv, const struct vigil_wire_error *err, uint6
 	sv->counters.invalid[err->code]++;
 	vigil_wire_describe(err, why, sizeof(why));
 	log_ratelimited(&sv->rl_invalid, now, LOG_LEVEL_WARN, "dropped invalid datagram on %s: %s",
-			sv->socket_path, why);
+			sv->socket_name, why);
 }
 
 void
@@ -152,14 +152,14 @@ monitor_timeout_for(const struct supervisor *sv, const struct worker *w)
 	if (w->conf != NULL && (w->conf->given & CONFIG_W_TIMEOUT))
 		return w->conf->timeout;
 	if (w->phi != NULL) {
-		uint64_t t = phi_timeout(w->phi, w->core.interval, &sv->phi);
+		uint64_t t = phi_timeout(w->phi, w->core.interval, &sv->set->phi);
 		if (t != 0)
 			return t < SUPERVISOR_TIMEOUT_MIN   ? SUPERVISOR_TIMEOUT_MIN
 			       : t > SUPERVISOR_TIMEOUT_MAX ? SUPERVISOR_TIMEOUT_MAX
 							    : t;
 	}
-	if (sv->timeout != 0)
-		return sv->timeout;
+	if (sv->set->timeout != 0)
+		return sv->set->timeout;
 	if (w->core.interval != 0)
 		return SUPERVISOR_INTERVAL_FACTOR * w->core.interval;
 	return SUPERVISOR_TIMEOUT_FALLBACK;
@@ -176,14 +176,14 @@ monitor_register(struct supervisor *sv, const char *name, uint64_t now)
 			sv->counters.rejected_full++;
 			log_ratelimited(&sv->rl_full, now, LOG_LEVEL_WARN,
 					"refused new worker %s: --max-workers %zu reached", name,
-					sv->max_workers);
+					sv->set->max_workers);
 		} else
 			log_warn("cannot register worker %s", name);
 		return NULL;
 	}
 	monitor_sv = sv;
 	w->conf = sv->conf != NULL ? config_worker(sv->conf, w->name) : NULL;
-	if (sv->phi.threshold != 0 && (w->phi = calloc(1, sizeof(*w->phi))) == NULL) {
+	if (sv->set->phi.threshold != 0 && (w->phi = calloc(1, sizeof(*w->phi))) == NULL) {
 		log_warn("cannot register worker %s", name);
 		registry_remove(&sv->registry, w);
 		return NULL;
@@ -273,7 +273,7 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 	if (w == NULL || w->core.state == WORKER_MISSING) {
 		if (kind != VIGIL_MSG_HEARTBEAT)
 			return; /* a stranger's goodbye, trigger or news: nothing to track */
-		if (!from->has_creds || !allow_check(&sv->allow, (pid_t)from->pid,
+		if (!from->has_creds || !allow_check(&sv->set->allow, (pid_t)from->pid,
 						     (uid_t)from->uid, (gid_t)from->gid)) {
 			sv->counters.senders_refused++;
 			log_ratelimited(&sv->rl_refused, now, LOG_LEVEL_WARN,
@@ -554,14 +554,14 @@ static const struct policy *
 monitor_policy(const struct supervisor *sv, const struct worker *w)
 {
 	return w->conf != NULL && (w->conf->given & CONFIG_W_POLICY) ? w->conf->policy
-								      : &sv->policy;
+								      : &sv->set->policy;
 }
 
 static const struct intensity *
 monitor_intensity(const struct supervisor *sv, const struct worker *w)
 {
 	return w->conf != NULL && (w->conf->given & CONFIG_W_INTENSITY) ? &w->conf->intensity
-									 : &sv->intensity;
+									 : &sv->set->intensity;
 }
 
 /* Count an incident against --intensity; a worker over it is failed, and said so once. */
@@ -623,7 +623,7 @@ monitor_report(struct supervisor *sv, const struct worker *w, unsigned act, uint
 			      "worker %s exited (pid %" PRIu64 ", without STOPPING=1)", w->name,
 			      c->pid);
 	if (act & STATE_ACT_MISSING) {
-		vigil_duration_format(sv->startup_grace, d, sizeof(d));
+		vigil_duration_format(sv->set->startup_grace, d, sizeof(d));
 		monitor_event(sv, SV_EVENT_MISSING, w, now, 0, NULL, LOG_LEVEL_WARN,
 			      "worker %s is missing: expected, and no heartbeat within %s", w->name,
 			      d);
@@ -743,7 +743,7 @@ monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event 
 	 * that a one-shot sender (socat, systemd-notify: a new pid every time)
 	 * is never mistaken for a worker that exited; never on a pid only claimed.
 	 */
-	if (sv->detect_exit && w->pid_vouched && c->pid != 0 && c->pid == pid_before &&
+	if (sv->set->detect_exit && w->pid_vouched && c->pid != 0 && c->pid == pid_before &&
 	    ev->type == STATE_EV_HEARTBEAT && w->exit_ev == NULL)
 		monitor_watch_exit(sv, w, now);
 }
@@ -775,7 +775,7 @@ monitor_expect(struct supervisor *sv, const char *name, uint64_t now)
 	if (w == NULL)
 		return NULL;
 	w->core.timeout = monitor_timeout_for(sv, w);
-	w->core.due = now + sv->startup_grace;
+	w->core.due = now + sv->set->startup_grace;
 	monitor_apply(sv, w, &ev);
 	return w;
 }

@@ -56,7 +56,7 @@ void monitor_forget(struct supervisor *sv, struct worker *w);
 /*
  * A worker called name is expected (its [worker NAME] section): add it,
  * missing, to be reported if it has not heartbeated within
- * sv->startup_grace of now. NULL if it cannot be added (logged).
+ * sv->set->startup_grace of now. NULL if it cannot be added (logged).
  */
 struct worker *monitor_expect(struct supervisor *sv, const char *name, uint64_t now);
 

@@ -15,7 +15,12 @@
 #include "options.h"
 #include "sock.h"
 
-#define FIELD(f) offsetof(struct settings, f), sizeof(((struct settings *)0)->f)
+/* The one field of struct settings a row sets. */
+#define FIELD(f) .offset = offsetof(struct settings, f), .size = sizeof(((struct settings *)0)->f)
+#define STRING_(x) #x
+#define STRING(x) STRING_(x) /* a macro's value, as a string */
+#define HELP_COLUMN 26 /* --help: where the descriptions start */
+#define HELP_WIDTH 80
 
 void
 settings_init(struct settings *s)
@@ -248,33 +253,84 @@ parse_startup_grace(struct settings *s, const char *arg, char *err, size_t errle
 			      "must be at most 168h", err, errlen);
 }
 
-/* The order of --help; the first four are handled by the command line itself. */
+/* The order of --help; the last four are handled by the command line itself. */
 const struct option_def options_table[] = {
-    {"config", 'C', OPTION_ARG, OPTION_SPECIAL_CONFIG, NULL, 0, 0},
-    {"check-config", 0, 0, OPTION_SPECIAL_CHECK, NULL, 0, 0},
-    {"help", 'h', 0, OPTION_SPECIAL_HELP, NULL, 0, 0},
-    {"version", 'V', 0, OPTION_SPECIAL_VERSION, NULL, 0, 0},
-    {"socket", 's', OPTION_ARG | OPTION_FILE | OPTION_RESTART, 0, parse_socket,
-     FIELD(socket_path)},
-    {"control", 'c', OPTION_ARG | OPTION_FILE | OPTION_RESTART, 0, parse_control,
-     FIELD(control_path)},
-    {"timeout", 't', OPTION_ARG | OPTION_FILE | OPTION_WORKER, 0, parse_timeout, 0, 0},
-    {"max-workers", 'm', OPTION_ARG | OPTION_FILE | OPTION_RESTART, 0, parse_max_workers,
-     FIELD(max_workers)},
-    {"allow-user", 'u', OPTION_ARG | OPTION_FILE | OPTION_REPEAT, 0, parse_allow_user, 0, 0},
-    {"allow-group", 'g', OPTION_ARG | OPTION_FILE | OPTION_REPEAT, 0, parse_allow_group, 0, 0},
-    {"log-level", 'l', OPTION_ARG | OPTION_FILE, 0, parse_log_level, 0, 0},
-    {"detect-exit", 'x', OPTION_FILE | OPTION_RESTART, 0, parse_detect_exit,
-     FIELD(detect_exit)},
-    {"on-timeout", 'o', OPTION_ARG | OPTION_FILE | OPTION_WORKER, 0, parse_on_timeout, 0, 0},
-    {"hook-timeout", 'k', OPTION_ARG | OPTION_FILE | OPTION_RESTART, 0, parse_hook_timeout,
-     FIELD(hook_timeout)},
-    {"intensity", 'i', OPTION_ARG | OPTION_FILE | OPTION_WORKER, 0, parse_intensity, 0, 0},
-    {"metrics", 'M', OPTION_ARG | OPTION_FILE | OPTION_RESTART, 0, parse_metrics,
-     FIELD(metrics)},
-    {"phi-min-stddev", 0, OPTION_ARG | OPTION_FILE, 0, parse_phi_min_stddev, 0, 0},
-    {"phi-pause", 0, OPTION_ARG | OPTION_FILE, 0, parse_phi_pause, 0, 0},
-    {"startup-grace", 0, OPTION_ARG | OPTION_FILE, 0, parse_startup_grace, 0, 0},
+    {.name = "socket", .short_name = 's', .flags = OPTION_ARG | OPTION_FILE | OPTION_RESTART,
+     .parse = parse_socket, FIELD(socket_path), .arg = "PATH", .help = "heartbeat socket",
+     .def = SUPERVISOR_SOCKET_DEFAULT},
+    {.name = "control", .short_name = 'c', .flags = OPTION_ARG | OPTION_FILE | OPTION_RESTART,
+     .parse = parse_control, FIELD(control_path), .arg = "PATH",
+     .help = "control socket for vigilctl", .def = SUPERVISOR_CONTROL_DEFAULT},
+    {.name = "timeout", .short_name = 't', .flags = OPTION_ARG | OPTION_FILE | OPTION_WORKER,
+     .parse = parse_timeout, .arg = "DUR",
+     .help = "silence that makes a worker dead, e.g. 600ms, 3s",
+     .def = "3 x the worker's INTERVAL_MS, or 10s", .alt_arg = "phi:T",
+     .alt_help = "adaptive, per worker: the silence at which phi, from its last 64 heartbeat "
+		 "intervals, reaches T (1-16: a live worker is that late with chance 10^-T, "
+		 "were its intervals normal); until 8 intervals are seen, from its INTERVAL_MS "
+		 "(deviation 1/4), else as above"},
+    {.name = "phi-min-stddev", .flags = OPTION_ARG | OPTION_FILE, .parse = parse_phi_min_stddev,
+     FIELD(phi.min_sd), .arg = "DUR", .help = "deviation never counted as less", .def = "20ms"},
+    {.name = "phi-pause", .flags = OPTION_ARG | OPTION_FILE, .parse = parse_phi_pause,
+     FIELD(phi.pause), .arg = "DUR", .help = "acceptable pause, added to the mean",
+     .def = "0s"},
+    {.name = "max-workers", .short_name = 'm',
+     .flags = OPTION_ARG | OPTION_FILE | OPTION_RESTART, .parse = parse_max_workers,
+     FIELD(max_workers), .arg = "N", .help = "most workers tracked at once",
+     .def = STRING(SUPERVISOR_MAX_WORKERS_DEFAULT)},
+    {.name = "allow-user", .short_name = 'u', .flags = OPTION_ARG | OPTION_FILE | OPTION_REPEAT,
+     .parse = parse_allow_user, .arg = "USER",
+     .help = "also let USER (name or uid) register workers"},
+    {.name = "allow-group", .short_name = 'g',
+     .flags = OPTION_ARG | OPTION_FILE | OPTION_REPEAT, .parse = parse_allow_group,
+     .arg = "GROUP",
+     .help = "also let members of GROUP register workers\n"
+	     "(always allowed: our own uid, root, group vigil)"},
+    {.name = "on-timeout", .short_name = 'o', .flags = OPTION_ARG | OPTION_FILE | OPTION_WORKER,
+     .parse = parse_on_timeout, .arg = "POLICY",
+     .help = "what to do beyond reporting: notify, or steps signal:SIG@N (send SIG when "
+	     "MISSED reaches N) and exec:PATH@N (run PATH), e.g.\n"
+	     "exec:/usr/local/bin/page@1,signal:TERM@2,signal:KILL@4",
+     .def = "notify"},
+    {.name = "hook-timeout", .short_name = 'k',
+     .flags = OPTION_ARG | OPTION_FILE | OPTION_RESTART, .parse = parse_hook_timeout,
+     FIELD(hook_timeout), .arg = "DUR", .help = "kill a hook still running after DUR",
+     .def = "10s"},
+    {.name = "intensity", .short_name = 'i', .flags = OPTION_ARG | OPTION_FILE | OPTION_WORKER,
+     .parse = parse_intensity, .arg = "R/W",
+     .help = "more than R silences, restarts or exits of a worker within W (e.g. 5/60s) make "
+	     "it failed: no more signals or hooks for it",
+     .def = "no limit"},
+    {.name = "detect-exit", .short_name = 'x', .flags = OPTION_FILE | OPTION_RESTART,
+     .parse = parse_detect_exit, FIELD(detect_exit),
+     .help = "report a worker whose process ends as exited at once (a pidfd per worker), "
+	     "not a timeout later"},
+    {.name = "metrics", .short_name = 'M', .flags = OPTION_ARG | OPTION_FILE | OPTION_RESTART,
+     .parse = parse_metrics, FIELD(metrics), .arg = "ADDR:PORT",
+     .help = "serve GET /metrics (Prometheus) and GET /status (JSON) over HTTP, "
+	     "unauthenticated: 127.0.0.1:9477, [::1]:9477, or :9477 for every address",
+     .def = "off"},
+    {.name = "log-level", .short_name = 'l', .flags = OPTION_ARG | OPTION_FILE,
+     .parse = parse_log_level, FIELD(log_level), .arg = "LEVEL",
+     .help = "error, warning, info or debug", .def = "info"},
+    {.name = "startup-grace", .flags = OPTION_ARG | OPTION_FILE, .parse = parse_startup_grace,
+     FIELD(startup_grace), .arg = "DUR",
+     .help = "how long a worker expected by the configuration file has to heartbeat before "
+	     "it is reported missing",
+     .def = "30s"},
+    {.name = "config", .short_name = 'C', .flags = OPTION_ARG,
+     .special = OPTION_SPECIAL_CONFIG, .arg = "PATH",
+     .help = "configuration file, none if the default one does not exist: [supervisor] "
+	     "takes every option above as a key (detect-exit = yes), and [worker NAME] "
+	     "sections a worker's timeout, on-timeout, intensity and expected (yes: missing "
+	     "until it comes); the command line wins. SIGHUP reloads it",
+     .def = SUPERVISOR_CONFIG_DEFAULT},
+    {.name = "check-config", .special = OPTION_SPECIAL_CHECK,
+     .help = "check the configuration and the options, and exit"},
+    {.name = "help", .short_name = 'h', .special = OPTION_SPECIAL_HELP,
+     .help = "show this help and exit"},
+    {.name = "version", .short_name = 'V', .special = OPTION_SPECIAL_VERSION,
+     .help = "show the version and exit"},
 };
 const size_t options_count = sizeof(options_table) / sizeof(options_table[0]);
 
@@ -303,6 +359,76 @@ options_apply(struct settings *s, unsigned i, const char *arg, char *err, size_t
 		return -1;
 	s->given |= 1ULL << i;
 	return 0;
+}
+
+/*
+ * Print text for --help from column *col: words wrapped at HELP_WIDTH, each
+ * new line indented to HELP_COLUMN; a '\n' in text starts a new line. fresh:
+ * nothing is on the line yet, so the first word needs no space before it.
+ */
+static void
+options_usage_words(FILE *fp, const char *text, int *col, int fresh)
+{
+	while (*text != '\0') {
+		size_t n = strcspn(text, " \n");
+		if (n == 0) {
+			if (*text++ == '\n')
+				*col = HELP_WIDTH; /* the next word goes on a new line */
+			continue;
+		}
+		if (!fresh && *col + 1 + (int)n > HELP_WIDTH) {
+			fprintf(fp, "\n%*s", HELP_COLUMN, "");
+			*col = HELP_COLUMN;
+		} else if (!fresh) {
+			fputc(' ', fp);
+			(*col)++;
+		}
+		fwrite(text, 1, n, fp);
+		*col += (int)n;
+		text += n;
+		fresh = 0;
+	}
+}
+
+/* One form of option o for --help: "  -s, --socket PATH       heartbeat socket (default ...)". */
+static void
+options_usage_row(FILE *fp, const struct option_def *o, const char *arg, const char *help,
+		  const char *def)
+{
+	char d[128];
+	int col;
+
+	if (o->short_name != 0)
+		col = fprintf(fp, "  -%c, --%s%s%s", o->short_name, o->name, arg ? " " : "",
+			      arg ? arg : "");
+	else
+		col = fprintf(fp, "      --%s%s%s", o->name, arg ? " " : "", arg ? arg : "");
+	col += fprintf(fp, "%*s", col < HELP_COLUMN ? HELP_COLUMN - col : 2, "");
+	options_usage_words(fp, help != NULL ? help : "", &col, 1);
+	/* The default whole on one line, so that it can be read (and grepped) as one. */
+	if (def != NULL) {
+		int n = snprintf(d, sizeof(d), "(default %s)", def);
+		if (col + 1 + n > HELP_WIDTH)
+			fprintf(fp, "\n%*s%s", HELP_COLUMN, "", d);
+		else
+			fprintf(fp, " %s", d);
+	}
+	fputc('\n', fp);
+}
+
+void
+options_usage(FILE *fp)
+{
+	fprintf(fp, "Usage: vigil-supervisor [OPTION]...\n"
+		    "Watch workers' heartbeats; report, and tell, those that go silent.\n\n");
+	for (size_t i = 0; i < options_count; i++) {
+		const struct option_def *o = &options_table[i];
+		options_usage_row(fp, o, o->arg, o->help, o->def);
+		if (o->alt_arg != NULL)
+			options_usage_row(fp, o, o->alt_arg, o->alt_help, NULL);
+	}
+	fprintf(fp, "\nExit status: 0 after SIGTERM or SIGINT, 1 on a runtime error (a socket that\n"
+		    "cannot be bound, ...), 2 on a usage error.\n");
 }
 
 /* Exit 2 with "vigil-supervisor: WHAT 'ARG'[: WHY]" and a pointer to --help. */

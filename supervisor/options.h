@@ -3,8 +3,9 @@
  * Every row is a long option (getopt_long) and, unless it is marked command
  * line only, a key of the configuration file (config.h) with the same name
  * and the same value syntax, parsed by the same function into a struct
- * settings. A new option is a field here, a row in options.c, and where the
- * supervisor takes it from (reload.c, settings_export).
+ * settings. The row also holds what --help says of it (options_usage). A new
+ * option is a field here and a row in options.c; the supervisor reads it
+ * from the settings in force (supervisor.h's set).
  */
 #ifndef VIGIL_OPTIONS_H
 #define VIGIL_OPTIONS_H
@@ -42,11 +43,11 @@ struct settings {
 	uint64_t timeout;       /* usec; 0: derive per worker */
 	struct phi_params phi;  /* timeout phi:T; threshold 0 when off */
 	size_t max_workers;
-	int detect_exit;
-	struct policy policy;   /* on-timeout */
-	uint64_t hook_timeout;
-	struct intensity intensity;
-	struct allow allow;
+	int detect_exit;        /* watch each worker's process with a pidfd */
+	struct policy policy;   /* on-timeout: signals and hooks at given MISSED counts */
+	uint64_t hook_timeout;  /* usec: a hook still running then is killed */
+	struct intensity intensity; /* R/W: when a worker is failed */
+	struct allow allow;     /* who may register a name */
 	char metrics[NETADDR_MAX]; /* "": no HTTP endpoint */
 	struct netaddr metrics_addr;
 	enum log_level log_level;
@@ -78,7 +79,12 @@ struct option_def {
 	enum option_special special;
 	/* Parse arg into s; -1 with err saying why (without the option's name). */
 	int (*parse)(struct settings *s, const char *arg, char *err, size_t errlen);
-	size_t offset, size; /* OPTION_RESTART: the field compared at a reload */
+	size_t offset, size; /* the one field it sets, if so; OPTION_RESTART: compared at a reload */
+	/* --help: "-s, --socket ARG  HELP (default DEF)"; HELP is wrapped, '\n' breaks a line. */
+	const char *arg;  /* the value's name, e.g. "DUR", "PATH"; NULL without OPTION_ARG */
+	const char *help; /* what it does */
+	const char *def;  /* its default as shown; NULL: none shown */
+	const char *alt_arg, *alt_help; /* a second form of the value (timeout phi:T), or NULL */
 };
 
 extern const struct option_def options_table[];
@@ -104,6 +110,9 @@ const struct option_def *options_find(const char *name, size_t len);
 
 /* Apply option i with arg to s, marking it given; -1 with err (the reason). */
 int options_apply(struct settings *s, unsigned i, const char *arg, char *err, size_t errlen);
+
+/* --help: every row of the table in order, then the exit statuses. */
+void options_usage(FILE *fp);
 
 /*
  * Parse argv into cli, checking every value (exit 2 with a usage error),

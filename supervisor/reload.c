@@ -21,34 +21,11 @@
 #include "reload.h"
 #include "supervisor.h"
 
-/* The settings of s that the supervisor holds in its own fields. */
-static void
-reload_export(struct supervisor *sv, const struct settings *s)
-{
-	sv->timeout = s->timeout;
-	sv->phi = s->phi;
-	sv->policy = s->policy;
-	sv->intensity = s->intensity;
-	sv->allow = s->allow;
-	sv->startup_grace = s->startup_grace;
-	if (s->log_level != log_get_level())
-		log_init("vigil-supervisor", s->log_level);
-}
-
 void
 reload_start(struct supervisor *sv, struct config *c)
 {
-	const struct settings *s = &c->set;
-
 	sv->conf = c;
-	sv->socket_path = s->socket_path;
-	sv->control_path = s->control_path;
-	sv->max_workers = s->max_workers;
-	sv->detect_exit = s->detect_exit;
-	sv->hook_timeout = s->hook_timeout;
-	sv->metrics = s->metrics[0] != '\0' ? s->metrics : NULL;
-	sv->metrics_addr = s->metrics_addr;
-	reload_export(sv, s);
+	sv->set = &c->set;
 }
 
 void
@@ -70,7 +47,7 @@ reload_expect(struct supervisor *sv)
  * is logged; returns how many such settings the file changed.
  */
 static size_t
-reload_keep(struct supervisor *sv, const struct config *old, struct config *nc)
+reload_keep(const struct config *old, struct config *nc)
 {
 	size_t n = 0;
 
@@ -86,7 +63,7 @@ reload_keep(struct supervisor *sv, const struct config *old, struct config *nc)
 		memcpy(now, was, o->size);
 		n++;
 	}
-	nc->set.metrics_addr = old->set.metrics_addr;
+	nc->set.metrics_addr = old->set.metrics_addr; /* metrics, parsed: kept with it */
 	/* Phi keeps a history per worker, allocated at registration: on or off for good. */
 	if ((old->set.phi.threshold == 0) != (nc->set.phi.threshold == 0)) {
 		log_warnx("reload: 'timeout' changed %s phi:T, which needs a restart: keeping the "
@@ -96,13 +73,6 @@ reload_keep(struct supervisor *sv, const struct config *old, struct config *nc)
 		nc->set.phi = old->set.phi;
 		n++;
 	}
-	/* The strings the supervisor points to move to the new config (same text). */
-	if (sv->socket_path == old->set.socket_path)
-		sv->socket_path = nc->set.socket_path;
-	if (sv->control_path == old->set.control_path)
-		sv->control_path = nc->set.control_path;
-	if (sv->metrics == old->set.metrics)
-		sv->metrics = nc->set.metrics;
 	return n;
 }
 
@@ -129,10 +99,10 @@ reload_apply(struct supervisor *sv, char *msg, size_t msglen)
 		return -1;
 	}
 	/* max-workers needs a restart: expected workers must fit the one in force. */
-	if (nc->nexpected > sv->max_workers) {
+	if (nc->nexpected > sv->set->max_workers) {
 		snprintf(msg, msglen, "reload failed: %zu workers expected, more than the "
 				      "max-workers in force (%zu; changing it needs a restart); "
-				      "nothing changed", nc->nexpected, sv->max_workers);
+				      "nothing changed", nc->nexpected, sv->set->max_workers);
 		log_warnx("%s", msg);
 		config_free(nc);
 		return -1;
@@ -150,12 +120,13 @@ reload_apply(struct supervisor *sv, char *msg, size_t msglen)
 		config_free(nc);
 		return -1;
 	}
-	restart = reload_keep(sv, old, nc);
+	restart = reload_keep(old, nc);
 	uint64_t now = vigil_now_usec();
 	size_t n = list != NULL ? registry_collect(&sv->registry, list, sv->registry.count) : 0;
 
-	reload_export(sv, &nc->set);
-	sv->conf = nc;
+	reload_start(sv, nc);
+	if (nc->set.log_level != log_get_level())
+		log_init("vigil-supervisor", nc->set.log_level);
 	for (size_t i = 0; i < n; i++) {
 		struct worker *w = list[i];
 		const struct config_worker *cw = config_worker(nc, w->name);
@@ -201,4 +172,5 @@ reload_free(struct supervisor *sv)
 {
 	config_free(sv->conf);
 	sv->conf = NULL;
+	sv->set = NULL;
 }

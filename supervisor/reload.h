@@ -1,8 +1,9 @@
 /*
  * reload.h: the configuration in force. At start, the file (--config, see
- * config.h) then the command line over it (configure.h), exported into the supervisor's
- * settings; on SIGHUP or the control socket's "reload", the same again into
- * a fresh config that replaces the old one only if it has no error at all.
+ * config.h) then the command line over it (configure.h), whose settings
+ * the supervisor reads (sv->set); on SIGHUP or the control socket's
+ * "reload", the same again into a fresh config that replaces the old one
+ * (settings and all) only if it has no error at all.
  * Settings that cannot change at runtime (sockets, max-workers, ...) keep
  * their old value, logged as needing a restart.
  */
@@ -15,7 +16,7 @@ struct config;
 struct options_cli;
 struct supervisor;
 
-/* Take c (no errors) as sv's configuration at start: its settings into sv. */
+/* Take c (no errors) as sv's configuration, and its settings as the ones in force. */
 void reload_start(struct supervisor *sv, struct config *c);
 
 /* Add the expected workers (missing until they heartbeat): once the loop can run. */

@@ -57,9 +57,9 @@ render_status_step(struct render *r, const struct slice *sl)
 	    .started = sv->started,
 	    .pid = (uint64_t)getpid(),
 	    .version = VIGIL_VERSION,
-	    .timeout = sv->timeout,
+	    .timeout = sv->set->timeout,
 	    .workers = sv->registry.count,
-	    .max_workers = sv->max_workers,
+	    .max_workers = sv->set->max_workers,
 	    .counters = sv->counters,
 	};
 
@@ -75,7 +75,7 @@ render_metrics_step(struct render *r, const struct slice *sl)
 	struct metrics_input in = {
 	    .counters = &sv->counters,
 	    .events = sv->events.total,
-	    .max_workers = sv->max_workers,
+	    .max_workers = sv->set->max_workers,
 	    .http_connections = r->sink.http_connections,
 	    .now = vigil_now_usec(),
 	    .start_time = sv->start_time,

@@ -1,7 +1,7 @@
 /*
- * supervisor.h: the supervisor's context, shared by its modules: settings
- * from the command line, the event base, the sockets, the registry and the
- * counters that status reports.
+ * supervisor.h: the supervisor's context, shared by its modules: the
+ * settings in force (options.h; read as sv->set->timeout, never copied), the
+ * event base, the sockets, the registry and the counters that status reports.
  */
 #ifndef VIGIL_SUPERVISOR_H
 #define VIGIL_SUPERVISOR_H
@@ -10,15 +10,11 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "allow.h"
 #include "counters.h"
 #include "ctimeout.h"
 #include "events.h"
-#include "netaddr.h"
 #include "options.h"
-#include "policy.h"
 #include "log.h"
-#include "phi.h"
 #include "registry.h"
 #include "sock.h"
 #include "wire.h"
@@ -61,23 +57,12 @@ struct options_cli;
 
 struct supervisor {
 	/* settings */
-	const char *socket_path;
-	const char *control_path;
-	uint64_t timeout;     /* --timeout in usec; 0: derive per worker */
-	struct phi_params phi; /* --timeout phi:T; threshold 0 when off */
-	size_t max_workers;
-	int detect_exit;      /* --detect-exit: watch each worker's process with a pidfd */
-	struct policy policy; /* --on-timeout: signals and hooks at given MISSED counts */
-	uint64_t hook_timeout; /* --hook-timeout: a hook still running then is killed */
-	struct intensity intensity; /* --intensity R/W: when a worker is failed */
-	struct allow allow; /* who may register a name */
-	uint64_t startup_grace; /* --startup-grace: an expected worker's time to heartbeat first */
+	const struct settings *set;     /* the ones in force: &conf->set (a reload replaces both) */
 	struct config *conf;    /* the configuration in force (reload.h) */
 	const struct options_cli *cli; /* the command line: applied over every (re)load */
-	const char *metrics;            /* --metrics ADDR:PORT; NULL: no HTTP endpoint */
-	struct netaddr metrics_addr; /* --metrics, parsed */
 
 	/* runtime */
+	char socket_name[SETTINGS_PATH_MAX]; /* the heartbeat socket's: set's, or systemd's */
 	struct event_base *base;
 	struct vigil_sock hb_sock;
 	struct vigil_sock ctl_sock;

@@ -679,3 +679,97 @@ Test(options, every_long_option_is_a_key)
 		cr_expect_eq(options_find(o->name, strlen(o->name)), o);
 	}
 }
+
+/* --help as options_usage prints it; free() it. */
+static char *
+usage_text(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	cr_assert_not_null(fp);
+	options_usage(fp);
+	cr_assert_eq(fclose(fp), 0);
+	return buf;
+}
+
+/* Every row has help text and its line in --help ("  -s, --socket PATH  ..."), with its default. */
+Test(options, every_option_is_in_the_generated_help)
+{
+	char *help = usage_text();
+	char want[256];
+
+	for (size_t i = 0; i < options_count; i++) {
+		const struct option_def *o = &options_table[i];
+		const char *arg = o->arg != NULL ? o->arg : "";
+		const char *sp = o->arg != NULL ? " " : "";
+
+		cr_expect(o->help != NULL && o->help[0] != '\0', "--%s has no help text", o->name);
+		cr_expect_eq(o->arg != NULL, (o->flags & OPTION_ARG) != 0,
+			     "--%s: an argument name if and only if it takes a value", o->name);
+		if (o->short_name != 0)
+			snprintf(want, sizeof(want), "\n  -%c, --%s%s%s ", o->short_name, o->name, sp,
+				 arg);
+		else
+			snprintf(want, sizeof(want), "\n      --%s%s%s ", o->name, sp, arg);
+		cr_expect_not_null(strstr(help, want), "--help has no line starting '%s'", want + 1);
+		if (o->def != NULL) {
+			snprintf(want, sizeof(want), "(default %s)", o->def);
+			cr_expect_not_null(strstr(help, want), "--help does not show --%s's %s",
+					   o->name, want);
+		}
+	}
+	free(help);
+}
+
+/* Wrapped lines start at the description's column, never with a '-' that reads as an option. */
+Test(options, the_generated_help_wraps_at_its_column)
+{
+	char *help = usage_text();
+	char *save = NULL;
+	size_t options = 0;
+
+	cr_assert_eq(strncmp(help, "Usage: vigil-supervisor [OPTION]...\n", 36), 0, "%s", help);
+	cr_expect_not_null(strstr(help, "\n\nExit status: 0 after SIGTERM or SIGINT, 1 on a "
+					"runtime error"));
+	for (char *line = strtok_r(help, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "  -", 3) == 0 || strncmp(line, "      --", 8) == 0) {
+			options++;
+			continue;
+		}
+		if (line[0] != ' ')
+			continue; /* the header and the exit statuses */
+		cr_expect_eq(strspn(line, " "), 26, "not at the column: '%s'", line);
+		cr_expect_neq(line[26], '-', "reads as an option: '%s'", line);
+		cr_expect(strlen(line) <= 80 || strchr(line + 26, ' ') == NULL, "too wide: '%s'",
+			  line);
+	}
+	cr_expect_eq(options, options_count + 1, "one line per option, and timeout phi:T");
+	free(help);
+}
+
+/* A default --help shows that is a value is the one settings_init() sets. */
+Test(options, the_defaults_shown_are_the_defaults)
+{
+	size_t checked = 0;
+	char err[256];
+
+	for (size_t i = 0; i < options_count; i++) {
+		const struct option_def *o = &options_table[i];
+		struct settings want, got;
+
+		if (o->def == NULL || o->parse == NULL || o->size == 0)
+			continue;
+		settings_init(&want);
+		settings_init(&got);
+		if (o->parse(&got, o->def, err, sizeof(err)) == -1)
+			continue; /* words, not a value: "off" */
+		cr_expect_eq(memcmp((char *)&got + o->offset, (char *)&want + o->offset, o->size), 0,
+			     "--help says --%s defaults to %s; settings_init() does not", o->name,
+			     o->def);
+		checked++;
+	}
+	cr_expect_geq(checked, 8, "only %zu defaults checked", checked);
+}

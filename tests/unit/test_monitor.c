@@ -18,6 +18,7 @@
 #define T0 (1000 * 1000 * MS) /* a monotonic time far from 0 */
 
 static struct supervisor sv;
+static struct settings set; /* the settings in force: sv.set */
 
 /* The fake socket: what was sent, and what sending does. */
 static struct {
@@ -82,10 +83,11 @@ setup(void)
 	cr_assert_eq(event_base_priority_init(sv.base, SV_NPRIO), 0);
 	ctimeout_init(&sv.ctimeouts, sv.base);
 	cr_assert_eq(registry_init(&sv.registry, 16), 0);
-	allow_init(&sv.allow);
-	sv.max_workers = 16;
-	sv.timeout = 500 * MS;
-	sv.socket_path = "test.sock";
+	settings_init(&set);
+	set.max_workers = 16;
+	set.timeout = 500 * MS;
+	sv.set = &set;
+	snprintf(sv.socket_name, sizeof(sv.socket_name), "test.sock");
 	sv.rl_timeouts.burst = 100;
 	log_init("test_monitor", LOG_LEVEL_ERR);
 	cr_assert_eq(events_subscribe(&sv.events, record, NULL), 0);
