@@ -26,7 +26,6 @@
 static const char *const metrics_states[] = {"alive",  "late",   "dead",    "stopped",
 					     "exited", "failed", "expected", "missing"};
 #define METRICS_NSTATES (sizeof(metrics_states) / sizeof(metrics_states[0]))
-#define METRICS_ROWS_PER_CHECK 8 /* samples between two looks at the slice's clock */
 
 /* The supervisor's counters, each a counter of its own. */
 static const struct metrics_counter {
@@ -306,15 +305,6 @@ metrics_start(struct metrics_doc *d, struct registry *r)
 	return walk_start(&d->walk, r);
 }
 
-/* Whether the step must stop: the slice's time or the output's room is used up. */
-static int
-metrics_full(const struct slice *sl, const struct evbuffer *out, unsigned *tick)
-{
-	if (sl->max_bytes != 0 && evbuffer_get_length(out) >= sl->max_bytes)
-		return 1;
-	return ++*tick % METRICS_ROWS_PER_CHECK == 0 && sl->clock() >= sl->deadline;
-}
-
 int
 metrics_step(struct metrics_doc *d, const struct metrics_input *in, struct evbuffer *out,
 	     const struct slice *sl)
@@ -345,7 +335,7 @@ metrics_step(struct metrics_doc *d, const struct metrics_input *in, struct evbuf
 			d->started_family = 1;
 		}
 		for (;;) {
-			if (metrics_full(sl, out, &tick))
+			if (slice_full(sl, evbuffer_get_length(out), &tick))
 				return 0;
 			if ((w = walk_next(&d->walk)) == NULL)
 				break;

@@ -11,7 +11,6 @@
 #include "statusdoc.h"
 
 #define STATUSDOC_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(6))
-#define STATUSDOC_ROWS_PER_CHECK 8 /* rows between two looks at the slice's clock */
 
 /* The supervisor's fields, in the order shown. */
 enum statusdoc_type {
@@ -148,15 +147,6 @@ statusdoc_start(struct statusdoc *d, struct registry *r)
 	return walk_start(&d->walk, r);
 }
 
-/* Whether the step must stop: the slice's time or the output's room is used up. */
-static int
-statusdoc_full(const struct slice *sl, const struct evbuffer *out, unsigned *tick)
-{
-	if (sl->max_bytes != 0 && evbuffer_get_length(out) >= sl->max_bytes)
-		return 1;
-	return ++*tick % STATUSDOC_ROWS_PER_CHECK == 0 && sl->clock() >= sl->deadline;
-}
-
 int
 statusdoc_step(struct statusdoc *d, const struct statusdoc_input *in, struct evbuffer *out,
 	       const struct slice *sl)
@@ -174,7 +164,7 @@ statusdoc_step(struct statusdoc *d, const struct statusdoc_input *in, struct evb
 		if (!walk_prepare(&d->walk, sl))
 			return 0;
 		for (;;) {
-			if (statusdoc_full(sl, out, &tick))
+			if (slice_full(sl, evbuffer_get_length(out), &tick))
 				return 0;
 			if ((w = walk_next(&d->walk)) == NULL)
 				break;

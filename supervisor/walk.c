@@ -8,6 +8,7 @@
 #include "walk.h"
 
 #define SLICE_CHECK_EVERY 32 /* units of work between two clock reads */
+#define SLICE_ROWS_PER_CHECK 8 /* rows of output between two clock reads */
 
 int
 slice_over(const struct slice *sl, unsigned *tick)
@@ -15,6 +16,14 @@ slice_over(const struct slice *sl, unsigned *tick)
 	if (++*tick % SLICE_CHECK_EVERY != 0)
 		return 0;
 	return sl->clock() >= sl->deadline;
+}
+
+int
+slice_full(const struct slice *sl, size_t out_len, unsigned *tick)
+{
+	if (sl->max_bytes != 0 && out_len >= sl->max_bytes)
+		return 1;
+	return ++*tick % SLICE_ROWS_PER_CHECK == 0 && sl->clock() >= sl->deadline;
 }
 
 int

@@ -33,8 +33,14 @@ struct slice {
 	size_t max_bytes;
 };
 
-/* Whether the slice is used up; checks the clock once every 32 calls. */
+/* Whether the slice is used up; checks the clock once every 32 calls (cheap units of work). */
 int slice_over(const struct slice *sl, unsigned *tick);
+
+/*
+ * For a renderer, before each row: whether its output (out_len bytes) has
+ * reached max_bytes, or, once every 8 calls, the clock the deadline.
+ */
+int slice_full(const struct slice *sl, size_t out_len, unsigned *tick);
 
 enum walk_phase { WALK_COLLECT, WALK_SORT, WALK_READY };
 
