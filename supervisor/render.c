@@ -33,6 +33,16 @@ struct render {
 	} doc;
 };
 
+/*
+ * The control plane's share of the loop. Each slice's CPU time is paid
+ * for with wall-clock time: the next slice, of any render, may start only
+ * once RENDER_SHARE_PCT of the time since this one began has been its work
+ * (one supervisor per process, so one account). A supervisor that renders
+ * for 9 clients flat out therefore stays below a core's worth of work, and
+ * the kernel keeps scheduling it at once when a heartbeat or a timer is due.
+ */
+static uint64_t render_next; /* monotonic usec before which no slice starts */
+
 static void
 render_free(struct render *r)
 {
@@ -111,6 +121,12 @@ render_slice_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!r->sink.room(r->sink.arg))
 		return; /* render_kick brings us back */
+	if (t0 < render_next) {
+		/* The control plane had its share: this render waits its turn. */
+		struct timeval tv = {.tv_sec = 0, .tv_usec = (suseconds_t)(render_next - t0)};
+		event_add(r->ev, &tv);
+		return;
+	}
 	uint64_t c0 = render_cpu_usec();
 	rc = r->kind == RENDER_STATUS ? render_status_step(r, &sl) : render_metrics_step(r, &sl);
 	uint64_t t1 = vigil_now_usec(), c1 = render_cpu_usec();
@@ -119,6 +135,7 @@ render_slice_cb(evutil_socket_t fd, short what, void *arg)
 		r->longest = t1 - t0;
 	if (c1 - c0 > r->longest_cpu)
 		r->longest_cpu = c1 - c0;
+	render_next = t0 + (c1 - c0) * 100 / RENDER_SHARE_PCT;
 	if (rc == -1) {
 		log_warnx("%s: out of memory after %zu slices",
 			  r->kind == RENDER_STATUS ? "status" : "metrics", r->slices);
@@ -172,6 +189,7 @@ render_start(struct supervisor *sv, enum render_kind kind, const struct render_s
 void
 render_kick(struct render *r)
 {
+	/* Pending already: active, or waiting for the control plane's turn. */
 	if (!event_pending(r->ev, EV_TIMEOUT, NULL))
 		event_active(r->ev, EV_TIMEOUT, 1);
 }

@@ -2,9 +2,11 @@
  * render.h: the control plane's big documents, the status document
  * (statusdoc.h) and the metrics (metrics.h), produced for one client a
  * slice at a time on the event loop: at the control priority, one slice
- * of at most RENDER_SLICE_USEC a turn, and only while the client has room
- * for more, so that neither a huge registry nor a client that does not read
- * can hold the loop or the supervisor's memory. Shared by the control
+ * of at most RENDER_SLICE_USEC a turn, all renders together at most
+ * RENDER_SHARE_PCT of the time, and only while the client has room for
+ * more, so that neither a huge registry, nor many clients, nor a client
+ * that does not read can hold the loop, saturate its CPU or grow its
+ * memory. Shared by the control
  * socket and HTTP, which each give a sink.
  */
 #ifndef VIGIL_RENDER_H
@@ -17,6 +19,7 @@ struct supervisor;
 
 #define RENDER_SLICE_USEC 500    /* work per slice (a turn of the loop), at most about */
 #define RENDER_CHUNK_MAX 65536   /* bytes a slice hands to its sink, at most about */
+#define RENDER_SHARE_PCT 50      /* of the loop's time, at most, for all renders together */
 
 enum render_kind { RENDER_STATUS, RENDER_METRICS };
 
