@@ -304,6 +304,23 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 		break;
 	}
 	monitor_apply(sv, w, &ev);
+	/*
+	 * now is when the heartbeat arrived (the kernel's stamp, listener.c), and
+	 * the timer was armed a whole timeout from when we read it. One that
+	 * waited STATE_PAUSE_USEC or more waited for us (we were paused or
+	 * starved): its silence still counts from its arrival, but as for a
+	 * timer we ran that late (state.c), our pause convicts nobody: its
+	 * deadline is the timer's, a timeout after the read, not a grace period
+	 * later. The coarse clock (a tick, 1-4 ms) tells 100 ms for a quarter of
+	 * the precise one's cost.
+	 */
+	if (ev.type == STATE_EV_HEARTBEAT && w->core.state == WORKER_ALIVE) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+		uint64_t read = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+		if (read > now && read - now >= STATE_PAUSE_USEC)
+			w->core.due = read + w->core.timeout;
+	}
 }
 
 /* Send TIMEOUT to the worker's address, counting (and rate-limit logging) failures. */
