@@ -22,9 +22,20 @@
 #define LISTENER_MAX_FDS 8     /* descriptors taken per datagram; the kernel drops the rest */
 #define LISTENER_STEP_USEC 1000 /* the wall clock moved against ours beyond slewing: a step */
 
+/* One received datagram, decoded, waiting for its turn in the batch. */
+struct listener_item {
+	struct vigil_msg m;
+	struct vigil_wire_error err;
+	struct monitor_sender from;
+	uint64_t now;  /* when it arrived (monotonic usec) */
+	int valid;     /* m holds it; else err says why not */
+	int has_fds;   /* descriptors came with it: closed at its turn */
+};
+
 struct listener {
 	struct supervisor *sv;
 	struct event *ev;
+	int filled; /* messages the last recvmmsg wrote lengths into, to reset */
 	uint64_t last_read; /* monotonic usec of the previous batch: no arrival goes before it */
 	int64_t offset;     /* CLOCK_REALTIME - CLOCK_MONOTONIC then (usec): to see steps */
 	struct mmsghdr msgs[LISTENER_BATCH];
@@ -36,6 +47,7 @@ struct listener {
 			 CMSG_SPACE(LISTENER_MAX_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} cmsg[LISTENER_BATCH];
+	struct listener_item items[LISTENER_BATCH];
 	/* One byte more than the largest valid datagram, to see oversized ones. */
 	char bufs[LISTENER_BATCH][VIGIL_WIRE_MAX + 1];
 };
@@ -77,16 +89,15 @@ listener_arrival(const struct listener_clock *ck, uint64_t stamp_us)
 }
 
 /*
- * Walk a datagram's control messages once: its arrival stamp (usec of
+ * Walk a datagram's control messages: its arrival stamp (usec of
  * CLOCK_REALTIME, 0 if none) into *stamp_us, the credentials the kernel
- * vouched for into from, and close every descriptor that came with it.
- * sd_notify senders pass descriptors with BARRIER=1 (and wait for us to
- * close them, as systemd does) or FDSTORE=1 (which we do not keep); none may
- * leak, whatever the message.
+ * vouched for into from; returns whether descriptors came with it.
  */
-static void
+static int
 listener_control(struct msghdr *mh, struct monitor_sender *from, uint64_t *stamp_us)
 {
+	int fds = 0;
+
 	*stamp_us = 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET)
@@ -107,41 +118,76 @@ listener_control(struct msghdr *mh, struct monitor_sender *from, uint64_t *stamp
 			from->uid = uc.uid;
 			from->gid = uc.gid;
 		} else if (c->cmsg_type == SCM_RIGHTS) {
-			size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			for (size_t i = 0; i < n; i++) {
-				int fd;
-				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
-				close(fd);
-			}
+			fds = 1;
+		}
+	}
+	return fds;
+}
+
+/*
+ * Close every descriptor that came with a datagram. sd_notify senders pass
+ * them with BARRIER=1 (and wait for us to close it, as systemd does) or
+ * FDSTORE=1 (which we do not keep); none may leak, whatever the message.
+ */
+static void
+listener_close_fds(struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			close(fd);
 		}
 	}
 }
 
-/* Decode one received datagram and pass it on, or count it as invalid. */
+/* Take in one received datagram: when it came, from whom, decoded (or why not). */
 static void
-listener_dispatch(struct listener *l, struct mmsghdr *mm, const struct listener_clock *ck)
+listener_decode(struct listener_item *it, struct mmsghdr *mm, const struct listener_clock *ck)
 {
-	struct supervisor *sv = l->sv;
 	struct msghdr *mh = &mm->msg_hdr;
-	struct vigil_wire_error err;
-	struct vigil_msg m;
 	size_t len = mm->msg_len;
-	struct monitor_sender from = {
-	    .addr = mh->msg_name,
-	    .addrlen = mh->msg_namelen,
-	};
 	uint64_t stamp_us;
 
-	sv->counters.datagrams++;
-	listener_control(mh, &from, &stamp_us);
-	uint64_t now = listener_arrival(ck, stamp_us);
+	it->from = (struct monitor_sender){.addr = mh->msg_name, .addrlen = mh->msg_namelen};
+	it->has_fds = listener_control(mh, &it->from, &stamp_us);
+	it->now = listener_arrival(ck, stamp_us);
 	if (mh->msg_flags & MSG_TRUNC)
 		len = VIGIL_WIRE_MAX + 1;
-	if (vigil_wire_decode(mh->msg_iov->iov_base, len, &m, &err) == -1) {
-		monitor_invalid(sv, &err, now);
-		return;
+	it->valid = vigil_wire_decode(mh->msg_iov->iov_base, len, &it->m, &it->err) == 0;
+}
+
+/*
+ * Handle a batch of n datagrams, in the order they came. Decoded first,
+ * all of them, so that the workers they name are fetched from memory
+ * together (registry_prefetch): with many workers each lookup would
+ * otherwise wait for its own cache misses, one after the other.
+ */
+static void
+listener_batch(struct listener *l, int n, const struct listener_clock *ck)
+{
+	struct supervisor *sv = l->sv;
+
+	for (int i = 0; i < n; i++)
+		listener_decode(&l->items[i], &l->msgs[i], ck);
+	for (int i = 0; i < n; i++) {
+		const struct vigil_msg *m = &l->items[i].m;
+		if (l->items[i].valid && (m->fields & VIGIL_F_WORKER))
+			registry_prefetch(&sv->registry, m->worker, m->worker_len);
 	}
-	monitor_message(sv, &m, &from, now);
+	for (int i = 0; i < n; i++) {
+		struct listener_item *it = &l->items[i];
+		sv->counters.datagrams++;
+		if (it->has_fds)
+			listener_close_fds(&l->msgs[i].msg_hdr);
+		if (it->valid)
+			monitor_message(sv, &it->m, &it->from, it->now);
+		else
+			monitor_invalid(sv, &it->err, it->now);
+	}
 }
 
 /* The heartbeat socket is readable: drain it, a bounded number of batches. */
@@ -151,17 +197,15 @@ listener_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct listener *l = arg;
 
 	for (int batch = 0; batch < LISTENER_MAX_BATCHES; batch++) {
-		for (int i = 0; i < LISTENER_BATCH; i++) {
+		/* The kernel rewrote these lengths in what it filled; the rest is as set up. */
+		for (int i = 0; i < l->filled; i++) {
 			struct msghdr *mh = &l->msgs[i].msg_hdr;
-			mh->msg_name = &l->addrs[i];
 			mh->msg_namelen = sizeof(l->addrs[i]);
-			mh->msg_iov = &l->iov[i];
-			mh->msg_iovlen = 1;
-			mh->msg_control = l->cmsg[i].buf;
 			mh->msg_controllen = sizeof(l->cmsg[i].buf);
 			mh->msg_flags = 0;
 		}
 		int n = recvmmsg(fd, l->msgs, LISTENER_BATCH, MSG_DONTWAIT | MSG_CMSG_CLOEXEC, NULL);
+		l->filled = n > 0 ? n : LISTENER_BATCH;
 		if (n == -1) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				log_warn("receive on %s", l->sv->socket_path);
@@ -185,8 +229,7 @@ listener_read_cb(evutil_socket_t fd, short what, void *arg)
 		l->offset = offset;
 		l->last_read = ck.mono;
 		event_base_update_cache_time(l->sv->base);
-		for (int i = 0; i < n; i++)
-			listener_dispatch(l, &l->msgs[i], &ck);
+		listener_batch(l, n, &ck);
 		if (n < LISTENER_BATCH)
 			return;
 	}
@@ -210,9 +253,15 @@ listener_start(struct supervisor *sv, char *err, size_t errlen)
 	}
 	l->sv = sv;
 	for (int i = 0; i < LISTENER_BATCH; i++) {
+		struct msghdr *mh = &l->msgs[i].msg_hdr;
 		l->iov[i].iov_base = l->bufs[i];
 		l->iov[i].iov_len = sizeof(l->bufs[i]);
+		mh->msg_name = &l->addrs[i];
+		mh->msg_iov = &l->iov[i];
+		mh->msg_iovlen = 1;
+		mh->msg_control = l->cmsg[i].buf;
 	}
+	l->filled = LISTENER_BATCH;
 	if (setsockopt(sv->hb_sock.fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) == -1) {
 		snprintf(err, errlen, "cannot enable SO_PASSCRED on %s: %s", sv->socket_path,
 			 strerror(errno));
