@@ -107,7 +107,7 @@ fail(struct vigil_wire_error *err, enum vigil_wire_err code, size_t line, const 
 
 /* Whether c is of class cl (C_KEY, C_NAME, C_DIGIT). */
 static int
-is(char c, unsigned char cl)
+char_is(char c, unsigned char cl)
 {
 	return (cclass[(unsigned char)c] & cl) != 0;
 }
@@ -118,7 +118,7 @@ vigil_wire_name_valid(const char *name, size_t len)
 	if (len == 0 || len > VIGIL_NAME_MAX)
 		return 0;
 	for (size_t i = 0; i < len; i++) {
-		if (!is(name[i], C_NAME))
+		if (!char_is(name[i], C_NAME))
 			return 0;
 	}
 	return 1;
@@ -206,7 +206,7 @@ store(struct vigil_msg *m, const struct key_def *kd, const char *v, const char *
 		return NULL;
 	case V_UINT: {
 		uint64_t n = 0;
-		for (; q < end && is(*q, C_DIGIT); q++) {
+		for (; q < end && char_is(*q, C_DIGIT); q++) {
 			unsigned d = (unsigned)(*q - '0');
 			if (n > (VIGIL_WIRE_NUM_MAX - d) / 10)
 				return NULL;
@@ -218,7 +218,7 @@ store(struct vigil_msg *m, const struct key_def *kd, const char *v, const char *
 		return q;
 	}
 	case V_NAME:
-		while (q < end && q - v <= VIGIL_NAME_MAX && is(*q, C_NAME))
+		while (q < end && q - v <= VIGIL_NAME_MAX && char_is(*q, C_NAME))
 			q++;
 		if (q == v || q - v > VIGIL_NAME_MAX || !ends_at(q, end))
 			return NULL;
@@ -292,7 +292,7 @@ vigil_wire_decode(const char *buf, size_t len, struct vigil_msg *m, struct vigil
 		 * The key, [A-Z][A-Z0-9_]* up to the first '=', checked as it is
 		 * scanned; anything else is an error of the line (line_error).
 		 */
-		while (p < end && is(*p, C_KEY))
+		while (p < end && char_is(*p, C_KEY))
 			p++;
 		if (p == end || *p != '=' || p == k || *k < 'A' || *k > 'Z')
 			return line_error(err, k, end, line);
