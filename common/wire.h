@@ -61,6 +61,7 @@ enum vigil_msg_kind {
 struct vigil_msg {
 	uint32_t fields; /* enum vigil_field bits present */
 	char worker[VIGIL_NAME_MAX + 1];
+	uint8_t worker_len; /* bytes of worker before its NUL (decoded: 1 to VIGIL_NAME_MAX) */
 	uint64_t seq;
 	uint64_t pid;
 	uint64_t interval_ms;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -19,37 +20,108 @@
 #define LISTENER_BATCH 64     /* datagrams per recvmmsg */
 #define LISTENER_MAX_BATCHES 8 /* per callback, so timers and control get their turn */
 #define LISTENER_MAX_FDS 8     /* descriptors taken per datagram; the kernel drops the rest */
+#define LISTENER_STEP_USEC 1000 /* the wall clock moved against ours beyond slewing: a step */
+
+/* One received datagram, decoded, waiting for its turn in the batch. */
+struct listener_item {
+	struct vigil_msg m;
+	struct vigil_wire_error err;
+	struct monitor_sender from;
+	uint64_t now;  /* when it arrived (monotonic usec) */
+	int valid;     /* m holds it; else err says why not */
+	int has_fds;   /* descriptors came with it: closed at its turn */
+};
 
 struct listener {
 	struct supervisor *sv;
 	struct event *ev;
+	int filled; /* messages the last recvmmsg wrote lengths into, to reset */
+	uint64_t last_read; /* monotonic usec of the previous batch: no arrival goes before it */
+	int64_t offset;     /* CLOCK_REALTIME - CLOCK_MONOTONIC then (usec): to see steps */
 	struct mmsghdr msgs[LISTENER_BATCH];
 	struct iovec iov[LISTENER_BATCH];
 	struct sockaddr_un addrs[LISTENER_BATCH];
+	/* In the kernel's order: the arrival stamp, the credentials, then any descriptors. */
 	union {
-		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(LISTENER_MAX_FDS * sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(struct ucred)) +
+			 CMSG_SPACE(LISTENER_MAX_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} cmsg[LISTENER_BATCH];
+	struct listener_item items[LISTENER_BATCH];
 	/* One byte more than the largest valid datagram, to see oversized ones. */
 	char bufs[LISTENER_BATCH][VIGIL_WIRE_MAX + 1];
 };
 
-/* Fill from with the credentials the kernel vouched for, if any came. */
-static void
-listener_creds(struct msghdr *mh, struct monitor_sender *from)
+/* CLOCK_REALTIME in usec: the clock of the kernel's stamps. */
+static uint64_t
+listener_realtime(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* A batch's clocks, read once just after it was received. */
+struct listener_clock {
+	uint64_t mono;     /* CLOCK_MONOTONIC usec: our time */
+	uint64_t real;     /* CLOCK_REALTIME usec: the kernel's stamps' time */
+	uint64_t earliest; /* the previous batch's mono: nothing arrives before it */
+	int stepped;       /* the wall clock stepped since the previous batch: stamps are unsure */
+};
+
+/*
+ * When a datagram arrived, in our monotonic usec, from the CLOCK_REALTIME
+ * stamp the kernel put on it as it was queued (stamp_us, 0 if none came):
+ * the batch's read time less the stamp's age, held between the previous
+ * batch and this one, so that a step of the wall clock can never place a
+ * heartbeat in the future nor before what was already handled; and the read
+ * time itself when the wall clock stepped since the previous batch (the
+ * stamps may be from either side of the step).
+ */
+static uint64_t
+listener_arrival(const struct listener_clock *ck, uint64_t stamp_us)
+{
+	if (stamp_us == 0 || stamp_us >= ck->real || ck->stepped)
+		return ck->mono;
+	uint64_t age = ck->real - stamp_us;
+	return age < ck->mono - ck->earliest ? ck->mono - age : ck->earliest;
+}
+
+/*
+ * Walk a datagram's control messages: its arrival stamp (usec of
+ * CLOCK_REALTIME, 0 if none) into *stamp_us, the credentials the kernel
+ * vouched for into from; returns whether descriptors came with it.
+ */
+static int
+listener_control(struct msghdr *mh, struct monitor_sender *from, uint64_t *stamp_us)
+{
+	int fds = 0;
+
+	*stamp_us = 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+		if (c->cmsg_level != SOL_SOCKET)
+			continue;
+		if (c->cmsg_type == SCM_TIMESTAMPNS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+			struct timespec ts;
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			if (ts.tv_sec > 0)
+				*stamp_us = (uint64_t)ts.tv_sec * 1000000 +
+					    (uint64_t)ts.tv_nsec / 1000;
+		} else if (c->cmsg_type == SCM_CREDENTIALS &&
+			   c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
 			struct ucred uc;
 			memcpy(&uc, CMSG_DATA(c), sizeof(uc));
 			from->has_creds = 1;
 			from->pid = uc.pid > 0 ? (uint64_t)uc.pid : 0;
 			from->uid = uc.uid;
 			from->gid = uc.gid;
-			return;
+		} else if (c->cmsg_type == SCM_RIGHTS) {
+			fds = 1;
 		}
 	}
+	return fds;
 }
 
 /*
@@ -72,30 +144,50 @@ listener_close_fds(struct msghdr *mh)
 	}
 }
 
-/* Decode one received datagram and pass it on, or count it as invalid. */
+/* Take in one received datagram: when it came, from whom, decoded (or why not). */
 static void
-listener_dispatch(struct listener *l, struct mmsghdr *mm, uint64_t now)
+listener_decode(struct listener_item *it, struct mmsghdr *mm, const struct listener_clock *ck)
 {
-	struct supervisor *sv = l->sv;
 	struct msghdr *mh = &mm->msg_hdr;
-	struct vigil_wire_error err;
-	struct vigil_msg m;
 	size_t len = mm->msg_len;
+	uint64_t stamp_us;
 
-	sv->counters.datagrams++;
-	listener_close_fds(mh);
+	it->from = (struct monitor_sender){.addr = mh->msg_name, .addrlen = mh->msg_namelen};
+	it->has_fds = listener_control(mh, &it->from, &stamp_us);
+	it->now = listener_arrival(ck, stamp_us);
 	if (mh->msg_flags & MSG_TRUNC)
 		len = VIGIL_WIRE_MAX + 1;
-	if (vigil_wire_decode(mh->msg_iov->iov_base, len, &m, &err) == -1) {
-		monitor_invalid(sv, &err, now);
-		return;
+	it->valid = vigil_wire_decode(mh->msg_iov->iov_base, len, &it->m, &it->err) == 0;
+}
+
+/*
+ * Handle a batch of n datagrams, in the order they came. Decoded first,
+ * all of them, so that the workers they name are fetched from memory
+ * together (registry_prefetch): with many workers each lookup would
+ * otherwise wait for its own cache misses, one after the other.
+ */
+static void
+listener_batch(struct listener *l, int n, const struct listener_clock *ck)
+{
+	struct supervisor *sv = l->sv;
+
+	for (int i = 0; i < n; i++)
+		listener_decode(&l->items[i], &l->msgs[i], ck);
+	for (int i = 0; i < n; i++) {
+		const struct vigil_msg *m = &l->items[i].m;
+		if (l->items[i].valid && (m->fields & VIGIL_F_WORKER))
+			registry_prefetch(&sv->registry, m->worker, m->worker_len);
 	}
-	struct monitor_sender from = {
-	    .addr = mh->msg_name,
-	    .addrlen = mh->msg_namelen,
-	};
-	listener_creds(mh, &from);
-	monitor_message(sv, &m, &from, now);
+	for (int i = 0; i < n; i++) {
+		struct listener_item *it = &l->items[i];
+		sv->counters.datagrams++;
+		if (it->has_fds)
+			listener_close_fds(&l->msgs[i].msg_hdr);
+		if (it->valid)
+			monitor_message(sv, &it->m, &it->from, it->now, ck->mono);
+		else
+			monitor_invalid(sv, &it->err, it->now);
+	}
 }
 
 /* The heartbeat socket is readable: drain it, a bounded number of batches. */
@@ -105,32 +197,39 @@ listener_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct listener *l = arg;
 
 	for (int batch = 0; batch < LISTENER_MAX_BATCHES; batch++) {
-		for (int i = 0; i < LISTENER_BATCH; i++) {
+		/* The kernel rewrote these lengths in what it filled; the rest is as set up. */
+		for (int i = 0; i < l->filled; i++) {
 			struct msghdr *mh = &l->msgs[i].msg_hdr;
-			mh->msg_name = &l->addrs[i];
 			mh->msg_namelen = sizeof(l->addrs[i]);
-			mh->msg_iov = &l->iov[i];
-			mh->msg_iovlen = 1;
-			mh->msg_control = l->cmsg[i].buf;
 			mh->msg_controllen = sizeof(l->cmsg[i].buf);
 			mh->msg_flags = 0;
 		}
 		int n = recvmmsg(fd, l->msgs, LISTENER_BATCH, MSG_DONTWAIT | MSG_CMSG_CLOEXEC, NULL);
+		l->filled = n > 0 ? n : LISTENER_BATCH;
 		if (n == -1) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				log_warn("receive on %s", l->sv->socket_name);
 			return;
 		}
 		/*
-		 * One clock read per batch: all of it arrived by now. Then refresh
-		 * libevent's cached time, which event_add() arms from: taken after
-		 * ours, it makes every deadline land at or just after ours, never
-		 * before (which would cost a second wakeup to wait out the rest).
+		 * One read of each clock per batch: each datagram's own time is its
+		 * kernel stamp's age subtracted from this. Then refresh libevent's
+		 * cached time, which event_add() arms from: taken after ours, it
+		 * makes every deadline land at or just after ours, never before
+		 * (which would cost a second wakeup to wait out the rest).
 		 */
-		uint64_t now = vigil_now_usec();
+		struct listener_clock ck = {.mono = vigil_now_usec(), .earliest = l->last_read};
+		ck.real = listener_realtime();
+		if (ck.earliest > ck.mono)
+			ck.earliest = ck.mono;
+		/* NTP slews at most 500 ppm: a larger move of the wall clock is a step. */
+		int64_t offset = (int64_t)(ck.real - ck.mono), moved = offset - l->offset;
+		ck.stepped = (moved < 0 ? -moved : moved) >
+			     (int64_t)(LISTENER_STEP_USEC + (ck.mono - ck.earliest) / 1000);
+		l->offset = offset;
+		l->last_read = ck.mono;
 		event_base_update_cache_time(l->sv->base);
-		for (int i = 0; i < n; i++)
-			listener_dispatch(l, &l->msgs[i], now);
+		listener_batch(l, n, &ck);
 		if (n < LISTENER_BATCH)
 			return;
 	}
@@ -168,15 +267,40 @@ listener_start(struct supervisor *sv, char *err, size_t errlen)
 	}
 	l->sv = sv;
 	for (int i = 0; i < LISTENER_BATCH; i++) {
+		struct msghdr *mh = &l->msgs[i].msg_hdr;
 		l->iov[i].iov_base = l->bufs[i];
 		l->iov[i].iov_len = sizeof(l->bufs[i]);
+		mh->msg_name = &l->addrs[i];
+		mh->msg_iov = &l->iov[i];
+		mh->msg_iovlen = 1;
+		mh->msg_control = l->cmsg[i].buf;
 	}
+	l->filled = LISTENER_BATCH;
 	if (setsockopt(sv->hb_sock.fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) == -1) {
 		snprintf(err, errlen, "cannot enable SO_PASSCRED on %s: %s", sv->socket_name,
 			 strerror(errno));
 		free(l);
 		return NULL;
 	}
+	/*
+	 * A heartbeat's time is when it arrived, not when we read it: after a
+	 * stall of ours, one that waited in the queue must not look fresh. On
+	 * AF_UNIX datagram sockets the kernel stamps each datagram as the sender
+	 * queues it (unix_dgram_sendmsg, when the receiver has SO_TIMESTAMP or
+	 * SO_TIMESTAMPNS on; measured on Linux 6.18: a datagram read 200 ms after
+	 * it was sent carries its send time). SO_TIMESTAMPING's RX_SOFTWARE
+	 * gives nothing here: AF_UNIX has no receive path that stamps. Datagrams
+	 * queued before this call are stamped when read, and old kernels may do
+	 * the same: either way no worse than the read time.
+	 */
+	if (setsockopt(sv->hb_sock.fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) == -1) {
+		snprintf(err, errlen, "cannot enable SO_TIMESTAMPNS on %s: %s", sv->socket_name,
+			 strerror(errno));
+		free(l);
+		return NULL;
+	}
+	l->last_read = vigil_now_usec();
+	l->offset = (int64_t)(listener_realtime() - l->last_read);
 	l->ev = event_new(sv->base, sv->hb_sock.fd, EV_READ | EV_PERSIST, listener_read_cb, l);
 	/* Above the timers: queued heartbeats are read before deadlines are judged. */
 	if (l->ev == NULL || event_priority_set(l->ev, SV_PRIO_DATA) == -1 || event_add(l->ev, NULL) == -1) {

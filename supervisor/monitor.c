@@ -230,28 +230,37 @@ monitor_note(struct worker *w, const struct vigil_msg *m, const struct monitor_s
 /*
  * The name a message speaks for, into name: its WORKER=, or for an sd_notify
  * message without one (no HEARTBEAT=1, which is ours and needs WORKER=), the
- * sender's service or pid as the kernel vouched for it. -1 if there is none.
+ * sender's service or pid as the kernel vouched for it. Returns its length,
+ * -1 if there is none.
  */
 static int
 monitor_name(const struct vigil_msg *m, const struct monitor_sender *from, char *name, size_t cap)
 {
 	if (m->fields & VIGIL_F_WORKER) {
-		snprintf(name, cap, "%s", m->worker);
-		return 0;
+		/* The decoder measured it (a copy, not snprintf: this is every heartbeat). */
+		size_t n = m->worker_len != 0 ? m->worker_len : strnlen(m->worker, VIGIL_NAME_MAX);
+		if (n >= cap)
+			n = cap - 1;
+		memcpy(name, m->worker, n);
+		name[n] = '\0';
+		return (int)n;
 	}
 	if ((m->fields & VIGIL_F_HEARTBEAT) || !from->has_creds || from->pid == 0)
 		return -1;
-	return identity_name(from->pid, name, cap);
+	if (identity_name(from->pid, name, cap) == -1)
+		return -1;
+	return (int)strlen(name);
 }
 
 void
 monitor_message(struct supervisor *sv, const struct vigil_msg *m,
-		const struct monitor_sender *from, uint64_t now)
+		const struct monitor_sender *from, uint64_t now, uint64_t read)
 {
 	enum vigil_msg_kind kind = vigil_wire_kind(m);
 	struct vigil_wire_error err = {0};
 	struct state_event ev = {.now = now};
 	char name[VIGIL_NAME_MAX + 1];
+	int namelen;
 
 	if (kind == VIGIL_MSG_NONE || kind == VIGIL_MSG_TIMEOUT) {
 		/* TIMEOUT is for workers, and a message with no verb asks nothing. */
@@ -259,7 +268,7 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 		monitor_invalid(sv, &err, now);
 		return;
 	}
-	if (monitor_name(m, from, name, sizeof(name)) == -1) {
+	if ((namelen = monitor_name(m, from, name, sizeof(name))) == -1) {
 		/* Nameless news from a sender already gone asks nothing of anyone. */
 		if (kind != VIGIL_MSG_HEARTBEAT && !(m->fields & VIGIL_F_HEARTBEAT))
 			return;
@@ -268,7 +277,7 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 		return;
 	}
 
-	struct worker *w = registry_find(&sv->registry, name, strlen(name));
+	struct worker *w = registry_find(&sv->registry, name, (size_t)namelen);
 	/* An expected worker not seen yet (missing) is nobody's: its first heartbeat registers it. */
 	if (w == NULL || w->core.state == WORKER_MISSING) {
 		if (kind != VIGIL_MSG_HEARTBEAT)
@@ -331,6 +340,18 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 		break;
 	}
 	monitor_apply(sv, w, &ev);
+	/*
+	 * now is when the heartbeat arrived (the kernel's stamp, listener.c), and
+	 * the timer was armed a whole timeout from when we read it. One that
+	 * waited STATE_PAUSE_USEC or more waited for us (we were paused or
+	 * starved): its silence still counts from its arrival, but as for a
+	 * timer we ran that late (state.c), our pause convicts nobody: its
+	 * deadline is the timer's, a timeout after the read, not a grace period
+	 * later.
+	 */
+	if (ev.type == STATE_EV_HEARTBEAT && w->core.state == WORKER_ALIVE && read > now &&
+	    read - now >= STATE_PAUSE_USEC)
+		w->core.due = read + w->core.timeout;
 }
 
 /* Send TIMEOUT to the worker's address, counting (and rate-limit logging) failures. */

@@ -40,9 +40,12 @@ struct monitor_sender {
 	socklen_t addrlen;
 };
 
-/* Handle one decoded message that arrived at time now (monotonic usec). */
+/*
+ * Handle one decoded message that arrived at time now and was read at time
+ * read (monotonic usec; read >= now: it may have waited in the socket).
+ */
 void monitor_message(struct supervisor *sv, const struct vigil_msg *m,
-		     const struct monitor_sender *from, uint64_t now);
+		     const struct monitor_sender *from, uint64_t now, uint64_t read);
 
 /*
  * w's timer ran at now: judge it (a timeout, or the remainder of an early

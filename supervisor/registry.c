@@ -101,10 +101,39 @@ registry_find(const struct registry *r, const char *name, size_t len)
 	struct worker *w = r->buckets[hash_name(name, len) & (r->nbuckets - 1)];
 
 	for (; w != NULL; w = w->next) {
-		if (memcmp(w->name, name, len) == 0 && w->name[len] == '\0')
+		if (w->name[len] == '\0' && memcmp(w->name, name, len) == 0)
 			return w;
 	}
 	return NULL;
+}
+
+/*
+ * Where a worker's timer lives in its block (registry_add): after the struct
+ * and its name of len bytes, aligned for a struct event, which holds
+ * pointers, integers and timevals (8 bytes on x86_64; a 64-bit time_t needs
+ * 8 on 32-bit systems too). Not max_align_t: its 16 would cost a worker
+ * with a long name 16 bytes.
+ */
+static size_t
+timer_offset(size_t len)
+{
+	size_t align = alignof(void *) > alignof(int64_t) ? alignof(void *) : alignof(int64_t);
+
+	return (offsetof(struct worker, name) + len + 1 + align - 1) & ~(align - 1);
+}
+
+void
+registry_prefetch(const struct registry *r, const char *name, size_t len)
+{
+	if (len > VIGIL_NAME_MAX)
+		return;
+	const char *w = (const char *)r->buckets[hash_name(name, len) & (r->nbuckets - 1)];
+	if (w == NULL)
+		return;
+	/* The whole block a heartbeat touches: the struct, the name, the timer. */
+	size_t end = timer_offset(len) + event_get_struct_event_size();
+	for (size_t at = 0; at < end; at += 64)
+		__builtin_prefetch(w + at);
 }
 
 struct worker *
@@ -120,14 +149,8 @@ registry_add(struct registry *r, const char *name, size_t len)
 		errno = ENOSPC;
 		return NULL;
 	}
-	/*
-	 * One block: the struct, the name, then the timer's storage, aligned for
-	 * it: a struct event holds pointers, integers and timevals (8 bytes on
-	 * x86_64; a 64-bit time_t needs 8 on 32-bit systems too). Not
-	 * max_align_t: its 16 would cost a worker with a long name 16 bytes.
-	 */
-	size_t align = alignof(void *) > alignof(int64_t) ? alignof(void *) : alignof(int64_t);
-	size_t at = (offsetof(struct worker, name) + len + 1 + align - 1) & ~(align - 1);
+	/* One block: the struct, the name, then the timer's storage. */
+	size_t at = timer_offset(len);
 	w = calloc(1, at + event_get_struct_event_size());
 	if (w == NULL)
 		return NULL;

@@ -68,6 +68,17 @@ void registry_free(struct registry *r);
 struct worker *registry_find(const struct registry *r, const char *name, size_t len);
 
 /*
+ * Start loading from memory what registry_find(r, name, len) and a
+ * heartbeat will touch: the worker at the head of the name's bucket, its
+ * struct, name and timer. Called for every name of a batch before the
+ * first lookup, it lets their cache misses overlap instead of following one
+ * another (docs/PERFORMANCE.md: 5-10% of the supervisor's CPU at 100 000
+ * workers; about 10 ns lost at 1 000, where all is in cache). Changes
+ * nothing.
+ */
+void registry_prefetch(const struct registry *r, const char *name, size_t len);
+
+/*
  * Add a new worker called name (which must not exist yet), zeroed. Its
  * timer points to storage for a struct event that the caller sets up with
  * event_assign(); until then event_initialized() is false for it. Returns

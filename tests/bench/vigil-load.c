@@ -5,12 +5,16 @@
  * block; datagrams the kernel refuses (EAGAIN: the supervisor's queue is
  * full) are counted. With --once instead, each worker sends exactly one
  * heartbeat and a send waits while the queue is full, so that every name
- * gets registered. Prints one summary line.
+ * gets registered. With --prime, the same first, then "vigil-load: primed"
+ * on stdout, and the load starts at SIGUSR1: the load then comes from the
+ * pid the supervisor already knows every name by, so that it measures
+ * heartbeats, not a restart of every worker. Prints one summary line.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +31,13 @@ usage(FILE *fp)
 {
 	fprintf(fp, "Usage: vigil-load --supervisor PATH [--workers N] [--sockets M]\n"
 		    "                  [--rate PER_SEC | --flood] [--duration DUR] [--garbage]\n"
-		    "                  [--prefix NAME] [--once]\n"
+		    "                  [--prefix NAME] [--once | --prime]\n"
 		    "Send heartbeats (or, with --garbage, malformed datagrams) to a supervisor.\n"
 		    "--once: one heartbeat per worker, then stop (paced by --rate unless\n"
 		    "--flood); sends wait for room in the supervisor's queue instead of being\n"
 		    "refused.\n"
+		    "--prime: as --once (flat out), print 'vigil-load: primed', wait for\n"
+		    "SIGUSR1, then send the load from the same pid.\n"
 		    "Defaults: 100 workers, 4 sockets, 1000 datagrams/s, 5s, prefix 'load'.\n");
 }
 
@@ -52,15 +58,16 @@ main(int argc, char **argv)
 	    {"flood", no_argument, NULL, 'f'},            {"duration", required_argument, NULL, 'd'},
 	    {"garbage", no_argument, NULL, 'g'},          {"prefix", required_argument, NULL, 'p'},
 	    {"once", no_argument, NULL, 'o'},             {"help", no_argument, NULL, 'h'},
+	    {"prime", no_argument, NULL, 'P'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *sup = NULL, *prefix = "load", *why;
 	unsigned long workers = 100, nsocks = 4, rate = 1000;
 	uint64_t duration = 5 * VIGIL_USEC_PER_SEC;
-	int flood = 0, garbage = 0, once = 0, ch;
+	int flood = 0, garbage = 0, once = 0, prime = 0, ch;
 	char *end;
 
-	while ((ch = getopt_long(argc, argv, "S:n:m:r:fd:gp:oh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "S:n:m:r:fd:gp:oPh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'S':
 			sup = optarg;
@@ -96,6 +103,9 @@ main(int argc, char **argv)
 		case 'o':
 			once = 1;
 			break;
+		case 'P':
+			prime = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -108,6 +118,8 @@ main(int argc, char **argv)
 		return usage_error("--supervisor", "(missing)");
 	if (once && garbage)
 		return usage_error("--once with", "--garbage");
+	if (prime && (once || garbage))
+		return usage_error("--prime with", once ? "--once" : "--garbage");
 
 	struct sockaddr_un sun;
 	socklen_t len;
@@ -132,9 +144,42 @@ main(int argc, char **argv)
 		}
 	}
 
+	char buf[512];
+	if (prime) {
+		/* Blocked before the line is printed: a SIGUSR1 right after it is not lost. */
+		sigset_t go;
+		int sig;
+		sigemptyset(&go);
+		sigaddset(&go, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &go, NULL);
+		for (unsigned long i = 0; i < nsocks; i++) {
+			if (fcntl(fds[i], F_SETFL, 0) == -1) {
+				perror("vigil-load: fcntl");
+				return 1;
+			}
+		}
+		for (unsigned long w = 0; w < workers; w++) {
+			int blen = snprintf(buf, sizeof(buf), "HEARTBEAT=1\nWORKER=%s-%lu\nSEQ=%" PRIu64
+					    "\n", prefix, w, ++seq[w]);
+			if (sendto(fds[w % nsocks], buf, (size_t)blen, MSG_NOSIGNAL,
+				   (struct sockaddr *)&sun, len) != blen) {
+				perror("vigil-load: priming");
+				return 1;
+			}
+		}
+		for (unsigned long i = 0; i < nsocks; i++) {
+			if (fcntl(fds[i], F_SETFL, O_NONBLOCK) == -1) {
+				perror("vigil-load: fcntl");
+				return 1;
+			}
+		}
+		printf("vigil-load: primed %lu workers\n", workers);
+		fflush(stdout);
+		sigwait(&go, &sig);
+	}
+
 	uint64_t start = vigil_now_usec(), sent = 0, refused = 0, failed = 0, n = 0;
 	uint64_t rng = start | 1;
-	char buf[512];
 	for (;;) {
 		uint64_t now = vigil_now_usec();
 		if (once ? n == workers : now - start >= duration)

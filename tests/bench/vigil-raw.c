@@ -3,10 +3,13 @@
  * with. It receives datagrams the way vigil-supervisor does at the kernel
  * boundary (an AF_UNIX SOCK_DGRAM socket with SO_PASSCRED, recvmmsg in
  * batches of 64 with a credentials buffer per message) but does nothing with
- * them beyond reading one byte each: no libevent, no decoding, no state. It
- * waits in a plain poll(), runs until SIGTERM, SIGINT or --duration, then
- * prints one line: datagrams, bytes, its own CPU time and context switches
- * (getrusage), and the CPU nanoseconds per datagram.
+ * them beyond reading one byte each: no libevent, no decoding, no state. With
+ * --timestamp it also asks for each datagram's arrival stamp (SO_TIMESTAMPNS,
+ * as the supervisor does; room for it in the control buffers), to price what
+ * the kernel charges for it. It waits in a plain poll(), runs until SIGTERM,
+ * SIGINT or --duration, then prints one line: datagrams, bytes, its own CPU
+ * time and context switches (getrusage), and the CPU nanoseconds per
+ * datagram.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,7 +36,7 @@ struct raw_batch {
 	struct iovec iov[RAW_BATCH];
 	struct sockaddr_un addrs[RAW_BATCH];
 	union {
-		char buf[CMSG_SPACE(sizeof(struct ucred))];
+		char buf[CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(struct ucred))];
 		struct cmsghdr align;
 	} cmsg[RAW_BATCH];
 	char bufs[RAW_BATCH][VIGIL_WIRE_MAX + 1];
@@ -50,9 +53,10 @@ raw_signal(int sig)
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "Usage: vigil-raw --socket PATH [--duration DUR]\n"
+	fprintf(fp, "Usage: vigil-raw --socket PATH [--duration DUR] [--timestamp]\n"
 		    "Receive datagrams on PATH with recvmmsg and nothing else, until SIGTERM,\n"
-		    "SIGINT or DUR has passed; print datagrams, bytes and CPU per datagram.\n");
+		    "SIGINT or DUR has passed; print datagrams, bytes and CPU per datagram.\n"
+		    "--timestamp: with each datagram's arrival stamp (SO_TIMESTAMPNS).\n");
 }
 
 static int
@@ -99,14 +103,15 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"socket", required_argument, NULL, 's'},
 	    {"duration", required_argument, NULL, 'd'},
+	    {"timestamp", no_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *path = NULL, *why;
 	uint64_t duration = 0;
-	int ch, one = 1;
+	int ch, one = 1, stamps = 0;
 
-	while ((ch = getopt_long(argc, argv, "s:d:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:d:th", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			path = optarg;
@@ -114,6 +119,9 @@ main(int argc, char **argv)
 		case 'd':
 			if (vigil_duration_parse(optarg, &duration, &why) == -1 || duration == 0)
 				return usage_error("--duration", optarg);
+			break;
+		case 't':
+			stamps = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -143,6 +151,11 @@ main(int argc, char **argv)
 	}
 	if (setsockopt(s.fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) == -1) {
 		fprintf(stderr, "vigil-raw: cannot enable SO_PASSCRED on %s: %s\n", path,
+			strerror(errno));
+		return 1;
+	}
+	if (stamps && setsockopt(s.fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) == -1) {
+		fprintf(stderr, "vigil-raw: cannot enable SO_TIMESTAMPNS on %s: %s\n", path,
 			strerror(errno));
 		return 1;
 	}

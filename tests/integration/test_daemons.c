@@ -1564,3 +1564,121 @@ Test(daemons, phi_timeout_adapts_per_worker)
 	cr_expect_eq(worker_int("w1", "timeouts"), 0, "the jittery worker timed out");
 	vt_env_end(&e);
 }
+
+/* `vigilctl status NAME --json`'s "worker" object (the caller decrefs *doc), or NULL. */
+static json_t *
+status_one(const char *name, json_t **doc)
+{
+	char out[16384];
+	char *argv[] = {VIGIL_CTL_BIN, "--control", e.ctl, "status", "--json", (char *)name, NULL};
+	json_error_t jerr;
+
+	*doc = NULL;
+	if (vt_run(argv, out, sizeof(out), 0) != 0 || (*doc = json_loads(out, 0, &jerr)) == NULL)
+		return NULL;
+	return json_object_get(*doc, "worker");
+}
+
+/*
+ * A heartbeat's time is when it arrived, not when the supervisor read it.
+ * The supervisor SIGSTOPped for 600 ms while a worker heartbeats every
+ * 100 ms (2 s timeout): its heartbeats wait in the socket, and once read they
+ * must keep their own times, about 100 ms apart. Stamped when read, they
+ * would all share one time after a gap of 600 ms or more, and the last 4
+ * intervals that status NAME keeps would hold that gap for 400 ms after.
+ */
+Test(daemons, heartbeats_queued_during_a_pause_keep_their_arrival_times)
+{
+	start_supervisor("2s");
+	pid_t wrk = start_worker("w1", NULL);
+	expect_state("w1", "alive", wrk, 3000);
+	cr_assert(vt_env_wait_beats(&e, "w1", 6, 3000), "w1 never heartbeat 6 times");
+
+	json_int_t before = worker_int("w1", "heartbeats");
+	kill(e.sv, SIGSTOP);
+	usleep(600 * 1000);
+	kill(e.sv, SIGCONT);
+	json_t *doc;
+	json_t *w = status_one("w1", &doc);
+	cr_assert_not_null(w, "vigilctl status w1 --json failed");
+	json_t *h = json_object_get(w, "history");
+	json_int_t after = json_integer_value(json_object_get(w, "heartbeats"));
+	double mx = json_real_value(json_object_get(h, "interval_max_ms"));
+	double mn = json_real_value(json_object_get(h, "interval_min_ms"));
+	/* Five or six were sent during the pause; the queue (max_dgram_qlen, 10) held them. */
+	cr_expect_geq(after - before, 4, "only %lld heartbeats read after the pause",
+		      (long long)(after - before));
+	cr_expect_eq(json_integer_value(json_object_get(h, "intervals")), 4);
+	cr_expect_lt(mx, 450, "an interval of %.1f ms: stamped when read, not when they came", mx);
+	cr_expect_gt(mn, 20, "an interval of %.1f ms between heartbeats 100 ms apart", mn);
+	json_decref(doc);
+	cr_expect_eq(worker_int("w1", "timeouts"), 0);
+	vt_env_end(&e);
+}
+
+/*
+ * The silence is counted from the arrival, and a pause of the supervisor
+ * still convicts nobody early nor late. A heartbeat sent while the
+ * supervisor is stopped, then nothing: once the supervisor runs again its
+ * silence is the 600 ms it truly waited, and it times out one timeout after
+ * the supervisor read it (as before), not one grace period later, with a
+ * TIMEOUT whose SILENT_MS is the whole silence.
+ */
+Test(daemons, silence_counts_from_a_queued_heartbeats_arrival)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX}, me = {.sun_family = AF_UNIX};
+	static const char hb1[] = "HEARTBEAT=1\nWORKER=lone\nSEQ=1\n";
+	static const char hb2[] = "HEARTBEAT=1\nWORKER=lone\nSEQ=2\n";
+	char path[320], buf[512];
+
+	start_supervisor("1s");
+	vt_env_path(&e, "lone.sock", path, sizeof(path));
+	memcpy(sun.sun_path, e.sock, strlen(e.sock) + 1);
+	memcpy(me.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
+	cr_assert_eq(sendto(fd, hb1, sizeof(hb1) - 1, 0, (struct sockaddr *)&sun, sizeof(sun)),
+		     (ssize_t)sizeof(hb1) - 1);
+	expect_state("lone", "alive", 0, 3000);
+
+	kill(e.sv, SIGSTOP);
+	uint64_t sent = vt_now_ms();
+	cr_assert_eq(sendto(fd, hb2, sizeof(hb2) - 1, 0, (struct sockaddr *)&sun, sizeof(sun)),
+		     (ssize_t)sizeof(hb2) - 1);
+	usleep(600 * 1000);
+	uint64_t resumed = vt_now_ms();
+	kill(e.sv, SIGCONT);
+
+	uint64_t asked = vt_now_ms();
+	json_t *doc;
+	json_t *w = status_one("lone", &doc);
+	uint64_t answered = vt_now_ms();
+	cr_assert_not_null(w, "vigilctl status lone --json failed");
+	cr_expect_eq(json_integer_value(json_object_get(w, "last_seq")), 2);
+	double silent = json_number_value(json_object_get(w, "silent_s")) * 1000;
+	cr_expect(silent >= (double)(asked - sent) - 5 && silent <= (double)(answered - sent) + 5,
+		  "silent for %.1f ms, but the heartbeat was sent %llu-%llu ms before", silent,
+		  (unsigned long long)(asked - sent), (unsigned long long)(answered - sent));
+	json_decref(doc);
+
+	/* Its TIMEOUT: a timeout after the read (SIGCONT), with the whole silence in it. */
+	struct timeval tv = {.tv_sec = 4};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+	uint64_t got = vt_now_ms();
+	cr_assert_gt(n, 0, "no TIMEOUT within 4 s: %s", strerror(errno));
+	buf[n] = '\0';
+	const char *s = strstr(buf, "SILENT_MS=");
+	cr_assert_not_null(s, "TIMEOUT without SILENT_MS: %s", buf);
+	unsigned long long silent_ms = strtoull(s + strlen("SILENT_MS="), NULL, 10);
+	cr_expect_geq(got - sent, 1000, "TIMEOUT %llu ms after the heartbeat: early",
+		      (unsigned long long)(got - sent));
+	cr_expect_lt(got - resumed, 1000 + 400, "TIMEOUT %llu ms after SIGCONT: a grace period late",
+		     (unsigned long long)(got - resumed));
+	cr_expect(silent_ms >= 1000 + 550 && silent_ms <= got - sent + 5,
+		  "SILENT_MS=%llu, but the heartbeat was sent %llu ms before the TIMEOUT came",
+		  silent_ms, (unsigned long long)(got - sent));
+	cr_expect_eq(sup_counter("pause_graces"), 0, "a grace for a heartbeat read late");
+	close(fd);
+	vt_env_end(&e);
+}

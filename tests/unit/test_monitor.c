@@ -118,7 +118,7 @@ heartbeat(const char *name, uint64_t pid, uint64_t seq, uint64_t now)
 				      .addr = &addr,
 				      .addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
 							     strlen(addr.sun_path) + 1)};
-	monitor_message(&sv, &m, &from, now);
+	monitor_message(&sv, &m, &from, now, now);
 }
 
 static struct worker *
@@ -210,7 +210,7 @@ Test(monitor, another_uid_cannot_speak_for_a_name)
 	struct vigil_msg m = {.fields = VIGIL_F_HEARTBEAT | VIGIL_F_WORKER};
 	snprintf(m.worker, sizeof(m.worker), "web");
 	struct monitor_sender from = {.has_creds = 1, .pid = 99, .uid = 1234};
-	monitor_message(&sv, &m, &from, T0 + 400 * MS);
+	monitor_message(&sv, &m, &from, T0 + 400 * MS, T0 + 400 * MS);
 	cr_expect_eq(sv.counters.impersonations, 1);
 	cr_expect_eq(find("web")->core.last_hb, T0, "its timer was reset by a stranger");
 	cr_expect_eq(find("web")->core.pid, 42);
@@ -221,7 +221,7 @@ Test(monitor, a_message_with_nothing_to_do_is_counted_invalid)
 	struct vigil_msg m = {.fields = VIGIL_F_WORKER};
 	snprintf(m.worker, sizeof(m.worker), "web");
 	struct monitor_sender from = {.has_creds = 1, .pid = 42};
-	monitor_message(&sv, &m, &from, T0);
+	monitor_message(&sv, &m, &from, T0, T0);
 	cr_expect_eq(sv.counters.invalid[VIGIL_WIRE_NO_MESSAGE], 1);
 	cr_expect_eq(sv.registry.count, 0, "registered on a message that asks nothing");
 }
@@ -233,7 +233,7 @@ Test(monitor, stopping_disarms_and_forget_drops_the_worker)
 	struct vigil_msg m = {.fields = VIGIL_F_WORKER | VIGIL_F_STOPPING};
 	snprintf(m.worker, sizeof(m.worker), "web");
 	struct monitor_sender from = {.has_creds = 1, .pid = 42};
-	monitor_message(&sv, &m, &from, T0 + 100 * MS);
+	monitor_message(&sv, &m, &from, T0 + 100 * MS, T0 + 100 * MS);
 	cr_expect_eq(w->core.state, WORKER_STOPPED);
 	cr_expect_not(event_pending(w->timer, EV_TIMEOUT, NULL), "a stopped worker's timer runs");
 	monitor_forget(&sv, w);
@@ -250,4 +250,37 @@ Test(monitor, drain_goes_through_the_installed_socket)
 	memset(&sv.io, 0, sizeof(sv.io));
 	monitor_drain(&sv); /* nothing installed: nothing happens */
 	cr_expect_eq(io.drained, 1);
+}
+
+/* A heartbeat for name from pid 42 that arrived at arrived and was read at read. */
+static void
+heartbeat_read(const char *name, uint64_t seq, uint64_t arrived, uint64_t read)
+{
+	struct vigil_msg m = {.fields = VIGIL_F_HEARTBEAT | VIGIL_F_WORKER | VIGIL_F_SEQ,
+			      .seq = seq};
+	struct sockaddr_un addr = {.sun_family = AF_UNIX, .sun_path = "web.sock"};
+	snprintf(m.worker, sizeof(m.worker), "%s", name);
+	struct monitor_sender from = {.has_creds = 1, .pid = 42, .addr = &addr,
+				      .addrlen = (socklen_t)sizeof(addr)};
+	monitor_message(&sv, &m, &from, arrived, read);
+}
+
+/*
+ * A heartbeat's silence counts from when it arrived; one that waited for
+ * us 100 ms or more (our pause) is judged a timeout after we read it, as a
+ * timer we ran that late would be: our pause convicts nobody.
+ */
+Test(monitor, silence_counts_from_arrival_and_our_pause_convicts_nobody)
+{
+	heartbeat_read("web", 1, T0, T0 + 5 * MS);
+	struct worker *w = find("web");
+	cr_expect_eq(w->core.last_hb, T0, "stamped when read, not when it came");
+	cr_expect_eq(w->core.due, T0 + 500 * MS, "a short wait: the deadline from the arrival");
+
+	heartbeat_read("web", 2, T0 + 100 * MS, T0 + 400 * MS);
+	cr_expect_eq(w->core.last_hb, T0 + 100 * MS);
+	cr_expect_eq(w->core.due, T0 + 900 * MS, "waited 300 ms for us: a timeout after the read");
+	monitor_expire(&sv, w, T0 + 900 * MS);
+	cr_assert_eq(io.sent, 1);
+	cr_expect_eq(io.last.silent_ms, 800, "the whole silence, from the arrival");
 }

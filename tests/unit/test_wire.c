@@ -195,6 +195,9 @@ ParameterizedTest(struct field_case *c, wire_field, decodes)
 		cr_expect_str_eq(msg.worker, c->text, "\"%s\": worker \"%s\"", in, msg.worker);
 	else
 		cr_expect_str_eq(msg.worker, "", "\"%s\": worker \"%s\" set", in, msg.worker);
+	/* The decoder measures the name for the supervisor, which copies it on every heartbeat. */
+	cr_expect_eq(msg.worker_len, strlen(msg.worker), "\"%s\": worker_len %u", in,
+		     (unsigned)msg.worker_len);
 	if (c->field == VIGIL_F_STATUS) {
 		/* STATUS points into the caller's buffer, right after "STATUS=". */
 		cr_expect_eq(msg.status, in + strlen("STATUS="), "\"%s\": status not in the buffer",
