@@ -314,21 +314,36 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 	}
 	monitor_apply(sv, w, &ev);
 	/*
-	 * now is when the heartbeat arrived (the kernel's stamp, listener.c), and
-	 * the timer was armed a whole timeout from when we read it. One that
-	 * waited STATE_PAUSE_USEC or more waited for us (we were paused or
-	 * starved): its silence still counts from its arrival, but as for a
-	 * timer we ran that late (state.c), our pause convicts nobody: its
-	 * deadline is the timer's, a timeout after the read, not a grace period
-	 * later. The coarse clock (a tick, 1-4 ms) tells 100 ms for a quarter of
-	 * the precise one's cost.
+	 * now is when the heartbeat arrived (the kernel's stamp, listener.c),
+	 * while monitor_apply armed the timer a whole timeout from libevent's
+	 * time, about when we read it: late by as long as the heartbeat waited
+	 * in the socket. Usually microseconds; when it is more:
+	 *  - it waited a whole timeout or STATE_PAUSE_USEC: it waited for us
+	 *    (we were paused or starved) and, as for a timer we ran that late
+	 *    (state.c), our delay convicts nobody. Its silence counts from its
+	 *    arrival, but it is judged a timeout after we read it, when the
+	 *    timer armed fires; left at arrival + timeout, that deadline would
+	 *    have passed unseen, and cost a grace period or a conviction before
+	 *    its next heartbeat, perhaps refused by our full queue, is read.
+	 *  - else, from MONITOR_REARM_USEC: re-armed for what is left, so that
+	 *    the first TIMEOUT is not late by the wait, and the next ones (on
+	 *    the grid from the arrival, state.c) not early against it.
 	 */
 	if (ev.type == STATE_EV_HEARTBEAT && w->core.state == WORKER_ALIVE) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-		uint64_t read = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-		if (read > now && read - now >= STATE_PAUSE_USEC)
+		/* Below this, a TIMEOUT's lateness is the machine's, not worth a second event_add. */
+		enum { MONITOR_REARM_USEC = 1000 };
+		uint64_t read = vigil_now_usec();
+		uint64_t waited = read > now ? read - now : 0;
+		if (waited >= STATE_PAUSE_USEC || waited >= w->core.timeout) {
 			w->core.due = read + w->core.timeout;
+		} else if (waited >= MONITOR_REARM_USEC) {
+			uint64_t left = w->core.due - read;
+			struct timeval tv = {.tv_sec = (time_t)(left / 1000000),
+					     .tv_usec = (suseconds_t)(left % 1000000)};
+			/* libevent arms from its cached time: at or after ours, never early. */
+			event_base_update_cache_time(sv->base);
+			event_add(w->timer, &tv);
+		}
 	}
 }
 
