@@ -1682,3 +1682,49 @@ Test(daemons, silence_counts_from_a_queued_heartbeats_arrival)
 	close(fd);
 	vt_env_end(&e);
 }
+
+/*
+ * A heartbeat that waited a little in the socket (60 ms: less than a
+ * timeout, less than a pause) keeps its deadline: arrival + timeout, not
+ * the read + timeout that a timer armed when it was read would give.
+ */
+Test(daemons, a_heartbeat_read_late_keeps_its_deadline)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX}, me = {.sun_family = AF_UNIX};
+	static const char hb1[] = "HEARTBEAT=1\nWORKER=lone\nSEQ=1\n";
+	static const char hb2[] = "HEARTBEAT=1\nWORKER=lone\nSEQ=2\n";
+	char path[320], buf[512];
+
+	start_supervisor("1s");
+	vt_env_path(&e, "lone.sock", path, sizeof(path));
+	memcpy(sun.sun_path, e.sock, strlen(e.sock) + 1);
+	memcpy(me.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
+	cr_assert_eq(sendto(fd, hb1, sizeof(hb1) - 1, 0, (struct sockaddr *)&sun, sizeof(sun)),
+		     (ssize_t)sizeof(hb1) - 1);
+	expect_state("lone", "alive", 0, 3000);
+
+	kill(e.sv, SIGSTOP);
+	uint64_t sent = vt_now_ms();
+	cr_assert_eq(sendto(fd, hb2, sizeof(hb2) - 1, 0, (struct sockaddr *)&sun, sizeof(sun)),
+		     (ssize_t)sizeof(hb2) - 1);
+	usleep(60 * 1000);
+	kill(e.sv, SIGCONT);
+
+	struct timeval tv = {.tv_sec = 3};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+	uint64_t got = vt_now_ms();
+	cr_assert_gt(n, 0, "no TIMEOUT within 3 s: %s", strerror(errno));
+	buf[n] = '\0';
+	cr_expect_not_null(strstr(buf, "LAST_SEQ=2"), "TIMEOUT about another heartbeat: %s", buf);
+	cr_expect_geq(got - sent, 1000, "TIMEOUT %llu ms after the heartbeat: early",
+		      (unsigned long long)(got - sent));
+	cr_expect_lt(got - sent, 1000 + 40,
+		     "TIMEOUT %llu ms after the heartbeat: its deadline counted from the read",
+		     (unsigned long long)(got - sent));
+	cr_expect_eq(sup_counter("pause_graces"), 0);
+	close(fd);
+	vt_env_end(&e);
+}
