@@ -1617,19 +1617,18 @@ Test(daemons, heartbeats_queued_during_a_pause_keep_their_arrival_times)
 }
 
 /*
- * The silence is counted from the arrival, and a pause of the supervisor
- * still convicts nobody early nor late. A heartbeat sent while the
- * supervisor is stopped, then nothing: once the supervisor runs again its
- * silence is the 600 ms it truly waited, and it times out one timeout after
- * the supervisor read it (as before), not one grace period later, with a
- * TIMEOUT whose SILENT_MS is the whole silence.
+ * A hand-made sender, "lone", on a bound socket of its own: it heartbeats
+ * (SEQ=1) to a supervisor with a 1 s timeout, waits until it is alive, then
+ * stops the supervisor (SIGSTOP) and heartbeats again (SEQ=2), when *sent.
+ * The supervisor stays stopped: the caller continues it. Returns the socket.
  */
-Test(daemons, silence_counts_from_a_queued_heartbeats_arrival)
+static int
+lone_heartbeat_during_a_stop(uint64_t *sent)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX}, me = {.sun_family = AF_UNIX};
 	static const char hb1[] = "HEARTBEAT=1\nWORKER=lone\nSEQ=1\n";
 	static const char hb2[] = "HEARTBEAT=1\nWORKER=lone\nSEQ=2\n";
-	char path[320], buf[512];
+	char path[320];
 
 	start_supervisor("1s");
 	vt_env_path(&e, "lone.sock", path, sizeof(path));
@@ -1642,9 +1641,25 @@ Test(daemons, silence_counts_from_a_queued_heartbeats_arrival)
 	expect_state("lone", "alive", 0, 3000);
 
 	kill(e.sv, SIGSTOP);
-	uint64_t sent = vt_now_ms();
+	*sent = vt_now_ms();
 	cr_assert_eq(sendto(fd, hb2, sizeof(hb2) - 1, 0, (struct sockaddr *)&sun, sizeof(sun)),
 		     (ssize_t)sizeof(hb2) - 1);
+	return fd;
+}
+
+/*
+ * The silence is counted from the arrival, and a pause of the supervisor
+ * still convicts nobody early nor late. A heartbeat sent while the
+ * supervisor is stopped, then nothing: once the supervisor runs again its
+ * silence is the 600 ms it truly waited, and it times out one timeout after
+ * the supervisor read it (as before), not one grace period later, with a
+ * TIMEOUT whose SILENT_MS is the whole silence.
+ */
+Test(daemons, silence_counts_from_a_queued_heartbeats_arrival)
+{
+	char buf[512];
+	uint64_t sent;
+	int fd = lone_heartbeat_during_a_stop(&sent);
 	usleep(600 * 1000);
 	uint64_t resumed = vt_now_ms();
 	kill(e.sv, SIGCONT);
@@ -1690,25 +1705,9 @@ Test(daemons, silence_counts_from_a_queued_heartbeats_arrival)
  */
 Test(daemons, a_heartbeat_read_late_keeps_its_deadline)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX}, me = {.sun_family = AF_UNIX};
-	static const char hb1[] = "HEARTBEAT=1\nWORKER=lone\nSEQ=1\n";
-	static const char hb2[] = "HEARTBEAT=1\nWORKER=lone\nSEQ=2\n";
-	char path[320], buf[512];
-
-	start_supervisor("1s");
-	vt_env_path(&e, "lone.sock", path, sizeof(path));
-	memcpy(sun.sun_path, e.sock, strlen(e.sock) + 1);
-	memcpy(me.sun_path, path, strlen(path) + 1);
-	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
-	cr_assert_eq(sendto(fd, hb1, sizeof(hb1) - 1, 0, (struct sockaddr *)&sun, sizeof(sun)),
-		     (ssize_t)sizeof(hb1) - 1);
-	expect_state("lone", "alive", 0, 3000);
-
-	kill(e.sv, SIGSTOP);
-	uint64_t sent = vt_now_ms();
-	cr_assert_eq(sendto(fd, hb2, sizeof(hb2) - 1, 0, (struct sockaddr *)&sun, sizeof(sun)),
-		     (ssize_t)sizeof(hb2) - 1);
+	char buf[512];
+	uint64_t sent;
+	int fd = lone_heartbeat_during_a_stop(&sent);
 	usleep(60 * 1000);
 	kill(e.sv, SIGCONT);
 
