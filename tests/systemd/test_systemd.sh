@@ -7,57 +7,12 @@
 # overlayfs); under CI=true a skip is a failure.
 set -uo pipefail
 
-build=$(cd "$1" && pwd)
 timeout_ms=1000  # the supervisor's --timeout in the test configuration
 interval_ms=200  # the workers' --interval
 restart_s=3      # the workers' RestartSec: longer than the timeout
 
-skip() {
-	if [[ "${CI:-}" == true ]]; then
-		echo "FAIL: the systemd suite cannot run here: $*"
-		exit 1
-	fi
-	echo "SKIP: $*"
-	exit 77
-}
-
-[[ $(id -u) -eq 0 ]] || skip "needs root (to mount an overlay and boot a container)"
-command -v systemd-nspawn >/dev/null || skip "systemd-nspawn is missing (scripts/deps test installs systemd-container)"
-command -v jq >/dev/null || skip "jq is missing (scripts/deps test installs it)"
-
-base=$(mktemp -d /tmp/vigil-e2e.XXXXXX)
-machine=vigil-e2e-$$
-nspawn=""
-pid1=""
-cleanup() {
-	if [[ -n $pid1 ]] && kill -0 "$pid1" 2>/dev/null; then
-		nsenter -t "$pid1" -a systemctl poweroff >/dev/null 2>&1 || true
-	fi
-	if [[ -n $nspawn ]]; then
-		for _ in $(seq 150); do kill -0 "$nspawn" 2>/dev/null || break; sleep 0.2; done
-		kill -KILL "$nspawn" 2>/dev/null || true
-		wait "$nspawn" 2>/dev/null || true
-	fi
-	mountpoint -q "$base/root" && umount "$base/root"
-	mountpoint -q "$base" && umount "$base"
-	rmdir "$base" 2>/dev/null || true
-}
-trap cleanup EXIT
-
-mount -t tmpfs tmpfs "$base" || skip "cannot mount a tmpfs on $base"
-mkdir -p "$base"/{upper,work,root}
-mount -t overlay overlay -o "lowerdir=/,upperdir=$base/upper,workdir=$base/work" "$base/root" ||
-	skip "cannot mount an overlay of / on $base/root"
-root=$base/root
-
-# Install exactly as a user would, into the container's root.
-DESTDIR=$root cmake --install "$build" >"$base/install.log" 2>&1 || {
-	cat "$base/install.log"
-	echo "FAIL: cmake --install"
-	exit 1
-}
-confdir=$(sed -n 's/^EnvironmentFile=-\(.*\)\/vigil.env$/\1/p' "$build/systemd/vigil-supervisor.service")
-bindir=$(sed -n 's|^ExecStart=\(.*\)/vigil-worker .*|\1|p' "$build/systemd/vigil-worker@.service")
+. "$(dirname "$0")/lib.sh"
+vt_setup "$1"
 # The admin's knobs: the options file, and drop-ins for timings.
 cat >"$root$confdir/vigil.env" <<EOT
 VIGIL_SUPERVISOR_OPTS="--timeout ${timeout_ms}ms --log-level debug"
@@ -67,51 +22,7 @@ mkdir -p "$root/etc/systemd/system/vigil-worker@.service.d" "$root/etc/systemd/s
 printf '[Service]\nRestartSec=%ss\n' "$restart_s" >"$root/etc/systemd/system/vigil-worker@.service.d/test.conf"
 printf '[Service]\nWatchdogSec=2s\n' >"$root/etc/systemd/system/vigil-supervisor.service.d/test.conf"
 
-systemd-nspawn -D "$root" -b -M "$machine" --register=no --keep-unit >"$base/console.log" 2>&1 &
-nspawn=$!
-ct() { nsenter -t "$pid1" -a "$@"; }
-# The container's PID 1 is the newest child of systemd-nspawn (an earlier
-# child is a short-lived helper); basic.target is all vigil needs, while the
-# image's other services may take their time.
-booted=""
-for _ in $(seq 600); do
-	pid1=$(pgrep -n -P "$nspawn")
-	if [[ -n $pid1 ]] && ct systemctl is-active -q basic.target 2>/dev/null; then
-		booted=yes
-		break
-	fi
-	kill -0 "$nspawn" 2>/dev/null || break
-	sleep 0.2
-done
-[[ -n $booted ]] || skip "the container's systemd did not reach basic.target: $(ct systemctl is-system-running 2>&1); console: $(tail -n 5 "$base/console.log")"
-
-pass=0
-fail=0
-check() { # check DESCRIPTION COMMAND...
-	local what=$1
-	shift
-	if "$@"; then
-		pass=$((pass + 1))
-		echo "ok   $what"
-	else
-		fail=$((fail + 1))
-		echo "FAIL $what"
-	fi
-}
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-status() { ct "$bindir/vigilctl" status --json 2>/dev/null; }
-field() { status | jq -r --arg n "$1" ".workers[] | select(.name == \$n) | .$2"; }
-# wait_until SECONDS COMMAND...: poll every 50ms.
-wait_until() {
-	local end=$(($(now_ms) + $1 * 1000))
-	shift
-	until "$@"; do
-		(($(now_ms) > end)) && return 1
-		sleep 0.05
-	done
-}
-is_state() { [[ "$(field "$1" state)" == "$2" ]]; }
-journal() { ct journalctl -q -o cat "$@"; }
+vt_boot
 
 # ---- units are clean and secure
 units="vigil-supervisor.socket vigil-supervisor.service vigil-worker@a.service"
@@ -191,9 +102,4 @@ check "stopped worker is stopped" wait_until 5 is_state b stopped
 sleep $(((timeout_ms * 2) / 1000))
 check "and stays stopped, no timeout" test "$(field b state)/$(field b timeouts)" = "stopped/0"
 
-if [[ $fail -ne 0 ]]; then
-	echo "---- journal of the vigil units"
-	journal -u vigil-supervisor.service -u vigil-supervisor.socket -u 'vigil-worker@*' | tail -n 80
-fi
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+vt_finish
