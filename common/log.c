@@ -237,7 +237,9 @@ log_allow(struct log_ratelimit *rl, uint64_t now)
 	uint64_t interval = rl->interval_usec ? rl->interval_usec : 1000000;
 	uint64_t burst = rl->burst ? rl->burst : 1;
 
-	if (rl->written == 0 || now - rl->window_usec >= interval) {
+	/* now may be earlier than the window's start (a heartbeat's arrival
+	 * stamp, older than the last line's): it belongs to the current window. */
+	if (rl->written == 0 || (now >= rl->window_usec && now - rl->window_usec >= interval)) {
 		rl->window_usec = now;
 		rl->written = 0;
 	}
