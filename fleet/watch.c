@@ -1,0 +1,239 @@
+/*
+ * watch.c: status and watch. See watch.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "duration.h"
+#include "etcdmsg.h"
+#include "keys.h"
+#include "log.h"
+#include "view.h"
+#include "watch.h"
+
+struct watch {
+	struct event_base *base;
+	struct etcd *etcd;
+	struct watch_settings set;
+	struct view view;
+	struct event *probe, *reopen;
+	int loading;   /* a full read in flight */
+	int probing;   /* a probe in flight */
+	int watching;  /* the etcd watch is open and trusted */
+	int exit_status;
+	int serializable; /* status: the second try */
+};
+
+static uint64_t
+watch_now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+static void
+watch_emit_cb(const json_t *change, void *arg)
+{
+	struct watch *w = arg;
+
+	if (!w->set.follow)
+		return;
+	if (w->set.json) {
+		char *s = json_dumps(change, JSON_COMPACT);
+
+		if (s != NULL)
+			printf("%s\n", s);
+		free(s);
+		fflush(stdout);
+	} else {
+		view_print_change(change, stdout);
+	}
+}
+
+static void watch_load(struct watch *w);
+
+static void
+watch_print(struct watch *w)
+{
+	if (w->set.json) {
+		json_t *doc = view_json(&w->view);
+		char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+
+		if (s != NULL)
+			printf("%s\n", s);
+		free(s);
+		json_decref(doc);
+	} else {
+		view_print(&w->view, stdout);
+	}
+	fflush(stdout);
+}
+
+/* One line of the etcd watch: its events into the view. */
+static void
+watch_stream_cb(const json_t *line, const char *why, void *arg)
+{
+	struct watch *w = arg;
+	const json_t *res = json_object_get(line, "result"), *ev;
+	size_t i;
+	char err[128];
+
+	if (line == NULL) {
+		w->watching = 0; /* reopened after the next good probe */
+		return;
+	}
+	if (res == NULL || json_is_true(json_object_get(res, "canceled"))) {
+		/* Compacted past our revision, or an error: read everything again. */
+		w->watching = 0;
+		event_active(w->reopen, 0, 0);
+		return;
+	}
+	json_array_foreach(json_object_get(res, "events"), i, ev) {
+		const json_t *kvj = json_object_get(ev, "kv");
+		const char *type = json_string_value(json_object_get(ev, "type"));
+		struct etcd_kv kv;
+
+		if (etcdmsg_kv(kvj, &kv, err, sizeof(err)) == -1)
+			continue;
+		view_apply(&w->view, kv.key,
+			   type != NULL && strcmp(type, "DELETE") == 0 ? NULL : kv.value,
+			   watch_now_ms());
+		if (kv.mod_revision > w->view.revision)
+			w->view.revision = kv.mod_revision;
+		etcdmsg_kv_free(&kv);
+	}
+}
+
+static void
+watch_open(struct watch *w)
+{
+	json_t *req = etcdmsg_range_prefix(KEYS_ROOT, 0, 0);
+
+	json_object_set_new(req, "start_revision", json_integer(w->view.revision + 1));
+	if (etcd_watch(w->etcd, json_pack("{s:o}", "create_request", req), watch_stream_cb, w) == 0)
+		w->watching = 1;
+}
+
+static void
+watch_load_cb(const json_t *reply, const char *why, void *arg)
+{
+	struct watch *w = arg;
+	struct etcd_kv *kvs;
+	size_t n;
+	int64_t rev;
+	char err[128];
+
+	w->loading = 0;
+	if (reply == NULL || etcdmsg_revision(reply, &rev, err, sizeof(err)) == -1 ||
+	    etcdmsg_kvs(reply, &kvs, &n, err, sizeof(err)) == -1) {
+		view_set_stale(&w->view, 1, why != NULL ? why : err, watch_now_ms());
+		if (!w->set.follow) {
+			if (!w->serializable) {
+				w->serializable = 1;
+				watch_load(w); /* what any member has, marked stale */
+				return;
+			}
+			fprintf(stderr, "vigil-fleet: no etcd member answered: %s\n",
+				why != NULL ? why : err);
+			w->exit_status = 1;
+			event_base_loopbreak(w->base);
+		}
+		return;
+	}
+	view_load(&w->view, kvs, n, rev, watch_now_ms());
+	etcdmsg_kvs_free(kvs, n);
+	if (!w->set.follow) {
+		watch_print(w);
+		w->exit_status = w->serializable ? WATCH_EXIT_STALE : 0;
+		event_base_loopbreak(w->base);
+		return;
+	}
+	view_set_stale(&w->view, 0, NULL, watch_now_ms());
+	watch_open(w);
+}
+
+static void
+watch_load(struct watch *w)
+{
+	if (w->loading)
+		return;
+	w->loading = 1;
+	if (etcd_post(w->etcd, ETCD_CH_KV, "/v3/kv/range",
+		      etcdmsg_range_prefix(KEYS_ROOT, 0, w->serializable), watch_load_cb, w) == -1)
+		w->loading = 0;
+}
+
+static void
+watch_reopen_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct watch *w = arg;
+
+	etcd_watch_cancel(w->etcd);
+	watch_load(w);
+}
+
+static void
+watch_probe_cb(const json_t *reply, const char *why, void *arg)
+{
+	struct watch *w = arg;
+
+	w->probing = 0;
+	if (reply == NULL) {
+		view_set_stale(&w->view, 1, why, watch_now_ms());
+		return;
+	}
+	if (w->view.stale || !w->watching)
+		watch_reopen_cb(-1, 0, w);
+}
+
+static void
+watch_probe_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct watch *w = arg;
+	json_t *req;
+
+	if (w->probing || w->loading)
+		return;
+	/* A linearizable read needs a leader and a quorum: the cheapest one, a count. */
+	req = etcdmsg_range_prefix(KEYS_HOSTS, 1, 0);
+	json_object_set_new(req, "count_only", json_true());
+	w->probing = 1;
+	if (etcd_post(w->etcd, ETCD_CH_LEASE, "/v3/kv/range", req, watch_probe_cb, w) == -1)
+		w->probing = 0;
+}
+
+int
+watch_run(struct event_base *base, struct etcd *etcd, const struct watch_settings *set)
+{
+	struct watch w = {.base = base, .etcd = etcd, .set = *set};
+	struct timeval tv = {(time_t)(set->probe_usec / VIGIL_USEC_PER_SEC),
+			     (suseconds_t)(set->probe_usec % VIGIL_USEC_PER_SEC)};
+
+	if (view_init(&w.view, watch_emit_cb, &w) == -1) {
+		fprintf(stderr, "vigil-fleet: out of memory\n");
+		return 1;
+	}
+	w.probe = event_new(base, -1, EV_PERSIST, watch_probe_timer_cb, &w);
+	w.reopen = event_new(base, -1, 0, watch_reopen_cb, &w);
+	if (w.probe == NULL || w.reopen == NULL) {
+		fprintf(stderr, "vigil-fleet: out of memory\n");
+		w.exit_status = 1;
+		goto out;
+	}
+	if (set->follow)
+		event_add(w.probe, &tv);
+	watch_load(&w);
+	event_base_dispatch(base);
+out:
+	etcd_watch_cancel(etcd);
+	if (w.probe != NULL)
+		event_free(w.probe);
+	if (w.reopen != NULL)
+		event_free(w.reopen);
+	view_free(&w.view);
+	return w.exit_status;
+}

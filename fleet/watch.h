@@ -1,0 +1,31 @@
+/*
+ * watch.h: the fleet view's I/O, for `vigil-fleet status` and `vigil-fleet
+ * watch`. status reads every key under /vigil/v1/ once (a linearizable read;
+ * if etcd has no quorum, a serializable one from any member, printed as
+ * stale). watch reads them, then follows an etcd watch from the next
+ * revision, printing each change; every --probe it makes a small
+ * linearizable read with the --timeout deadline: when that fails the view
+ * is stale (said once), and when it works again the view is read anew and
+ * the watch reopened, printing what changed meanwhile.
+ */
+#ifndef VIGIL_FLEET_WATCH_H
+#define VIGIL_FLEET_WATCH_H
+
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "etcd.h"
+
+#define WATCH_EXIT_STALE 3 /* status: printed, but from a member without quorum */
+
+struct watch_settings {
+	int json;            /* JSON instead of text */
+	int follow;          /* watch (1) or status (0) */
+	uint64_t probe_usec; /* watch: how often etcd's quorum is checked */
+};
+
+/* Run status or watch on base until done (status) or the loop is broken; the exit status. */
+int watch_run(struct event_base *base, struct etcd *etcd, const struct watch_settings *set);
+
+#endif
