@@ -96,6 +96,13 @@ agent_reachable(struct agent *a)
 		a->unreachable = 0;
 		log_info("etcd reachable again (%s) after %.1f s", etcd_endpoint(a->etcd),
 			 (double)(vigil_now_usec() - a->unreachable_since) / 1e6);
+		/* etcd may have dropped our lease as its quorum returned: know at once. */
+		event_active(a->keepalive, EV_TIMEOUT, 0);
+	}
+	if (a->waiting) {
+		/* No more backoff: the next step goes now. */
+		evtimer_del(a->retry);
+		a->waiting = 0;
 	}
 	a->backoff_usec = AGENT_BACKOFF_MIN_USEC;
 }
@@ -104,6 +111,8 @@ agent_reachable(struct agent *a)
 static void
 agent_restart_claim(struct agent *a, const char *why)
 {
+	if (a->phase == AGENT_LEASE && a->lease == 0)
+		return; /* under way already */
 	log_warnx("%s: granting a new lease and publishing every worker again", why);
 	a->lease = 0;
 	a->guard = 0;

@@ -27,13 +27,14 @@
 #define FLEET_TTL_DEFAULT (10 * VIGIL_USEC_PER_SEC)
 #define FLEET_TIMEOUT_DEFAULT (2 * VIGIL_USEC_PER_SEC)
 #define FLEET_PROBE_DEFAULT (500 * VIGIL_USEC_PER_MSEC)
+#define FLEET_GRACE_DEFAULT (5 * VIGIL_USEC_PER_SEC)
 
 struct fleet_args {
 	const char *mode; /* NULL (publish), "status" or "watch" */
 	const char *etcd;
 	char host[VIGIL_NAME_MAX + 1];
 	const char *control;
-	uint64_t ttl, keepalive, timeout, probe;
+	uint64_t ttl, keepalive, timeout, probe, grace;
 	int json;
 	enum log_level level;
 };
@@ -53,6 +54,9 @@ usage(FILE *fp)
 		"      --keepalive DUR      how often the lease is renewed (default: a third of --ttl)\n"
 		"      --timeout DUR        a request's deadline, 100ms to 6s (default 2s)\n"
 		"      --probe DUR          watch: how often etcd's quorum is checked (default 500ms)\n"
+		"      --grace DUR          watch: how long a host key that etcd dropped as its quorum\n"
+		"                           returned may take to come back before the host is\n"
+		"                           reported lost (default 5s; 0 reports at once)\n"
 		"      --json               status, watch: JSON (one document, or one line per change)\n"
 		"      --log-level LEVEL    error, warning, info or debug (default info)\n"
 		"  -h, --help               this help\n"
@@ -93,13 +97,13 @@ duration_arg(const char *opt, const char *arg, uint64_t lo, uint64_t hi)
 static void
 parse_args(int argc, char **argv, struct fleet_args *a)
 {
-	enum { O_TTL = 256, O_KEEPALIVE, O_TIMEOUT, O_PROBE, O_JSON, O_LOG };
+	enum { O_TTL = 256, O_KEEPALIVE, O_TIMEOUT, O_PROBE, O_GRACE, O_JSON, O_LOG };
 	static const struct option longopts[] = {
 	    {"etcd", required_argument, NULL, 'e'},   {"host", required_argument, NULL, 'n'},
 	    {"control", required_argument, NULL, 'c'}, {"ttl", required_argument, NULL, O_TTL},
 	    {"keepalive", required_argument, NULL, O_KEEPALIVE},
 	    {"timeout", required_argument, NULL, O_TIMEOUT},
-	    {"probe", required_argument, NULL, O_PROBE}, {"json", no_argument, NULL, O_JSON},
+	    {"probe", required_argument, NULL, O_PROBE}, {"grace", required_argument, NULL, O_GRACE}, {"json", no_argument, NULL, O_JSON},
 	    {"log-level", required_argument, NULL, O_LOG}, {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0}};
 	int ch;
@@ -134,6 +138,9 @@ parse_args(int argc, char **argv, struct fleet_args *a)
 		case O_PROBE:
 			a->probe = duration_arg("--probe", optarg, 100 * VIGIL_USEC_PER_MSEC,
 						60 * VIGIL_USEC_PER_SEC);
+			break;
+		case O_GRACE:
+			a->grace = duration_arg("--grace", optarg, 0, 600 * VIGIL_USEC_PER_SEC);
 			break;
 		case O_JSON:
 			a->json = 1;
@@ -183,7 +190,8 @@ main(int argc, char **argv)
 {
 	struct fleet_args args = {.etcd = FLEET_ETCD_DEFAULT, .control = FLEET_CONTROL_DEFAULT,
 				  .ttl = FLEET_TTL_DEFAULT, .timeout = FLEET_TIMEOUT_DEFAULT,
-				  .probe = FLEET_PROBE_DEFAULT, .level = LOG_LEVEL_INFO};
+				  .probe = FLEET_PROBE_DEFAULT,
+				  .grace = FLEET_GRACE_DEFAULT, .level = LOG_LEVEL_INFO};
 	struct event_config *cfg = event_config_new();
 	struct event_base *base;
 	struct event *sigs[2];
@@ -215,7 +223,8 @@ main(int argc, char **argv)
 	if (args.mode != NULL) {
 		struct watch_settings ws = {.json = args.json,
 					    .follow = strcmp(args.mode, "watch") == 0,
-					    .probe_usec = args.probe};
+					    .probe_usec = args.probe,
+					    .grace_usec = args.grace};
 
 		status = watch_run(base, etcd, &ws);
 	} else {

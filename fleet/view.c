@@ -103,6 +103,28 @@ view_worker_change(const char *hw, const json_t *val)
 	return c;
 }
 
+/* Whether a host key that disappears now is held (see view.h). */
+static int
+view_holding(const struct view *v, uint64_t now_ms)
+{
+	return v->grace_ms != 0 && (v->stale || now_ms < v->fresh_since_ms + v->grace_ms);
+}
+
+/* The host is lost since since_ms: no longer present, reported once. */
+static void
+view_lose(struct view *v, json_t *h, const char *host, const json_t *workers, uint64_t since_ms,
+	  uint64_t now_ms, int emit)
+{
+	json_object_set_new(h, "present", json_false());
+	json_object_set_new(h, "lost_since", json_integer((json_int_t)since_ms));
+	json_object_del(h, "held_since");
+	if (emit)
+		view_emit(v, json_pack("{s:s,s:s,s:I,s:I}", "event", "host_lost", "host", host,
+				       "workers", (json_int_t)view_count(workers, host), "lost_since",
+				       (json_int_t)since_ms),
+			  now_ms);
+}
+
 /* A put or delete into the maps hosts and workers, emitting what it changes. */
 static void
 view_change(struct view *v, json_t *hosts, json_t *workers, const char *key, const char *value,
@@ -119,22 +141,26 @@ view_change(struct view *v, json_t *hosts, json_t *workers, const char *key, con
 	h = view_host(hosts, host);
 	if (kind == KEYS_HOST) {
 		int was = json_is_true(json_object_get(h, "present"));
+		uint64_t held = view_uint(h, "held_since");
 
 		if (value != NULL) {
 			json_object_set_new(h, "present", json_true());
 			json_object_set_new(h, "info", val);
 			json_object_del(h, "lost_since");
-			if (!was && emit)
+			json_object_del(h, "held_since");
+			if (emit && held != 0)
+				view_emit(v, json_pack("{s:s,s:s,s:I}", "event", "host_renewed", "host",
+						       host, "held_ms", (json_int_t)(now_ms - held)),
+					  now_ms);
+			else if (!was && emit)
 				view_emit(v, json_pack("{s:s,s:s}", "event", "host_up", "host", host),
 					  now_ms);
-		} else if (was) {
-			json_object_set_new(h, "present", json_false());
-			json_object_set_new(h, "lost_since", json_integer((json_int_t)now_ms));
-			if (emit)
-				view_emit(v, json_pack("{s:s,s:s,s:I}", "event", "host_lost", "host",
-						       host, "workers",
-						       (json_int_t)view_count(workers, host)),
-					  now_ms);
+		} else if (was && held == 0) {
+			if (emit && view_holding(v, now_ms)) {
+				json_object_set_new(h, "held_since", json_integer((json_int_t)now_ms));
+				return;
+			}
+			view_lose(v, h, host, workers, now_ms, now_ms, emit);
 		}
 		return;
 	}
@@ -176,18 +202,25 @@ view_load(struct view *v, const struct etcd_kv *kvs, size_t n, int64_t revision,
 	}
 	for (size_t i = 0; i < n; i++)
 		view_change(v, hosts, workers, kvs[i].key, kvs[i].value, now_ms, 0);
-	/* Hosts: up, lost (now if it was up; keep an earlier loss's time), or new and lost. */
+	/* Hosts: up, lost (now if it was up; keep an earlier loss's time), held, or new and lost. */
 	json_object_foreach(hosts, k, h) {
 		const json_t *old = json_object_get(v->hosts, k);
 		int was = view_present(v->hosts, k), is = view_present(hosts, k);
+		uint64_t held = view_uint(old, "held_since");
 
-		if (is && !was) {
-			view_emit(v, json_pack("{s:s,s:s}", "event", "host_up", "host", k), now_ms);
-		} else if (!is && (was || old == NULL)) {
-			json_object_set_new(h, "lost_since", json_integer(was ? (json_int_t)now_ms : 0));
-			view_emit(v, json_pack("{s:s,s:s,s:I}", "event", "host_lost", "host", k,
-					       "workers", (json_int_t)view_count(workers, k)),
+		if (is && held != 0) {
+			view_emit(v, json_pack("{s:s,s:s,s:I}", "event", "host_renewed", "host", k,
+					       "held_ms", (json_int_t)(now_ms - held)),
 				  now_ms);
+		} else if (is && !was) {
+			view_emit(v, json_pack("{s:s,s:s}", "event", "host_up", "host", k), now_ms);
+		} else if (!is && was && (held != 0 || view_holding(v, now_ms))) {
+			json_object_set_new(h, "present", json_true());
+			json_object_set(h, "info", json_object_get(old, "info"));
+			json_object_set_new(h, "held_since",
+					    json_integer((json_int_t)(held != 0 ? held : now_ms)));
+		} else if (!is && (was || old == NULL)) {
+			view_lose(v, h, k, workers, was ? now_ms : 0, now_ms, 1);
 		} else if (!is) {
 			json_object_set(h, "lost_since", json_object_get(old, "lost_since"));
 		}
@@ -218,6 +251,22 @@ view_load(struct view *v, const struct etcd_kv *kvs, size_t n, int64_t revision,
 }
 
 void
+view_tick(struct view *v, uint64_t now_ms)
+{
+	const char *k;
+	json_t *h;
+
+	if (v->stale || now_ms < v->fresh_since_ms + v->grace_ms)
+		return;
+	json_object_foreach(v->hosts, k, h) {
+		uint64_t held = view_uint(h, "held_since");
+
+		if (held != 0 && now_ms >= held + v->grace_ms)
+			view_lose(v, h, k, v->workers, held, now_ms, 1);
+	}
+}
+
+void
 view_set_stale(struct view *v, int stale, const char *why, uint64_t now_ms)
 {
 	if (stale == v->stale)
@@ -228,6 +277,7 @@ view_set_stale(struct view *v, int stale, const char *why, uint64_t now_ms)
 		snprintf(v->stale_why, sizeof(v->stale_why), "%s", why != NULL ? why : "");
 		view_emit(v, json_pack("{s:s,s:s}", "event", "stale", "why", v->stale_why), now_ms);
 	} else {
+		v->fresh_since_ms = now_ms;
 		view_emit(v, json_pack("{s:s,s:I}", "event", "fresh", "stale_ms",
 				       (json_int_t)(now_ms - v->stale_since_ms)),
 			  now_ms);
@@ -295,6 +345,8 @@ view_json(const struct view *v)
 			json_object_set(ho, "lost_since", json_object_get(h, "lost_since"));
 		if (json_object_get(h, "info") != NULL)
 			json_object_set(ho, "info", json_object_get(h, "info"));
+		if (json_object_get(h, "held_since") != NULL)
+			json_object_set(ho, "key_gone_since", json_object_get(h, "held_since"));
 		/* Worker keys sort by host, as hosts do (view_cmp): skip earlier hosts' ones. */
 		while (j < nw && view_cmp(&ws[j], &hosts[i]) < 0)
 			j++;
@@ -357,6 +409,10 @@ view_print(const struct view *v, FILE *fp)
 		if (strcmp(st, "lost") == 0)
 			fprintf(fp, "host lost since %s\n",
 				view_uint(h, "lost_since") != 0 ? c1 : "before this view began");
+		else if (json_object_get(h, "key_gone_since") != NULL)
+			fprintf(fp, "key gone since %s, as etcd's quorum returned: lost unless "
+				    "claimed again\n",
+				(view_clock(view_uint(h, "key_gone_since"), c1, sizeof(c1)), c1));
 		else
 			fprintf(fp, "supervisor pid %" PRIu64 "\n",
 				view_uint(json_object_get(h, "info"), "supervisor_pid"));
@@ -401,6 +457,10 @@ view_print_change(const json_t *c, FILE *fp)
 	else if (strcmp(ev, "host_lost") == 0)
 		fprintf(fp, "%s host %s lost: its %" PRIu64 " workers are unknown\n", t, host,
 			view_uint(c, "workers"));
+	else if (strcmp(ev, "host_renewed") == 0)
+		fprintf(fp, "%s host %s claimed its key again %" PRIu64
+			    " ms after etcd dropped it (etcd's quorum returned; not an incident)\n",
+			t, host, view_uint(c, "held_ms"));
 	else if (strcmp(ev, "worker") == 0)
 		fprintf(fp, "%s %s/%s %s (pid %" PRIu64 ", missed %" PRIu64 ")\n", t, host,
 			json_string_value(json_object_get(c, "worker")),

@@ -6,6 +6,15 @@
  * incident, never one death per worker. The view is `stale` while etcd
  * cannot be read. Changes are reported one by one to an emit callback
  * (vigil-fleet watch prints them).
+ *
+ * A host key that disappears while the view is stale, or within grace after
+ * it turned fresh, is not reported at once: when etcd's quorum returns, a
+ * leader that was stopped meanwhile can revoke every lease at once (its
+ * clock jumped past their TTLs), and live publishers claim their host keys
+ * again within a keepalive period. Such a host is reported lost only if its
+ * key is still gone grace after the view turned fresh (view_tick), and then
+ * as lost since its key disappeared; a host whose key comes back in time
+ * is reported as host_renewed, not as an incident.
  */
 #ifndef VIGIL_FLEET_VIEW_H
 #define VIGIL_FLEET_VIEW_H
@@ -20,7 +29,8 @@
 
 /*
  * A change, as a JSON object with "event" one of host_up, host_lost
- * (with "workers", how many became unknown), worker (a present host's
+ * (with "workers", how many became unknown, and "lost_since"),
+ * host_renewed (its key came back within the grace), worker (a present host's
  * worker changed state or pid: "state", "pid", "since", ...), worker_gone,
  * stale, fresh; and "time", the wall clock in ms when the view learned it.
  */
@@ -32,6 +42,8 @@ struct view {
 	int stale;
 	uint64_t stale_since_ms;
 	char stale_why[200];
+	uint64_t fresh_since_ms; /* when the view last turned fresh (0: never stale) */
+	uint64_t grace_ms;       /* see above; 0 reports every loss at once */
 	int64_t revision; /* of the last load or watch event */
 	view_emit_cb emit;
 	void *arg;
@@ -46,6 +58,9 @@ void view_load(struct view *v, const struct etcd_kv *kvs, size_t n, int64_t revi
 
 /* One watch event: a put (value non-NULL) or a delete of key. */
 void view_apply(struct view *v, const char *key, const char *value, uint64_t now_ms);
+
+/* Report the held host losses whose grace is over (call it every few hundred ms). */
+void view_tick(struct view *v, uint64_t now_ms);
 
 /* etcd could (not) be read: the view is stale (why says how) or fresh again. */
 void view_set_stale(struct view *v, int stale, const char *why, uint64_t now_ms);

@@ -196,6 +196,7 @@ watch_probe_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct watch *w = arg;
 	json_t *req;
 
+	view_tick(&w->view, watch_now_ms());
 	if (w->probing || w->loading)
 		return;
 	/* A linearizable read needs a leader and a quorum: the cheapest one, a count. */
@@ -217,6 +218,7 @@ watch_run(struct event_base *base, struct etcd *etcd, const struct watch_setting
 		fprintf(stderr, "vigil-fleet: out of memory\n");
 		return 1;
 	}
+	w.view.grace_ms = set->follow ? set->grace_usec / VIGIL_USEC_PER_MSEC : 0;
 	w.probe = event_new(base, -1, EV_PERSIST, watch_probe_timer_cb, &w);
 	w.reopen = event_new(base, -1, 0, watch_reopen_cb, &w);
 	if (w.probe == NULL || w.reopen == NULL) {

@@ -6,7 +6,8 @@
  * revision, printing each change; every --probe it makes a small
  * linearizable read with the --timeout deadline: when that fails the view
  * is stale (said once), and when it works again the view is read anew and
- * the watch reopened, printing what changed meanwhile.
+ * the watch reopened, printing what changed meanwhile. Host keys that
+ * disappear as the quorum returns are held for --grace (view.h).
  */
 #ifndef VIGIL_FLEET_WATCH_H
 #define VIGIL_FLEET_WATCH_H
@@ -23,6 +24,7 @@ struct watch_settings {
 	int json;            /* JSON instead of text */
 	int follow;          /* watch (1) or status (0) */
 	uint64_t probe_usec; /* watch: how often etcd's quorum is checked */
+	uint64_t grace_usec; /* watch: how long a host key lost with the quorum may take to return */
 };
 
 /* Run status or watch on base until done (status) or the loop is broken; the exit status. */
