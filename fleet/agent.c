@@ -35,6 +35,7 @@ struct agent {
 	int64_t lease;
 	int64_t guard;      /* the host key's creation revision, once claimed */
 	int64_t takeover_mod; /* the mod revision of the older host key we delete */
+	int64_t takeover_lease; /* its lease, revoked once the key is ours */
 	int busy;           /* a request of the steps in flight */
 	int waiting;        /* the backoff timer is armed */
 	int keepalive_busy;
@@ -151,27 +152,58 @@ agent_lease_cb(const json_t *reply, const char *why, void *arg)
 	agent_step(a);
 }
 
-/* The host key as a failed transaction's failure branch read it: its create and mod revisions. */
+/*
+ * The host key as a failed transaction's failure branch read it, into kv;
+ * 0 if it does not exist.
+ */
 static int
-agent_failed_host(const json_t *reply, int64_t *create, int64_t *mod)
+agent_failed_host(const json_t *reply, struct etcd_kv *kv)
 {
 	const json_t *rr = json_object_get(json_array_get(json_object_get(reply, "responses"), 0),
 					   "response_range");
-	const json_t *kv = json_array_get(json_object_get(rr, "kvs"), 0);
+	const json_t *kvj = json_array_get(json_object_get(rr, "kvs"), 0);
+	char err[128];
 
-	*create = *mod = 0;
-	if (kv == NULL)
-		return 0;
-	etcdmsg_int(kv, "create_revision", create);
-	etcdmsg_int(kv, "mod_revision", mod);
-	return 1;
+	return kvj != NULL && etcdmsg_kv(kvj, kv, err, sizeof(err)) == 0;
+}
+
+/*
+ * Another publisher holds the host key kv: the newest one wins. If it
+ * started after us (its "started"), we stop; else we take the key over,
+ * and revoke its lease so that it learns at its next keepalive.
+ */
+static void
+agent_contest(struct agent *a, const struct etcd_kv *kv)
+{
+	json_t *val = json_loads(kv->value, 0, NULL);
+	const char *theirs = json_string_value(json_object_get(val, "started"));
+
+	if (theirs != NULL && strcmp(theirs, a->started) > 0) {
+		log_error("%s belongs to a newer publisher (started %s, pid %" PRId64
+			  "): this one (started %s) stops",
+			  a->hostkey, theirs,
+			  (int64_t)json_integer_value(json_object_get(val, "publisher_pid")),
+			  a->started);
+		json_decref(val);
+		agent_stop(a, AGENT_EXIT_SUPERSEDED);
+		return;
+	}
+	log_info("%s is held by an older publisher (started %s, revision %" PRId64
+		 "): taking it over",
+		 a->hostkey, theirs != NULL ? theirs : "?", kv->create_revision);
+	json_decref(val);
+	a->takeover_mod = kv->mod_revision;
+	a->takeover_lease = kv->lease != a->lease ? kv->lease : 0;
+	a->guard = 0;
+	a->phase = AGENT_TAKEOVER;
 }
 
 static void
 agent_claim_cb(const json_t *reply, const char *why, void *arg)
 {
 	struct agent *a = arg;
-	int64_t rev, create, mod;
+	int64_t rev;
+	struct etcd_kv kv;
 	char err[128];
 
 	a->busy = 0;
@@ -186,13 +218,18 @@ agent_claim_cb(const json_t *reply, const char *why, void *arg)
 		a->phase = AGENT_RECONCILE;
 		log_info("published host %s (key %s, revision %" PRId64 ")", a->host, a->hostkey,
 			 rev);
-	} else if (agent_failed_host(reply, &create, &mod)) {
-		log_info("%s exists (revision %" PRId64 "): taking it over from an older publisher",
-			 a->hostkey, create);
-		a->takeover_mod = mod;
-		a->phase = AGENT_TAKEOVER;
+	} else if (agent_failed_host(reply, &kv)) {
+		agent_contest(a, &kv);
+		etcdmsg_kv_free(&kv);
+		if (a->exit_status != 0)
+			return;
 	}
 	agent_step(a);
+}
+
+static void
+agent_ignore_cb(const json_t *reply, const char *why, void *arg)
+{
 }
 
 static void
@@ -206,6 +243,15 @@ agent_takeover_cb(const json_t *reply, const char *why, void *arg)
 		return;
 	}
 	agent_reachable(a);
+	if (a->takeover_lease != 0) {
+		char id[24];
+
+		snprintf(id, sizeof(id), "%" PRId64, a->takeover_lease);
+		/* Best effort: were it lost, the older lease expires after its TTL anyway. */
+		etcd_post(a->etcd, ETCD_CH_LEASE, "/v3/lease/revoke", json_pack("{s:s}", "ID", id),
+			  agent_ignore_cb, a);
+		a->takeover_lease = 0;
+	}
 	a->phase = AGENT_CLAIM;
 	agent_step(a);
 }
@@ -256,7 +302,8 @@ static void
 agent_write_cb(const json_t *reply, const char *why, void *arg)
 {
 	struct agent *a = arg;
-	int64_t rev, create, mod;
+	int64_t rev;
+	struct etcd_kv kv;
 	char err[128];
 	int ok = reply != NULL && etcdmsg_revision(reply, &rev, err, sizeof(err)) == 0 &&
 		 json_is_true(json_object_get(reply, "succeeded"));
@@ -280,14 +327,14 @@ agent_write_cb(const json_t *reply, const char *why, void *arg)
 	}
 	agent_reachable(a);
 	if (!ok) {
-		if (agent_failed_host(reply, &create, &mod) && create != a->guard) {
-			log_error("%s now belongs to a newer publisher (revision %" PRId64
-				  "): this one stops",
-				  a->hostkey, create);
-			agent_stop(a, AGENT_EXIT_SUPERSEDED);
-			return;
+		if (agent_failed_host(reply, &kv)) {
+			agent_contest(a, &kv);
+			etcdmsg_kv_free(&kv);
+			if (a->exit_status != 0)
+				return;
+		} else {
+			agent_restart_claim(a, "the host key is gone (the lease expired)");
 		}
-		agent_restart_claim(a, "the host key is gone (the lease expired)");
 	}
 	agent_step(a);
 }
@@ -506,7 +553,7 @@ agent_new(struct event_base *base, struct etcd *etcd, const struct agent_setting
 {
 	static const struct ctl_cbs cbs = {agent_snapshot_cb, agent_event_cb, agent_down_cb};
 	struct agent *a = calloc(1, sizeof(*a));
-	struct timeval tv;
+	struct timeval tv, now;
 	time_t t;
 	struct tm tm;
 
@@ -519,9 +566,13 @@ agent_new(struct event_base *base, struct etcd *etcd, const struct agent_setting
 	snprintf(a->host, sizeof(a->host), "%s", set->host);
 	keys_host(a->host, a->hostkey, sizeof(a->hostkey));
 	agent_read_boot_id(a->boot_id, sizeof(a->boot_id));
-	t = time(NULL);
+	gettimeofday(&now, NULL);
+	t = now.tv_sec;
 	gmtime_r(&t, &tm);
-	strftime(a->started, sizeof(a->started), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	strftime(a->started, sizeof(a->started), "%Y-%m-%dT%H:%M:%S", &tm);
+	/* Milliseconds: the newest publisher of a host wins by this string's order. */
+	snprintf(a->started + strlen(a->started), sizeof(a->started) - strlen(a->started),
+		 ".%03uZ", (unsigned)(now.tv_usec / 1000));
 	a->backoff_usec = AGENT_BACKOFF_MIN_USEC;
 	a->ctl = ctl_new(base, set->control, &cbs, a);
 	a->keepalive = event_new(base, -1, EV_PERSIST, agent_keepalive_cb, a);

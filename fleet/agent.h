@@ -6,15 +6,17 @@
  *   1. grant a lease (TTL --ttl), kept alive every --keepalive while the
  *      supervisor's control socket is connected;
  *   2. claim the host key: a put if it does not exist (create revision 0);
- *      if it does (an older publisher of this host), delete it and claim
- *      again, so that the newest publisher owns the key and its creation
- *      revision becomes the guard;
+ *      if it does, the newest publisher of the host (by the "started" time
+ *      in the key's value) wins: an older one's key is deleted (and its
+ *      lease revoked, so that it learns at its next keepalive) and claimed
+ *      again, so that its creation revision becomes our guard; a newer
+ *      one's makes us exit 3;
  *   3. reconcile: read the host's worker keys, delete those the supervisor
  *      no longer knows, rewrite every other;
  *   4. then, on every change, one transaction (at most AGENT_TXN_OPS
  *      operations) with what changed, guarded by the host key's creation
  *      revision. A failed guard means the host key is gone (the lease
- *      expired: back to 1) or belongs to a newer publisher (we exit 3).
+ *      expired: back to 1) or belongs to another publisher (as in 2).
  *
  * When etcd cannot be reached nothing but this process notices: it logs
  * once, keeps the latest state per worker, retries with a backoff (200 ms

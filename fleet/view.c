@@ -110,6 +110,27 @@ view_holding(const struct view *v, uint64_t now_ms)
 	return v->grace_ms != 0 && (v->stale || now_ms < v->fresh_since_ms + v->grace_ms);
 }
 
+/* Hold host h, whose key disappeared at since_ms, instead of reporting it lost (see view.h). */
+static void
+view_hold(const struct view *v, json_t *h, uint64_t since_ms, uint64_t now_ms)
+{
+	json_object_set_new(h, "held_since", json_integer((json_int_t)since_ms));
+	json_object_set_new(h, "held_grace", json_boolean(view_holding(v, now_ms)));
+}
+
+/* When a held host is reported lost: UINT64_MAX while that waits for the view to be fresh. */
+static uint64_t
+view_until(const struct view *v, const json_t *h)
+{
+	uint64_t held = view_uint(h, "held_since");
+
+	if (!json_is_true(json_object_get(h, "held_grace")))
+		return held + v->settle_ms;
+	if (v->stale)
+		return UINT64_MAX;
+	return (held > v->fresh_since_ms ? held : v->fresh_since_ms) + v->grace_ms;
+}
+
 /* The host is lost since since_ms: no longer present, reported once. */
 static void
 view_lose(struct view *v, json_t *h, const char *host, const json_t *workers, uint64_t since_ms,
@@ -118,6 +139,7 @@ view_lose(struct view *v, json_t *h, const char *host, const json_t *workers, ui
 	json_object_set_new(h, "present", json_false());
 	json_object_set_new(h, "lost_since", json_integer((json_int_t)since_ms));
 	json_object_del(h, "held_since");
+	json_object_del(h, "held_grace");
 	if (emit)
 		view_emit(v, json_pack("{s:s,s:s,s:I,s:I}", "event", "host_lost", "host", host,
 				       "workers", (json_int_t)view_count(workers, host), "lost_since",
@@ -148,6 +170,7 @@ view_change(struct view *v, json_t *hosts, json_t *workers, const char *key, con
 			json_object_set_new(h, "info", val);
 			json_object_del(h, "lost_since");
 			json_object_del(h, "held_since");
+			json_object_del(h, "held_grace");
 			if (emit && held != 0)
 				view_emit(v, json_pack("{s:s,s:s,s:I}", "event", "host_renewed", "host",
 						       host, "held_ms", (json_int_t)(now_ms - held)),
@@ -156,8 +179,8 @@ view_change(struct view *v, json_t *hosts, json_t *workers, const char *key, con
 				view_emit(v, json_pack("{s:s,s:s}", "event", "host_up", "host", host),
 					  now_ms);
 		} else if (was && held == 0) {
-			if (emit && view_holding(v, now_ms)) {
-				json_object_set_new(h, "held_since", json_integer((json_int_t)now_ms));
+			if (emit && (view_holding(v, now_ms) || v->settle_ms != 0)) {
+				view_hold(v, h, now_ms, now_ms);
 				return;
 			}
 			view_lose(v, h, host, workers, now_ms, now_ms, emit);
@@ -214,11 +237,16 @@ view_load(struct view *v, const struct etcd_kv *kvs, size_t n, int64_t revision,
 				  now_ms);
 		} else if (is && !was) {
 			view_emit(v, json_pack("{s:s,s:s}", "event", "host_up", "host", k), now_ms);
-		} else if (!is && was && (held != 0 || view_holding(v, now_ms))) {
+		} else if (!is && was &&
+			   (held != 0 || view_holding(v, now_ms) || v->settle_ms != 0)) {
 			json_object_set_new(h, "present", json_true());
 			json_object_set(h, "info", json_object_get(old, "info"));
-			json_object_set_new(h, "held_since",
-					    json_integer((json_int_t)(held != 0 ? held : now_ms)));
+			if (held != 0) {
+				json_object_set(h, "held_since", json_object_get(old, "held_since"));
+				json_object_set(h, "held_grace", json_object_get(old, "held_grace"));
+			} else {
+				view_hold(v, h, now_ms, now_ms);
+			}
 		} else if (!is && (was || old == NULL)) {
 			view_lose(v, h, k, workers, was ? now_ms : 0, now_ms, 1);
 		} else if (!is) {
@@ -256,14 +284,24 @@ view_tick(struct view *v, uint64_t now_ms)
 	const char *k;
 	json_t *h;
 
-	if (v->stale || now_ms < v->fresh_since_ms + v->grace_ms)
-		return;
 	json_object_foreach(v->hosts, k, h) {
-		uint64_t held = view_uint(h, "held_since");
-
-		if (held != 0 && now_ms >= held + v->grace_ms)
-			view_lose(v, h, k, v->workers, held, now_ms, 1);
+		if (view_uint(h, "held_since") != 0 && now_ms >= view_until(v, h))
+			view_lose(v, h, k, v->workers, view_uint(h, "held_since"), now_ms, 1);
 	}
+}
+
+uint64_t
+view_next_deadline(const struct view *v)
+{
+	uint64_t next = UINT64_MAX;
+	const char *k;
+	json_t *h;
+
+	json_object_foreach(v->hosts, k, h) {
+		if (view_uint(h, "held_since") != 0 && view_until(v, h) < next)
+			next = view_until(v, h);
+	}
+	return next == UINT64_MAX ? 0 : next;
 }
 
 void
@@ -410,8 +448,7 @@ view_print(const struct view *v, FILE *fp)
 			fprintf(fp, "host lost since %s\n",
 				view_uint(h, "lost_since") != 0 ? c1 : "before this view began");
 		else if (json_object_get(h, "key_gone_since") != NULL)
-			fprintf(fp, "key gone since %s, as etcd's quorum returned: lost unless "
-				    "claimed again\n",
+			fprintf(fp, "key gone since %s: lost unless claimed again soon\n",
 				(view_clock(view_uint(h, "key_gone_since"), c1, sizeof(c1)), c1));
 		else
 			fprintf(fp, "supervisor pid %" PRIu64 "\n",

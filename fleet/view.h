@@ -14,7 +14,10 @@
  * again within a keepalive period. Such a host is reported lost only if its
  * key is still gone grace after the view turned fresh (view_tick), and then
  * as lost since its key disappeared; a host whose key comes back in time
- * is reported as host_renewed, not as an incident.
+ * is reported as host_renewed, not as an incident. Outside that window a
+ * host key gone is held for settle only (VIEW_SETTLE_MS in watch): a
+ * publisher taking over from an older one deletes the key and claims it
+ * again a few ms later, which is no incident either.
  */
 #ifndef VIGIL_FLEET_VIEW_H
 #define VIGIL_FLEET_VIEW_H
@@ -44,6 +47,7 @@ struct view {
 	char stale_why[200];
 	uint64_t fresh_since_ms; /* when the view last turned fresh (0: never stale) */
 	uint64_t grace_ms;       /* see above; 0 reports every loss at once */
+	uint64_t settle_ms;      /* see above; 0 reports a loss outside the grace at once */
 	int64_t revision; /* of the last load or watch event */
 	view_emit_cb emit;
 	void *arg;
@@ -59,8 +63,10 @@ void view_load(struct view *v, const struct etcd_kv *kvs, size_t n, int64_t revi
 /* One watch event: a put (value non-NULL) or a delete of key. */
 void view_apply(struct view *v, const char *key, const char *value, uint64_t now_ms);
 
-/* Report the held host losses whose grace is over (call it every few hundred ms). */
+/* Report the held host losses whose grace or settle time is over. */
 void view_tick(struct view *v, uint64_t now_ms);
+/* When view_tick has something to do next (ms since the epoch), 0 if nothing is held. */
+uint64_t view_next_deadline(const struct view *v);
 
 /* etcd could (not) be read: the view is stale (why says how) or fresh again. */
 void view_set_stale(struct view *v, int stale, const char *why, uint64_t now_ms);

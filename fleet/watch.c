@@ -18,7 +18,7 @@ struct watch {
 	struct etcd *etcd;
 	struct watch_settings set;
 	struct view view;
-	struct event *probe, *reopen;
+	struct event *probe, *reopen, *tick;
 	int loading;   /* a full read in flight */
 	int probing;   /* a probe in flight */
 	int watching;  /* the etcd watch is open and trusted */
@@ -55,6 +55,31 @@ watch_emit_cb(const json_t *change, void *arg)
 }
 
 static void watch_load(struct watch *w);
+
+/* Arm the tick for the next held host's deadline, if any. */
+static void
+watch_arm_tick(struct watch *w)
+{
+	uint64_t next = view_next_deadline(&w->view), now = watch_now_ms();
+	struct timeval tv = {0, 0};
+
+	if (next == 0)
+		return;
+	if (next > now) {
+		tv.tv_sec = (time_t)((next - now) / 1000);
+		tv.tv_usec = (suseconds_t)((next - now) % 1000 * 1000);
+	}
+	evtimer_add(w->tick, &tv);
+}
+
+static void
+watch_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct watch *w = arg;
+
+	view_tick(&w->view, watch_now_ms());
+	watch_arm_tick(w);
+}
 
 static void
 watch_print(struct watch *w)
@@ -106,6 +131,7 @@ watch_stream_cb(const json_t *line, const char *why, void *arg)
 			w->view.revision = kv.mod_revision;
 		etcdmsg_kv_free(&kv);
 	}
+	watch_arm_tick(w);
 }
 
 static void
@@ -153,6 +179,7 @@ watch_load_cb(const json_t *reply, const char *why, void *arg)
 		return;
 	}
 	view_set_stale(&w->view, 0, NULL, watch_now_ms());
+	watch_arm_tick(w);
 	watch_open(w);
 }
 
@@ -196,7 +223,6 @@ watch_probe_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct watch *w = arg;
 	json_t *req;
 
-	view_tick(&w->view, watch_now_ms());
 	if (w->probing || w->loading)
 		return;
 	/* A linearizable read needs a leader and a quorum: the cheapest one, a count. */
@@ -219,9 +245,11 @@ watch_run(struct event_base *base, struct etcd *etcd, const struct watch_setting
 		return 1;
 	}
 	w.view.grace_ms = set->follow ? set->grace_usec / VIGIL_USEC_PER_MSEC : 0;
+	w.view.settle_ms = set->follow ? WATCH_SETTLE_MS : 0;
 	w.probe = event_new(base, -1, EV_PERSIST, watch_probe_timer_cb, &w);
 	w.reopen = event_new(base, -1, 0, watch_reopen_cb, &w);
-	if (w.probe == NULL || w.reopen == NULL) {
+	w.tick = evtimer_new(base, watch_tick_cb, &w);
+	if (w.probe == NULL || w.reopen == NULL || w.tick == NULL) {
 		fprintf(stderr, "vigil-fleet: out of memory\n");
 		w.exit_status = 1;
 		goto out;
@@ -236,6 +264,8 @@ out:
 		event_free(w.probe);
 	if (w.reopen != NULL)
 		event_free(w.reopen);
+	if (w.tick != NULL)
+		event_free(w.tick);
 	view_free(&w.view);
 	return w.exit_status;
 }

@@ -7,7 +7,8 @@
  * linearizable read with the --timeout deadline: when that fails the view
  * is stale (said once), and when it works again the view is read anew and
  * the watch reopened, printing what changed meanwhile. Host keys that
- * disappear as the quorum returns are held for --grace (view.h).
+ * disappear as the quorum returns are held for --grace, others for
+ * WATCH_SETTLE_MS (view.h).
  */
 #ifndef VIGIL_FLEET_WATCH_H
 #define VIGIL_FLEET_WATCH_H
@@ -18,6 +19,7 @@
 
 #include "etcd.h"
 
+#define WATCH_SETTLE_MS 200 /* a host key gone this long is a host lost (view.h) */
 #define WATCH_EXIT_STALE 3 /* status: printed, but from a member without quorum */
 
 struct watch_settings {

@@ -272,6 +272,25 @@ check "zero false host-lost reports" test "$false_lost" -eq 0
 check "zero false dead reports" test "$false_dead" -eq 0
 check "every host up and the view right at the end" sh -c "$(declare -f status_json); status_json | jq -e '
 	([.hosts[] | select(.state == \"up\")] | length == 3) and (.stale == false)' >/dev/null"
+
+# 4. A second publisher for host C: it takes the key over, the first exits 3
+# (superseded), and the view sees no incident.
+t7=$(now_ms)
+"$fleet" --etcd "$endpoints" --host C --control "$dir/C/c.sock" --ttl ${TTL}s --timeout 1s \
+	>"$dir/C/fleet2.log" 2>&1 &
+pids+=($!)
+old=${fpid[C]}
+superseded() { ! kill -0 "$old" 2>/dev/null; }
+check "the older publisher of C stops when the newer one takes over" wait_for 10 superseded
+wait "$old"
+rc=$?
+check "it exits 3 (superseded), not to be restarted ($rc)" test "$rc" -eq 3
+sleep 1
+check "no host lost for the takeover" test "$(count "$t7" '.event == "host_lost"')" -eq 0
+check "C up with its workers in the view" sh -c "$(declare -f status_json); status_json | jq -e '
+	.hosts[] | select(.host == \"C\") | .state == \"up\" and
+	([.workers[] | select(.state == \"alive\")] | length == 2)' >/dev/null"
+
 for h in A B C; do
 	grep -c "etcd unreachable" "$dir/$h/fleet.log" | xargs echo "figure: host $h logged etcd unreachable, times:"
 done

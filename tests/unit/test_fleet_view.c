@@ -207,3 +207,34 @@ Test(view, outside_the_grace_a_host_is_lost_at_once)
 	view_apply(&v, HOST("b"), NULL, 4001);
 	cr_expect_str_eq(events(), "stale fresh host_lost");
 }
+
+Test(view, a_takeover_that_deletes_and_claims_the_key_again_is_no_incident)
+{
+	v.settle_ms = 200;
+	two_hosts();
+	view_apply(&v, HOST("b"), NULL, 1000);
+	cr_expect_eq(view_next_deadline(&v), 1200);
+	view_tick(&v, 1100);
+	view_apply(&v, HOST("b"), info, 1105);
+	cr_expect_str_eq(events(), "host_renewed");
+	cr_expect_eq(view_next_deadline(&v), 0);
+	view_tick(&v, 2000);
+	cr_expect_str_eq(events(), "");
+	cr_expect_str_eq(state_of("b", "w1"), "alive");
+}
+
+Test(view, a_key_gone_longer_than_the_settle_time_is_a_host_lost_since_it_went)
+{
+	v.settle_ms = 200;
+	two_hosts();
+	view_apply(&v, HOST("b"), NULL, 1000);
+	view_tick(&v, 1199);
+	cr_expect_str_eq(events(), "");
+	view_tick(&v, 1200);
+	cr_expect_str_eq(events(), "host_lost");
+	json_t *doc = view_json(&v);
+	cr_expect_eq(json_integer_value(json_object_get(
+			 json_array_get(json_object_get(doc, "hosts"), 1), "lost_since")),
+		     1000);
+	json_decref(doc);
+}
