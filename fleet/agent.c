@@ -101,9 +101,10 @@ agent_reachable(struct agent *a)
 		event_active(a->keepalive, EV_TIMEOUT, 0);
 	}
 	if (a->waiting) {
-		/* No more backoff: the next step goes now. */
-		evtimer_del(a->retry);
-		a->waiting = 0;
+		/* No more backoff: what waited for etcd (a write, a claim) goes at once. */
+		struct timeval now = {0, 0};
+
+		evtimer_add(a->retry, &now);
 	}
 	a->backoff_usec = AGENT_BACKOFF_MIN_USEC;
 }

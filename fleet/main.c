@@ -36,6 +36,7 @@ struct fleet_args {
 	const char *control;
 	uint64_t ttl, keepalive, timeout, probe, grace;
 	int json;
+	const char *metrics;
 	enum log_level level;
 };
 
@@ -57,6 +58,8 @@ usage(FILE *fp)
 		"      --grace DUR          watch: how long a host key that etcd dropped as its quorum\n"
 		"                           returned may take to come back before the host is\n"
 		"                           reported lost (default 5s; 0 reports at once)\n"
+		"      --metrics ADDR:PORT  watch: serve GET /metrics (Prometheus) over HTTP,\n"
+		"                           unauthenticated: 127.0.0.1:9478, [::1]:9478 (default off)\n"
 		"      --json               status, watch: JSON (one document, or one line per change)\n"
 		"      --log-level LEVEL    error, warning, info or debug (default info)\n"
 		"  -h, --help               this help\n"
@@ -97,13 +100,14 @@ duration_arg(const char *opt, const char *arg, uint64_t lo, uint64_t hi)
 static void
 parse_args(int argc, char **argv, struct fleet_args *a)
 {
-	enum { O_TTL = 256, O_KEEPALIVE, O_TIMEOUT, O_PROBE, O_GRACE, O_JSON, O_LOG };
+	enum { O_TTL = 256, O_KEEPALIVE, O_TIMEOUT, O_PROBE, O_GRACE, O_JSON, O_LOG, O_METRICS };
 	static const struct option longopts[] = {
 	    {"etcd", required_argument, NULL, 'e'},   {"host", required_argument, NULL, 'n'},
 	    {"control", required_argument, NULL, 'c'}, {"ttl", required_argument, NULL, O_TTL},
 	    {"keepalive", required_argument, NULL, O_KEEPALIVE},
 	    {"timeout", required_argument, NULL, O_TIMEOUT},
 	    {"probe", required_argument, NULL, O_PROBE}, {"grace", required_argument, NULL, O_GRACE}, {"json", no_argument, NULL, O_JSON},
+	    {"metrics", required_argument, NULL, O_METRICS},
 	    {"log-level", required_argument, NULL, O_LOG}, {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0}};
 	int ch;
@@ -142,6 +146,15 @@ parse_args(int argc, char **argv, struct fleet_args *a)
 		case O_GRACE:
 			a->grace = duration_arg("--grace", optarg, 0, 600 * VIGIL_USEC_PER_SEC);
 			break;
+		case O_METRICS: {
+			char host[256], err[300];
+			uint16_t port;
+
+			if (watch_parse_addr(optarg, host, sizeof(host), &port, err, sizeof(err)) == -1)
+				usage_error("--metrics:", err);
+			a->metrics = optarg;
+			break;
+		}
 		case O_JSON:
 			a->json = 1;
 			break;
@@ -168,6 +181,8 @@ parse_args(int argc, char **argv, struct fleet_args *a)
 		if (optind < argc)
 			usage_error("unexpected argument:", argv[optind]);
 	}
+	if (a->metrics != NULL && (a->mode == NULL || strcmp(a->mode, "watch") != 0))
+		usage_error("--metrics goes with watch", NULL);
 	if (a->keepalive == 0)
 		a->keepalive = a->ttl / 3;
 	if (a->keepalive >= a->ttl)
@@ -224,7 +239,8 @@ main(int argc, char **argv)
 		struct watch_settings ws = {.json = args.json,
 					    .follow = strcmp(args.mode, "watch") == 0,
 					    .probe_usec = args.probe,
-					    .grace_usec = args.grace};
+					    .grace_usec = args.grace,
+					    .metrics = args.metrics};
 
 		status = watch_run(base, etcd, &ws);
 	} else {

@@ -513,3 +513,49 @@ view_print_change(const json_t *c, FILE *fp)
 		fprintf(fp, "%s fresh again after %" PRIu64 " ms\n", t, view_uint(c, "stale_ms"));
 	fflush(fp);
 }
+
+/* A state as a label value: the letters of what the key says, else "other". */
+static const char *
+view_label_state(const char *s)
+{
+	if (s == NULL || *s == '\0' || strlen(s) > 15)
+		return "other";
+	for (const char *p = s; *p != '\0'; p++)
+		if (*p < 'a' || *p > 'z')
+			return "other";
+	return s;
+}
+
+void
+view_metrics(const struct view *v, FILE *fp)
+{
+	json_t *doc = view_json(v), *h, *w;
+	size_t i, k;
+
+	if (doc == NULL)
+		return;
+	fprintf(fp, "# HELP vigil_fleet_stale Whether the view is stale: etcd could not be read "
+		    "with a quorum at the last probe.\n"
+		    "# TYPE vigil_fleet_stale gauge\nvigil_fleet_stale %d\n",
+		v->stale);
+	fprintf(fp, "# HELP vigil_fleet_host_up Whether the host's key exists (its publisher "
+		    "keeps its lease); 0 once the host is lost.\n"
+		    "# TYPE vigil_fleet_host_up gauge\n");
+	json_array_foreach(json_object_get(doc, "hosts"), i, h) {
+		fprintf(fp, "vigil_fleet_host_up{host=\"%s\"} %d\n",
+			json_string_value(json_object_get(h, "host")),
+			strcmp(json_string_value(json_object_get(h, "state")), "up") == 0);
+	}
+	fprintf(fp, "# HELP vigil_fleet_worker_state The state of the worker as the fleet view "
+		    "derives it: its key's while its host is up, unknown while it is lost.\n"
+		    "# TYPE vigil_fleet_worker_state gauge\n");
+	json_array_foreach(json_object_get(doc, "hosts"), i, h) {
+		json_array_foreach(json_object_get(h, "workers"), k, w) {
+			fprintf(fp, "vigil_fleet_worker_state{host=\"%s\",worker=\"%s\",state=\"%s\"} 1\n",
+				json_string_value(json_object_get(h, "host")),
+				json_string_value(json_object_get(w, "worker")),
+				view_label_state(json_string_value(json_object_get(w, "state"))));
+		}
+	}
+	json_decref(doc);
+}

@@ -82,6 +82,13 @@ json_t *view_json(const struct view *v);
 /* The same as an aligned table for people. */
 void view_print(const struct view *v, FILE *fp);
 
+/*
+ * The view as Prometheus metrics (text format 0.0.4): vigil_fleet_stale,
+ * vigil_fleet_host_up{host} and vigil_fleet_worker_state{host,worker,state}
+ * (1 for the derived state: unknown while the host is lost).
+ */
+void view_metrics(const struct view *v, FILE *fp);
+
 /* One change as a line for people ("12:00:01.234 host b lost: 3 workers unknown"). */
 void view_print_change(const json_t *change, FILE *fp);
 

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include <event2/buffer.h>
+#include <event2/http.h>
+
 #include "duration.h"
 #include "etcdmsg.h"
 #include "keys.h"
@@ -19,6 +22,7 @@ struct watch {
 	struct watch_settings set;
 	struct view view;
 	struct event *probe, *reopen, *tick;
+	struct evhttp *http;
 	int loading;   /* a full read in flight */
 	int probing;   /* a probe in flight */
 	int watching;  /* the etcd watch is open and trusted */
@@ -234,6 +238,92 @@ watch_probe_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 int
+watch_parse_addr(const char *s, char *host, size_t cap, uint16_t *port, char *err, size_t errlen)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	unsigned long p;
+	size_t hl;
+
+	if (colon == NULL || colon == s) {
+		snprintf(err, errlen, "'%s' is not HOST:PORT", s);
+		return -1;
+	}
+	hl = (size_t)(colon - s);
+	if (s[0] == '[') {
+		if (hl < 3 || s[hl - 1] != ']') {
+			snprintf(err, errlen, "'%s' is not [IPV6]:PORT", s);
+			return -1;
+		}
+		s++;
+		hl -= 2;
+	}
+	p = strtoul(colon + 1, &end, 10);
+	if (hl >= cap || *end != '\0' || end == colon + 1 || p == 0 || p > 65535) {
+		snprintf(err, errlen, "'%s' is not HOST:PORT (a port from 1 to 65535)", s);
+		return -1;
+	}
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+}
+
+/* GET /metrics: the view in Prometheus' text format; anything else 404. */
+static void
+watch_http_cb(struct evhttp_request *req, void *arg)
+{
+	struct watch *w = arg;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	if (strcmp(evhttp_request_get_uri(req), "/metrics") != 0 ||
+	    evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		evhttp_send_error(req, HTTP_NOTFOUND, "only GET /metrics");
+		return;
+	}
+	if ((fp = open_memstream(&text, &len)) == NULL) {
+		evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+		return;
+	}
+	view_metrics(&w->view, fp);
+	fclose(fp);
+	struct evbuffer *out = evbuffer_new();
+	if (out == NULL) {
+		free(text);
+		evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+		return;
+	}
+	evbuffer_add(out, text, len);
+	free(text);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "text/plain; version=0.0.4");
+	evhttp_send_reply(req, HTTP_OK, "OK", out);
+	evbuffer_free(out);
+}
+
+/* Serve --metrics; -1 with a message on stderr if it cannot be bound. */
+static int
+watch_serve(struct watch *w, const char *addr)
+{
+	char host[256], err[300];
+	uint16_t port;
+
+	if (watch_parse_addr(addr, host, sizeof(host), &port, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vigil-fleet: --metrics: %s\n", err);
+		return -1;
+	}
+	if ((w->http = evhttp_new(w->base)) == NULL ||
+	    evhttp_bind_socket(w->http, host, port) == -1) {
+		fprintf(stderr, "vigil-fleet: --metrics: cannot listen on %s\n", addr);
+		return -1;
+	}
+	evhttp_set_gencb(w->http, watch_http_cb, w);
+	return 0;
+}
+
+int
 watch_run(struct event_base *base, struct etcd *etcd, const struct watch_settings *set)
 {
 	struct watch w = {.base = base, .etcd = etcd, .set = *set};
@@ -254,11 +344,17 @@ watch_run(struct event_base *base, struct etcd *etcd, const struct watch_setting
 		w.exit_status = 1;
 		goto out;
 	}
+	if (set->follow && set->metrics != NULL && watch_serve(&w, set->metrics) == -1) {
+		w.exit_status = 1;
+		goto out;
+	}
 	if (set->follow)
 		event_add(w.probe, &tv);
 	watch_load(&w);
 	event_base_dispatch(base);
 out:
+	if (w.http != NULL)
+		evhttp_free(w.http);
 	etcd_watch_cancel(etcd);
 	if (w.probe != NULL)
 		event_free(w.probe);

@@ -8,7 +8,8 @@
  * is stale (said once), and when it works again the view is read anew and
  * the watch reopened, printing what changed meanwhile. Host keys that
  * disappear as the quorum returns are held for --grace, others for
- * WATCH_SETTLE_MS (view.h).
+ * WATCH_SETTLE_MS (view.h). With --metrics, watch serves the view as
+ * Prometheus metrics (view_metrics) over HTTP.
  */
 #ifndef VIGIL_FLEET_WATCH_H
 #define VIGIL_FLEET_WATCH_H
@@ -27,7 +28,15 @@ struct watch_settings {
 	int follow;          /* watch (1) or status (0) */
 	uint64_t probe_usec; /* watch: how often etcd's quorum is checked */
 	uint64_t grace_usec; /* watch: how long a host key lost with the quorum may take to return */
+	const char *metrics; /* watch: serve GET /metrics on this HOST:PORT (NULL: no) */
 };
+
+/*
+ * Split "HOST:PORT" ("[::1]:9478", "127.0.0.1:9478") into host and port; -1
+ * with err if it is not that.
+ */
+int watch_parse_addr(const char *s, char *host, size_t cap, uint16_t *port, char *err,
+		     size_t errlen);
 
 /* Run status or watch on base until done (status) or the loop is broken; the exit status. */
 int watch_run(struct event_base *base, struct etcd *etcd, const struct watch_settings *set);

@@ -33,7 +33,7 @@ skip() {
 for b in etcd etcdctl; do
 	command -v $b >/dev/null || skip "$b is not installed (Debian: etcd-server, etcd-client)"
 done
-for c in jq python3 curl; do
+for c in jq python3 curl promtool; do
 	command -v $c >/dev/null || { echo "FAIL: test_fleet needs $c (scripts/deps test)"; exit 1; }
 done
 for b in "$sup" "$ctl" "$wrk" "$fleet"; do
@@ -142,7 +142,9 @@ for h in A B C; do
 	fpid[$h]=$!
 	pids+=($!)
 done
-"$fleet" watch --json --etcd "$endpoints" --timeout 1s --probe 250ms --grace 2s >"$dir/watch" 2>"$dir/watch.err" &
+mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$fleet" watch --json --etcd "$endpoints" --timeout 1s --probe 250ms --grace 2s \
+	--metrics "127.0.0.1:$mport" >"$dir/watch" 2>"$dir/watch.err" &
 pids+=($!)
 W=$dir/watch
 status_json() { "$fleet" status --json --etcd "$endpoints" --timeout 1s 2>/dev/null; }
@@ -151,6 +153,10 @@ all_alive() {
 		select(.state == "alive")] | length == 6' >/dev/null
 }
 check "3 hosts up and 6 workers alive in the view" wait_for 20 all_alive
+# metric LINE: the watcher's /metrics has this exact sample line.
+metric() { curl -sf "http://127.0.0.1:$mport/metrics" | grep -qxF "$1"; }
+promtool_ok() { curl -sf "http://127.0.0.1:$mport/metrics" | promtool check metrics; }
+check "/metrics passes promtool check metrics" promtool_ok
 # lines WHEN FILTER: watch lines learned at or after WHEN (ms) that match FILTER.
 lines() { jq -c --argjson t "$1" "select(.time >= \$t) | select($2)" "$W"; }
 count() { lines "$@" | wc -l; }
@@ -165,6 +171,7 @@ view_ms=$(lines "$t0" '.event == "worker" and .worker == "b1" and .state == "dea
 lag=$((view_ms - detect_ms))
 echo "figure: B detected b1 dead $((detect_ms - t0)) ms after SIGKILL; the view showed it $lag ms after B's detection"
 check "the view within 100 ms of B's detection ($lag ms)" test "$lag" -le 100 -a "$lag" -ge 0
+check "/metrics: b1 dead" metric 'vigil_fleet_worker_state{host="B",worker="b1",state="dead"} 1'
 
 # 2. B's publisher frozen: host lost, workers unknown, nothing dead.
 t1=$(now_ms)
@@ -177,9 +184,17 @@ echo "figure: host B lost $((lost_ms - t1)) ms after its publisher was frozen (T
 check "host lost within TTL + 1 s ($((lost_ms - t1)) ms)" test $((lost_ms - t1)) -le $((TTL * 1000 + 1000))
 check "host_lost counts B's 2 workers as unknown, once" \
 	test "$(lines "$t1" '.event == "host_lost"' | jq -s 'length == 1 and .[0].workers == 2')" = true
-check "status shows B lost, its workers unknown" sh -c "$(declare -f status_json); status_json | jq -e '
-	(.hosts[] | select(.host == \"B\") | .state == \"lost\" and
-	 ([.workers[].state] | unique == [\"unknown\"]))' >/dev/null"
+b_lost() {
+	status_json | jq -e '.hosts[] | select(.host == "B") | .state == "lost" and
+		([.workers[].state] | unique == ["unknown"])' >/dev/null
+}
+check "status shows B lost, its workers unknown" b_lost
+b_lost_metrics() {
+	metric 'vigil_fleet_host_up{host="B"} 0' &&
+		metric 'vigil_fleet_worker_state{host="B",worker="b2",state="unknown"} 1' &&
+		! curl -sf "http://127.0.0.1:$mport/metrics" | grep -q 'host="B".*state="dead"'
+}
+check "/metrics: B down, its workers unknown, none dead" b_lost_metrics
 # A worker restarted on B while its publisher is away: the view must catch up.
 kill -TERM "${wpid[B/b2]}"
 wait "${wpid[B/b2]}" 2>/dev/null
@@ -228,6 +243,7 @@ echo "stopped 2 of 3 etcd members for $QUORUM_LOSS s"
 seen_stale() { [[ $(count "$t4" '.event == "stale"') -ge 1 ]]; }
 check "the view says stale while quorum is gone" wait_for 10 seen_stale
 stale_ms=$(lines "$t4" '.event == "stale"' | head -1 | jq .time)
+check "/metrics: stale" metric "vigil_fleet_stale 1"
 echo "figure: stale $((stale_ms - t4)) ms after quorum was lost"
 # Meanwhile on A, a worker dies: A's supervisor detects it as ever.
 sleep 2
@@ -270,8 +286,11 @@ false_dead=$(count "$t3" '.event == "worker" and .state == "dead" and .worker !=
 echo "figure: host_lost reports $false_lost, dead reports $false_dead from the leader's death on (a1 excepted); host keys dropped by etcd and claimed again within the grace: $renewed"
 check "zero false host-lost reports" test "$false_lost" -eq 0
 check "zero false dead reports" test "$false_dead" -eq 0
-check "every host up and the view right at the end" sh -c "$(declare -f status_json); status_json | jq -e '
-	([.hosts[] | select(.state == \"up\")] | length == 3) and (.stale == false)' >/dev/null"
+all_up() {
+	status_json | jq -e '([.hosts[] | select(.state == "up")] | length == 3) and
+		(.stale == false)' >/dev/null
+}
+check "every host up and the view right at the end" all_up
 
 # 4. A second publisher for host C: it takes the key over, the first exits 3
 # (superseded), and the view sees no incident.
@@ -287,9 +306,11 @@ rc=$?
 check "it exits 3 (superseded), not to be restarted ($rc)" test "$rc" -eq 3
 sleep 1
 check "no host lost for the takeover" test "$(count "$t7" '.event == "host_lost"')" -eq 0
-check "C up with its workers in the view" sh -c "$(declare -f status_json); status_json | jq -e '
-	.hosts[] | select(.host == \"C\") | .state == \"up\" and
-	([.workers[] | select(.state == \"alive\")] | length == 2)' >/dev/null"
+c_up() {
+	status_json | jq -e '.hosts[] | select(.host == "C") | .state == "up" and
+		([.workers[] | select(.state == "alive")] | length == 2)' >/dev/null
+}
+check "C up with its workers in the view" c_up
 
 for h in A B C; do
 	grep -c "etcd unreachable" "$dir/$h/fleet.log" | xargs echo "figure: host $h logged etcd unreachable, times:"
