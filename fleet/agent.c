@@ -33,17 +33,17 @@ struct agent {
 	char started[40];
 	enum agent_phase phase;
 	int64_t lease;
-	int64_t guard;      /* the host key's creation revision, once claimed */
-	int64_t takeover_mod; /* the mod revision of the older host key we delete */
+	int64_t guard;          /* the host key's creation revision, once claimed */
+	int64_t takeover_mod;   /* the mod revision of the older host key we delete */
 	int64_t takeover_lease; /* its lease, revoked once the key is ours */
-	int busy;           /* a request of the steps in flight */
-	int waiting;        /* the backoff timer is armed */
+	int busy;               /* a request of the steps in flight */
+	int waiting;            /* the backoff timer is armed */
 	int keepalive_busy;
 	int ctl_up;
 	int have_snapshot;
-	int host_dirty;     /* the host's value changed (supervisor pid) */
+	int host_dirty; /* the host's value changed (supervisor pid) */
 	uint64_t published_pid;
-	char **stale;       /* worker names etcd has and the supervisor does not */
+	char **stale; /* worker names etcd has and the supervisor does not */
 	size_t nstale;
 	/* The batch in flight. */
 	struct pub_worker *batch[AGENT_TXN_OPS];
@@ -77,8 +77,8 @@ agent_unreachable(struct agent *a, const char *what, const char *why)
 		a->unreachable = 1;
 		a->unreachable_since = vigil_now_usec();
 		log_warnx("etcd unreachable (%s: %s): the supervisor goes on watching; keeping the "
-			  "latest state of %zu workers and retrying",
-			  what, why, a->pub.count);
+		          "latest state of %zu workers and retrying",
+		          what, why, a->pub.count);
 	}
 	if (a->waiting)
 		return;
@@ -87,7 +87,7 @@ agent_unreachable(struct agent *a, const char *what, const char *why)
 	a->waiting = 1;
 	evtimer_add(a->retry, &tv);
 	a->backoff_usec = a->backoff_usec * 2 > AGENT_BACKOFF_MAX_USEC ? AGENT_BACKOFF_MAX_USEC
-								    : a->backoff_usec * 2;
+	                                                               : a->backoff_usec * 2;
 }
 
 static void
@@ -96,7 +96,7 @@ agent_reachable(struct agent *a)
 	if (a->unreachable) {
 		a->unreachable = 0;
 		log_info("etcd reachable again (%s) after %.1f s", etcd_endpoint(a->etcd),
-			 (double)(vigil_now_usec() - a->unreachable_since) / 1e6);
+		         (double)(vigil_now_usec() - a->unreachable_since) / 1e6);
 		/* etcd may have dropped our lease as its quorum returned: know at once. */
 		event_active(a->keepalive, EV_TIMEOUT, 0);
 	}
@@ -124,10 +124,10 @@ agent_restart_claim(struct agent *a, const char *why)
 static char *
 agent_host_value(struct agent *a)
 {
-	json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I}", "boot_id", a->boot_id, "started",
-			      a->started, "version", VIGIL_VERSION, "supervisor_pid",
-			      (json_int_t)a->pub.supervisor_pid, "publisher_pid",
-			      (json_int_t)getpid());
+	json_t *o =
+	    json_pack("{s:s,s:s,s:s,s:I,s:I}", "boot_id", a->boot_id, "started", a->started,
+	              "version", VIGIL_VERSION, "supervisor_pid", (json_int_t)a->pub.supervisor_pid,
+	              "publisher_pid", (json_int_t)getpid());
 	char *s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 
 	json_decref(o);
@@ -149,7 +149,7 @@ agent_lease_cb(const json_t *reply, const char *why, void *arg)
 	a->lease = id;
 	a->phase = AGENT_CLAIM;
 	log_info("lease %" PRIx64 " granted (TTL %" PRIu64 " s)", (uint64_t)id,
-		 (uint64_t)(a->set.ttl_usec / VIGIL_USEC_PER_SEC));
+	         (uint64_t)(a->set.ttl_usec / VIGIL_USEC_PER_SEC));
 	agent_step(a);
 }
 
@@ -161,7 +161,7 @@ static int
 agent_failed_host(const json_t *reply, struct etcd_kv *kv)
 {
 	const json_t *rr = json_object_get(json_array_get(json_object_get(reply, "responses"), 0),
-					   "response_range");
+	                                   "response_range");
 	const json_t *kvj = json_array_get(json_object_get(rr, "kvs"), 0);
 	char err[128];
 
@@ -181,17 +181,17 @@ agent_contest(struct agent *a, const struct etcd_kv *kv)
 
 	if (theirs != NULL && strcmp(theirs, a->started) > 0) {
 		log_error("%s belongs to a newer publisher (started %s, pid %" PRId64
-			  "): this one (started %s) stops",
-			  a->hostkey, theirs,
-			  (int64_t)json_integer_value(json_object_get(val, "publisher_pid")),
-			  a->started);
+		          "): this one (started %s) stops",
+		          a->hostkey, theirs,
+		          (int64_t)json_integer_value(json_object_get(val, "publisher_pid")),
+		          a->started);
 		json_decref(val);
 		agent_stop(a, AGENT_EXIT_SUPERSEDED);
 		return;
 	}
 	log_info("%s is held by an older publisher (started %s, revision %" PRId64
-		 "): taking it over",
-		 a->hostkey, theirs != NULL ? theirs : "?", kv->create_revision);
+	         "): taking it over",
+	         a->hostkey, theirs != NULL ? theirs : "?", kv->create_revision);
 	json_decref(val);
 	a->takeover_mod = kv->mod_revision;
 	a->takeover_lease = kv->lease != a->lease ? kv->lease : 0;
@@ -218,7 +218,7 @@ agent_claim_cb(const json_t *reply, const char *why, void *arg)
 		a->published_pid = a->pub.supervisor_pid;
 		a->phase = AGENT_RECONCILE;
 		log_info("published host %s (key %s, revision %" PRId64 ")", a->host, a->hostkey,
-			 rev);
+		         rev);
 	} else if (agent_failed_host(reply, &kv)) {
 		agent_contest(a, &kv);
 		etcdmsg_kv_free(&kv);
@@ -250,7 +250,7 @@ agent_takeover_cb(const json_t *reply, const char *why, void *arg)
 		snprintf(id, sizeof(id), "%" PRId64, a->takeover_lease);
 		/* Best effort: were it lost, the older lease expires after its TTL anyway. */
 		etcd_post(a->etcd, ETCD_CH_LEASE, "/v3/lease/revoke", json_pack("{s:s}", "ID", id),
-			  agent_ignore_cb, a);
+		          agent_ignore_cb, a);
 		a->takeover_lease = 0;
 	}
 	a->phase = AGENT_CLAIM;
@@ -295,7 +295,7 @@ agent_reconcile_cb(const json_t *reply, const char *why, void *arg)
 	pub_all_dirty(&a->pub);
 	a->phase = AGENT_READY;
 	log_info("reconciling: %zu worker keys to write, %zu to delete", pub_dirty_count(&a->pub),
-		 a->nstale);
+	         a->nstale);
 	agent_step(a);
 }
 
@@ -307,7 +307,7 @@ agent_write_cb(const json_t *reply, const char *why, void *arg)
 	struct etcd_kv kv;
 	char err[128];
 	int ok = reply != NULL && etcdmsg_revision(reply, &rev, err, sizeof(err)) == 0 &&
-		 json_is_true(json_object_get(reply, "succeeded"));
+	         json_is_true(json_object_get(reply, "succeeded"));
 
 	a->busy = 0;
 	pub_sent(&a->pub, a->batch, a->gens, a->nbatch, ok);
@@ -316,7 +316,7 @@ agent_write_cb(const json_t *reply, const char *why, void *arg)
 		for (size_t i = 0; i < a->nbatch_stale; i++)
 			free(a->stale[i]);
 		memmove(a->stale, a->stale + a->nbatch_stale,
-			(a->nstale - a->nbatch_stale) * sizeof(*a->stale));
+		        (a->nstale - a->nbatch_stale) * sizeof(*a->stale));
 		a->nstale -= a->nbatch_stale;
 		if (a->batch_host)
 			a->host_dirty = 0;
@@ -387,7 +387,7 @@ agent_write(struct agent *a)
 	}
 	a->busy = 1;
 	if (etcd_post(a->etcd, ETCD_CH_KV, "/v3/kv/txn",
-		      etcdmsg_txn_guarded(a->hostkey, a->guard, ops), agent_write_cb, a) == -1) {
+	              etcdmsg_txn_guarded(a->hostkey, a->guard, ops), agent_write_cb, a) == -1) {
 		a->busy = 0;
 		pub_sent(&a->pub, a->batch, a->gens, a->nbatch, 0);
 		a->nbatch = a->nbatch_stale = 0;
@@ -409,7 +409,8 @@ agent_step(struct agent *a)
 		return;
 	switch (a->phase) {
 	case AGENT_LEASE:
-		body = json_pack("{s:I}", "TTL", (json_int_t)(a->set.ttl_usec / VIGIL_USEC_PER_SEC));
+		body =
+		    json_pack("{s:I}", "TTL", (json_int_t)(a->set.ttl_usec / VIGIL_USEC_PER_SEC));
 		path = "/v3/lease/grant";
 		ch = ETCD_CH_LEASE;
 		cb = agent_lease_cb;
@@ -417,16 +418,16 @@ agent_step(struct agent *a)
 	case AGENT_CLAIM:
 		if ((v = agent_host_value(a)) == NULL)
 			return;
-		body = etcdmsg_txn_guarded(a->hostkey, 0,
-					   json_pack("[o?]", etcdmsg_txn_put(a->hostkey, v, a->lease)));
+		body = etcdmsg_txn_guarded(
+		    a->hostkey, 0, json_pack("[o?]", etcdmsg_txn_put(a->hostkey, v, a->lease)));
 		free(v);
 		cb = agent_claim_cb;
 		break;
 	case AGENT_TAKEOVER:
 		body = json_pack("{s:[{s:s,s:s,s:o?,s:I}],s:[o?]}", "compare", "target", "MOD",
-				 "result", "EQUAL", "key", etcdmsg_key(a->hostkey), "mod_revision",
-				 (json_int_t)a->takeover_mod, "success",
-				 etcdmsg_txn_delete(a->hostkey));
+		                 "result", "EQUAL", "key", etcdmsg_key(a->hostkey), "mod_revision",
+		                 (json_int_t)a->takeover_mod, "success",
+		                 etcdmsg_txn_delete(a->hostkey));
 		cb = agent_takeover_cb;
 		break;
 	case AGENT_RECONCILE:
@@ -488,7 +489,7 @@ agent_keepalive_cb(evutil_socket_t fd, short what, void *arg)
 	snprintf(id, sizeof(id), "%" PRId64, a->lease);
 	a->keepalive_busy = 1;
 	if (etcd_post(a->etcd, ETCD_CH_LEASE, "/v3/lease/keepalive", json_pack("{s:s}", "ID", id),
-		      agent_keepalive_reply_cb, a) == -1)
+	              agent_keepalive_reply_cb, a) == -1)
 		a->keepalive_busy = 0;
 }
 
@@ -507,7 +508,7 @@ agent_snapshot_cb(const json_t *doc, void *arg)
 		return;
 	}
 	log_info("supervisor (pid %" PRIu64 ") reports %zu workers", a->pub.supervisor_pid,
-		 a->pub.count);
+	         a->pub.count);
 	a->ctl_up = 1;
 	a->have_snapshot = 1;
 	agent_keepalive_cb(-1, 0, a); /* at once: the lease may have expired meanwhile */
@@ -532,8 +533,8 @@ agent_down_cb(const char *why, void *arg)
 
 	a->ctl_up = 0;
 	log_warnx("%s: keepalives stop until the supervisor is back (the host will show as "
-		  "lost after %" PRIu64 " s)",
-		  why, (uint64_t)(a->set.ttl_usec / VIGIL_USEC_PER_SEC));
+	          "lost after %" PRIu64 " s)",
+	          why, (uint64_t)(a->set.ttl_usec / VIGIL_USEC_PER_SEC));
 }
 
 static void
@@ -572,8 +573,8 @@ agent_new(struct event_base *base, struct etcd *etcd, const struct agent_setting
 	gmtime_r(&t, &tm);
 	strftime(a->started, sizeof(a->started), "%Y-%m-%dT%H:%M:%S", &tm);
 	/* Milliseconds: the newest publisher of a host wins by this string's order. */
-	snprintf(a->started + strlen(a->started), sizeof(a->started) - strlen(a->started),
-		 ".%03uZ", (unsigned)(now.tv_usec / 1000));
+	snprintf(a->started + strlen(a->started), sizeof(a->started) - strlen(a->started), ".%03uZ",
+	         (unsigned)(now.tv_usec / 1000));
 	a->backoff_usec = AGENT_BACKOFF_MIN_USEC;
 	a->ctl = ctl_new(base, set->control, &cbs, a);
 	a->keepalive = event_new(base, -1, EV_PERSIST, agent_keepalive_cb, a);
@@ -606,7 +607,7 @@ agent_free(struct agent *a)
 	if (a == NULL)
 		return;
 	log_info("sent %" PRIu64 " requests (%" PRIu64 " bytes of request bodies) to etcd",
-		 etcd_requests(a->etcd), etcd_bytes_sent(a->etcd));
+	         etcd_requests(a->etcd), etcd_bytes_sent(a->etcd));
 	ctl_free(a->ctl);
 	if (a->keepalive != NULL)
 		event_free(a->keepalive);

@@ -45,7 +45,7 @@ struct agent;
 
 /* A publisher on base; NULL when out of memory or if the control path does not fit. */
 struct agent *agent_new(struct event_base *base, struct etcd *etcd,
-			const struct agent_settings *set);
+                        const struct agent_settings *set);
 /* Start reading the control socket and publishing. */
 void agent_start(struct agent *a);
 /* 0 after a clean stop, AGENT_EXIT_SUPERSEDED when a newer publisher took the host key. */

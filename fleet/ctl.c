@@ -99,7 +99,7 @@ ctl_error_cb(struct bufferevent *bev, short what, void *arg)
 	struct ctl *c = arg;
 
 	ctl_lost(c, (what & BEV_EVENT_EOF) ? "the supervisor closed the control connection"
-					    : "the control connection failed");
+	                                   : "the control connection failed");
 }
 
 static void ctl_status_read_cb(struct bufferevent *bev, void *arg);
@@ -135,7 +135,7 @@ ctl_deliver(struct ctl *c, struct evbuffer *buf)
 		free(line);
 		if (r == 2) {
 			log_warnx("events were lost (the supervisor's queue for us overflowed): "
-				  "reading a fresh status");
+			          "reading a fresh status");
 			ctl_want_snapshot(c);
 		}
 	}

@@ -26,7 +26,7 @@ struct ctl_cbs {
 struct ctl;
 
 struct ctl *ctl_new(struct event_base *base, const char *path, const struct ctl_cbs *cbs,
-		    void *arg);
+                    void *arg);
 /* Connect now (and keep reconnecting). */
 void ctl_start(struct ctl *c);
 void ctl_free(struct ctl *c);

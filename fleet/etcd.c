@@ -35,7 +35,7 @@ struct etcd_req {
 	size_t attempts;
 	uint64_t started;
 	enum evhttp_request_error error;
-	int failed_error; /* error_cb ran */
+	int failed_error;       /* error_cb ran */
 	struct evbuffer *lines; /* a watch's partial line */
 	uint64_t watch_gen;
 };
@@ -71,8 +71,7 @@ etcd_parse_url(const char *url, size_t len, struct etcd_endpoint *ep)
 }
 
 struct etcd *
-etcd_new(struct event_base *base, const char *urls, uint64_t timeout_usec, char *err,
-	 size_t errlen)
+etcd_new(struct event_base *base, const char *urls, uint64_t timeout_usec, char *err, size_t errlen)
 {
 	struct etcd *e = calloc(1, sizeof(*e));
 	const char *p = urls;
@@ -91,7 +90,8 @@ etcd_new(struct event_base *base, const char *urls, uint64_t timeout_usec, char 
 			goto fail;
 		}
 		if (etcd_parse_url(p, len, &e->ep[e->n]) == -1) {
-			snprintf(err, errlen, "--etcd: '%.*s' is not http://HOST:PORT", (int)len, p);
+			snprintf(err, errlen, "--etcd: '%.*s' is not http://HOST:PORT", (int)len,
+			         p);
 			goto fail;
 		}
 		e->n++;
@@ -237,7 +237,7 @@ etcd_done_cb(struct evhttp_request *req, void *arg)
 		if (req != NULL && code == 200)
 			etcd_chunk_cb(req, r);
 		snprintf(why, sizeof(why), "watch on %s ended: %s", e->ep[e->cur].url,
-			 code == 0 ? etcd_error_name(r->error) : "closed by the server");
+		         code == 0 ? etcd_error_name(r->error) : "closed by the server");
 		e->watch = NULL;
 		e->cur = (e->cur + 1) % e->n;
 		r->stream_cb(NULL, why, r->arg);
@@ -253,7 +253,7 @@ etcd_done_cb(struct evhttp_request *req, void *arg)
 		    r->error != EVREQ_HTTP_TIMEOUT && etcd_send(r) == 0)
 			return;
 		snprintf(why, sizeof(why), "%s%s", etcd_error_name(r->error),
-			 r->error == EVREQ_HTTP_TIMEOUT ? " (request deadline)" : "");
+		         r->error == EVREQ_HTTP_TIMEOUT ? " (request deadline)" : "");
 		r->cb(NULL, why, r->arg);
 		etcd_req_free(r);
 		return;
@@ -264,7 +264,7 @@ etcd_done_cb(struct evhttp_request *req, void *arg)
 	const char *msg = reply != NULL ? etcdmsg_error(reply) : NULL;
 	if (code != 200 || reply == NULL || msg != NULL) {
 		snprintf(why, sizeof(why), "HTTP %d from %s: %s", code, e->ep[e->cur].url,
-			 msg != NULL ? msg : "reply is not JSON");
+		         msg != NULL ? msg : "reply is not JSON");
 		e->cur = (e->cur + 1) % e->n;
 		r->cb(NULL, why, r->arg);
 		json_decref(reply);
@@ -299,7 +299,7 @@ etcd_send(struct etcd_req *r)
 	snprintf(host, sizeof(host), "%s:%u", ep->host, (unsigned)ep->port);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Host", host);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "application/json");
+	                  "application/json");
 	evbuffer_add(evhttp_request_get_output_buffer(req), r->body, r->len);
 	if (evhttp_make_request(conn, req, EVHTTP_REQ_POST, r->path) == -1)
 		return -1; /* evhttp_make_request freed req */
@@ -328,7 +328,7 @@ etcd_req_new(struct etcd *e, enum etcd_channel ch, const char *path, json_t *bod
 
 int
 etcd_post(struct etcd *e, enum etcd_channel ch, const char *path, json_t *body, etcd_cb cb,
-	  void *arg)
+          void *arg)
 {
 	struct etcd_req *r = etcd_req_new(e, ch, path, body);
 

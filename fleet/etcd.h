@@ -37,7 +37,7 @@ typedef void (*etcd_stream_cb)(const json_t *line, const char *why, void *arg);
  * with err naming the bad one.
  */
 struct etcd *etcd_new(struct event_base *base, const char *urls, uint64_t timeout_usec, char *err,
-		      size_t errlen);
+                      size_t errlen);
 void etcd_free(struct etcd *e);
 
 /*
@@ -45,7 +45,7 @@ void etcd_free(struct etcd *e);
  * the reply. Returns 0, or -1 when out of memory (cb is not called).
  */
 int etcd_post(struct etcd *e, enum etcd_channel ch, const char *path, json_t *body, etcd_cb cb,
-	      void *arg);
+              void *arg);
 
 /*
  * Open a watch (body: {"create_request":{...}}, stolen) on ETCD_CH_WATCH:

@@ -66,7 +66,7 @@ etcdmsg_unb64(const char *s, size_t *len)
 			}
 		}
 		uint32_t x = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
-			     (uint32_t)v[3];
+		             (uint32_t)v[3];
 		out[k++] = (char)(x >> 16);
 		if (pad < 2)
 			out[k++] = (char)(x >> 8 & 0xff);
@@ -142,9 +142,9 @@ etcdmsg_txn_guarded(const char *key, int64_t rev, json_t *ops)
 	char r[24];
 
 	snprintf(r, sizeof(r), "%" PRId64, rev);
-	return json_pack("{s:[{s:s,s:s,s:o?,s:s}],s:o,s:[{s:{s:o?}}]}", "compare", "target", "CREATE",
-			 "result", "EQUAL", "key", etcdmsg_key(key), "create_revision", r, "success",
-			 ops, "failure", "request_range", "key", etcdmsg_key(key));
+	return json_pack("{s:[{s:s,s:s,s:o?,s:s}],s:o,s:[{s:{s:o?}}]}", "compare", "target",
+	                 "CREATE", "result", "EQUAL", "key", etcdmsg_key(key), "create_revision", r,
+	                 "success", ops, "failure", "request_range", "key", etcdmsg_key(key));
 }
 
 json_t *
@@ -205,8 +205,7 @@ etcdmsg_kv(const json_t *obj, struct etcd_kv *kv, char *err, size_t errlen)
 	size_t klen;
 
 	memset(kv, 0, sizeof(*kv));
-	if (k == NULL || (kv->key = etcdmsg_unb64(k, &klen)) == NULL ||
-	    strlen(kv->key) != klen) {
+	if (k == NULL || (kv->key = etcdmsg_unb64(k, &klen)) == NULL || strlen(kv->key) != klen) {
 		snprintf(err, errlen, "kv without a valid base64 key");
 		etcdmsg_kv_free(kv);
 		return -1;

@@ -47,7 +47,8 @@ pub_find(const struct pub *p, const char *name)
 {
 	if (p->nbuckets == 0)
 		return NULL;
-	for (struct pub_worker *w = p->buckets[pub_hash(name) % p->nbuckets]; w != NULL; w = w->next)
+	for (struct pub_worker *w = p->buckets[pub_hash(name) % p->nbuckets]; w != NULL;
+	     w = w->next)
 		if (strcmp(w->name, name) == 0)
 			return w;
 	return NULL;
@@ -132,8 +133,9 @@ pub_time_ms(const char *s)
 	unsigned ms;
 	char z;
 
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3u%c", &tm.tm_year, &tm.tm_mon,
-				&tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms, &z) != 8 ||
+	if (s == NULL ||
+	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3u%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms, &z) != 8 ||
 	    z != 'Z')
 		return 0;
 	tm.tm_year -= 1900;
@@ -151,10 +153,12 @@ pub_apply_status(struct pub *p, const json_t *doc, uint64_t now_ms, char *err, s
 	size_t i;
 
 	if (!json_is_array(rows) || !json_is_object(sup)) {
-		snprintf(err, errlen, "not a status document (no workers array or supervisor object)");
+		snprintf(err, errlen,
+		         "not a status document (no workers array or supervisor object)");
 		return -1;
 	}
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		const char *name = json_string_value(json_object_get(row, "name"));
 		const char *state = json_string_value(json_object_get(row, "state"));
 
@@ -167,7 +171,8 @@ pub_apply_status(struct pub *p, const json_t *doc, uint64_t now_ms, char *err, s
 	for (size_t b = 0; b < p->nbuckets; b++)
 		for (struct pub_worker *w = p->buckets[b]; w != NULL; w = w->next)
 			w->forgotten = 1;
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		struct pub_worker *w = pub_get(p, json_string_value(json_object_get(row, "name")));
 		const char *state = json_string_value(json_object_get(row, "state"));
 
@@ -185,7 +190,8 @@ pub_apply_status(struct pub *p, const json_t *doc, uint64_t now_ms, char *err, s
 		w->timeouts = pub_uint(row, "timeouts");
 		w->restarts = pub_uint(row, "restarts");
 		w->timeout_ms = pub_uint(row, "timeout_ms");
-		w->silent_ms = (uint64_t)(json_number_value(json_object_get(row, "silent_s")) * 1000);
+		w->silent_ms =
+		    (uint64_t)(json_number_value(json_object_get(row, "silent_s")) * 1000);
 	}
 	p->supervisor_pid = pub_uint(sup, "pid");
 	/* Everything, forgotten workers included, goes to etcd again. */
@@ -257,12 +263,12 @@ pub_apply_event(struct pub *p, const char *line, size_t len)
 char *
 pub_worker_value(const struct pub_worker *w)
 {
-	json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "state", w->state, "pid",
-			      (json_int_t)w->pid, "since", (json_int_t)w->since_ms, "missed",
-			      (json_int_t)w->missed, "silent_ms", (json_int_t)w->silent_ms, "seq",
-			      (json_int_t)w->seq, "timeout_ms", (json_int_t)w->timeout_ms,
-			      "restarts", (json_int_t)w->restarts, "timeouts",
-			      (json_int_t)w->timeouts);
+	json_t *o =
+	    json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "state", w->state, "pid",
+	              (json_int_t)w->pid, "since", (json_int_t)w->since_ms, "missed",
+	              (json_int_t)w->missed, "silent_ms", (json_int_t)w->silent_ms, "seq",
+	              (json_int_t)w->seq, "timeout_ms", (json_int_t)w->timeout_ms, "restarts",
+	              (json_int_t)w->restarts, "timeouts", (json_int_t)w->timeouts);
 	char *s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 
 	json_decref(o);

@@ -19,11 +19,12 @@ struct pub_worker {
 	char name[VIGIL_NAME_MAX + 1];
 	char state[16];
 	uint64_t pid; /* 0: unknown */
-	uint64_t since_ms; /* wall clock (ms since the epoch) when this state began, as we know it */
+	uint64_t
+	    since_ms; /* wall clock (ms since the epoch) when this state began, as we know it */
 	uint64_t missed, silent_ms, seq, timeout_ms, restarts, timeouts;
-	uint64_t gen;     /* bumped at every change */
-	uint64_t sent;    /* gen that etcd holds (or is being sent): dirty while gen != sent */
-	int forgotten;    /* to be deleted from etcd, then from here */
+	uint64_t gen;  /* bumped at every change */
+	uint64_t sent; /* gen that etcd holds (or is being sent): dirty while gen != sent */
+	int forgotten; /* to be deleted from etcd, then from here */
 	struct pub_worker *next; /* hash chain */
 };
 
@@ -32,8 +33,8 @@ struct pub {
 	size_t nbuckets;
 	size_t count; /* entries, the forgotten ones included until etcd forgets them */
 	uint64_t supervisor_pid;
-	uint64_t events;   /* events applied */
-	uint64_t ignored;  /* event lines that were not JSON events (dropped) */
+	uint64_t events;  /* events applied */
+	uint64_t ignored; /* event lines that were not JSON events (dropped) */
 };
 
 void pub_init(struct pub *p);

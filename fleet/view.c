@@ -67,7 +67,8 @@ view_count(const json_t *workers, const char *host)
 	const char *k;
 	json_t *val;
 
-	json_object_foreach((json_t *)workers, k, val) {
+	json_object_foreach((json_t *)workers, k, val)
+	{
 		n += strncmp(k, host, len) == 0 && k[len] == '/';
 	}
 	return n;
@@ -95,8 +96,8 @@ static json_t *
 view_worker_change(const char *hw, const json_t *val)
 {
 	const char *slash = strchr(hw, '/');
-	json_t *c = json_pack("{s:s,s:s#,s:s}", "event", "worker", "host", hw,
-			      (int)(slash - hw), "worker", slash + 1);
+	json_t *c = json_pack("{s:s,s:s#,s:s}", "event", "worker", "host", hw, (int)(slash - hw),
+	                      "worker", slash + 1);
 
 	if (c != NULL)
 		json_object_update_missing(c, (json_t *)val);
@@ -134,23 +135,24 @@ view_until(const struct view *v, const json_t *h)
 /* The host is lost since since_ms: no longer present, reported once. */
 static void
 view_lose(struct view *v, json_t *h, const char *host, const json_t *workers, uint64_t since_ms,
-	  uint64_t now_ms, int emit)
+          uint64_t now_ms, int emit)
 {
 	json_object_set_new(h, "present", json_false());
 	json_object_set_new(h, "lost_since", json_integer((json_int_t)since_ms));
 	json_object_del(h, "held_since");
 	json_object_del(h, "held_grace");
 	if (emit)
-		view_emit(v, json_pack("{s:s,s:s,s:I,s:I}", "event", "host_lost", "host", host,
-				       "workers", (json_int_t)view_count(workers, host), "lost_since",
-				       (json_int_t)since_ms),
-			  now_ms);
+		view_emit(v,
+		          json_pack("{s:s,s:s,s:I,s:I}", "event", "host_lost", "host", host,
+		                    "workers", (json_int_t)view_count(workers, host), "lost_since",
+		                    (json_int_t)since_ms),
+		          now_ms);
 }
 
 /* A put or delete into the maps hosts and workers, emitting what it changes. */
 static void
 view_change(struct view *v, json_t *hosts, json_t *workers, const char *key, const char *value,
-	    uint64_t now_ms, int emit)
+            uint64_t now_ms, int emit)
 {
 	char host[VIGIL_NAME_MAX + 1], name[VIGIL_NAME_MAX + 1], hw[2 * VIGIL_NAME_MAX + 2];
 	enum keys_kind kind = keys_parse(key, host, name);
@@ -172,12 +174,15 @@ view_change(struct view *v, json_t *hosts, json_t *workers, const char *key, con
 			json_object_del(h, "held_since");
 			json_object_del(h, "held_grace");
 			if (emit && held != 0)
-				view_emit(v, json_pack("{s:s,s:s,s:I}", "event", "host_renewed", "host",
-						       host, "held_ms", (json_int_t)(now_ms - held)),
-					  now_ms);
+				view_emit(v,
+				          json_pack("{s:s,s:s,s:I}", "event", "host_renewed",
+				                    "host", host, "held_ms",
+				                    (json_int_t)(now_ms - held)),
+				          now_ms);
 			else if (!was && emit)
-				view_emit(v, json_pack("{s:s,s:s}", "event", "host_up", "host", host),
-					  now_ms);
+				view_emit(v,
+				          json_pack("{s:s,s:s}", "event", "host_up", "host", host),
+				          now_ms);
 		} else if (was && held == 0) {
 			if (emit && (view_holding(v, now_ms) || v->settle_ms != 0)) {
 				view_hold(v, h, now_ms, now_ms);
@@ -192,9 +197,10 @@ view_change(struct view *v, json_t *hosts, json_t *workers, const char *key, con
 		if (json_object_get(workers, hw) != NULL) {
 			json_object_del(workers, hw);
 			if (emit)
-				view_emit(v, json_pack("{s:s,s:s,s:s}", "event", "worker_gone",
-						       "host", host, "worker", name),
-					  now_ms);
+				view_emit(v,
+				          json_pack("{s:s,s:s,s:s}", "event", "worker_gone", "host",
+				                    host, "worker", name),
+				          now_ms);
 		}
 		return;
 	}
@@ -211,8 +217,7 @@ view_apply(struct view *v, const char *key, const char *value, uint64_t now_ms)
 }
 
 void
-view_load(struct view *v, const struct etcd_kv *kvs, size_t n, int64_t revision,
-	  uint64_t now_ms)
+view_load(struct view *v, const struct etcd_kv *kvs, size_t n, int64_t revision, uint64_t now_ms)
 {
 	json_t *hosts = json_object(), *workers = json_object(), *h, *val;
 	const char *k;
@@ -225,25 +230,30 @@ view_load(struct view *v, const struct etcd_kv *kvs, size_t n, int64_t revision,
 	}
 	for (size_t i = 0; i < n; i++)
 		view_change(v, hosts, workers, kvs[i].key, kvs[i].value, now_ms, 0);
-	/* Hosts: up, lost (now if it was up; keep an earlier loss's time), held, or new and lost. */
-	json_object_foreach(hosts, k, h) {
+	/* Hosts: up, lost (now if it was up; keep an earlier loss's time), held, or new and lost.
+	 */
+	json_object_foreach(hosts, k, h)
+	{
 		const json_t *old = json_object_get(v->hosts, k);
 		int was = view_present(v->hosts, k), is = view_present(hosts, k);
 		uint64_t held = view_uint(old, "held_since");
 
 		if (is && held != 0) {
-			view_emit(v, json_pack("{s:s,s:s,s:I}", "event", "host_renewed", "host", k,
-					       "held_ms", (json_int_t)(now_ms - held)),
-				  now_ms);
+			view_emit(v,
+			          json_pack("{s:s,s:s,s:I}", "event", "host_renewed", "host", k,
+			                    "held_ms", (json_int_t)(now_ms - held)),
+			          now_ms);
 		} else if (is && !was) {
 			view_emit(v, json_pack("{s:s,s:s}", "event", "host_up", "host", k), now_ms);
 		} else if (!is && was &&
-			   (held != 0 || view_holding(v, now_ms) || v->settle_ms != 0)) {
+		           (held != 0 || view_holding(v, now_ms) || v->settle_ms != 0)) {
 			json_object_set_new(h, "present", json_true());
 			json_object_set(h, "info", json_object_get(old, "info"));
 			if (held != 0) {
-				json_object_set(h, "held_since", json_object_get(old, "held_since"));
-				json_object_set(h, "held_grace", json_object_get(old, "held_grace"));
+				json_object_set(h, "held_since",
+				                json_object_get(old, "held_since"));
+				json_object_set(h, "held_grace",
+				                json_object_get(old, "held_grace"));
 			} else {
 				view_hold(v, h, now_ms, now_ms);
 			}
@@ -254,16 +264,19 @@ view_load(struct view *v, const struct etcd_kv *kvs, size_t n, int64_t revision,
 		}
 	}
 	/* A host that is gone from etcd altogether (its keys deleted) is forgotten. */
-	json_object_foreach_safe(v->workers, tmp, k, val) {
+	json_object_foreach_safe(v->workers, tmp, k, val)
+	{
 		if (json_object_get(workers, k) == NULL) {
 			const char *slash = strchr(k, '/');
 
-			view_emit(v, json_pack("{s:s,s:s#,s:s}", "event", "worker_gone", "host", k,
-					       (int)(slash - k), "worker", slash + 1),
-				  now_ms);
+			view_emit(v,
+			          json_pack("{s:s,s:s#,s:s}", "event", "worker_gone", "host", k,
+			                    (int)(slash - k), "worker", slash + 1),
+			          now_ms);
 		}
 	}
-	json_object_foreach(workers, k, val) {
+	json_object_foreach(workers, k, val)
+	{
 		char host[VIGIL_NAME_MAX + 1];
 		const char *slash = strchr(k, '/');
 
@@ -284,7 +297,8 @@ view_tick(struct view *v, uint64_t now_ms)
 	const char *k;
 	json_t *h;
 
-	json_object_foreach(v->hosts, k, h) {
+	json_object_foreach(v->hosts, k, h)
+	{
 		if (view_uint(h, "held_since") != 0 && now_ms >= view_until(v, h))
 			view_lose(v, h, k, v->workers, view_uint(h, "held_since"), now_ms, 1);
 	}
@@ -297,7 +311,8 @@ view_next_deadline(const struct view *v)
 	const char *k;
 	json_t *h;
 
-	json_object_foreach(v->hosts, k, h) {
+	json_object_foreach(v->hosts, k, h)
+	{
 		if (view_uint(h, "held_since") != 0 && view_until(v, h) < next)
 			next = view_until(v, h);
 	}
@@ -316,9 +331,10 @@ view_set_stale(struct view *v, int stale, const char *why, uint64_t now_ms)
 		view_emit(v, json_pack("{s:s,s:s}", "event", "stale", "why", v->stale_why), now_ms);
 	} else {
 		v->fresh_since_ms = now_ms;
-		view_emit(v, json_pack("{s:s,s:I}", "event", "fresh", "stale_ms",
-				       (json_int_t)(now_ms - v->stale_since_ms)),
-			  now_ms);
+		view_emit(v,
+		          json_pack("{s:s,s:I}", "event", "fresh", "stale_ms",
+		                    (json_int_t)(now_ms - v->stale_since_ms)),
+		          now_ms);
 	}
 }
 
@@ -346,7 +362,8 @@ view_sorted(const json_t *obj, size_t *n)
 	*n = 0;
 	if (keys == NULL)
 		return NULL;
-	json_object_foreach((json_t *)obj, k, val) {
+	json_object_foreach((json_t *)obj, k, val)
+	{
 		keys[(*n)++] = k;
 	}
 	qsort(keys, *n, sizeof(*keys), view_cmp);
@@ -368,7 +385,8 @@ view_json(const struct view *v)
 		return NULL;
 	}
 	if (v->stale) {
-		json_object_set_new(out, "stale_since", json_integer((json_int_t)v->stale_since_ms));
+		json_object_set_new(out, "stale_since",
+		                    json_integer((json_int_t)v->stale_since_ms));
 		json_object_set_new(out, "stale_why", json_string(v->stale_why));
 	}
 	for (size_t i = 0; i < nh; i++) {
@@ -376,7 +394,7 @@ view_json(const struct view *v)
 		int present = json_is_true(json_object_get(h, "present"));
 		size_t len = strlen(hosts[i]);
 		json_t *ho = json_pack("{s:s,s:s,s:[]}", "host", hosts[i], "state",
-				       present ? "up" : "lost", "workers");
+		                       present ? "up" : "lost", "workers");
 		json_t *wa = json_object_get(ho, "workers");
 
 		if (!present)
@@ -394,7 +412,8 @@ view_json(const struct view *v)
 
 			json_object_update_missing(wo, (json_t *)val);
 			if (!present) {
-				json_object_set(wo, "reported_state", json_object_get(val, "state"));
+				json_object_set(wo, "reported_state",
+				                json_object_get(val, "state"));
 				json_object_set_new(wo, "state", json_string("unknown"));
 			}
 			json_array_append_new(wa, wo);
@@ -435,45 +454,49 @@ view_print(const struct view *v, FILE *fp)
 	if (v->stale) {
 		view_clock(v->stale_since_ms, c1, sizeof(c1));
 		fprintf(fp, "STALE since %s: %s; the view below is as etcd last answered\n", c1,
-			v->stale_why);
+		        v->stale_why);
 	}
 	fprintf(fp, "%-20s %-8s %-8s %s\n", "HOST", "STATE", "WORKERS", "DETAIL");
-	json_array_foreach(json_object_get(doc, "hosts"), i, h) {
+	json_array_foreach(json_object_get(doc, "hosts"), i, h)
+	{
 		const char *st = json_string_value(json_object_get(h, "state"));
 
 		view_clock(view_uint(h, "lost_since"), c1, sizeof(c1));
 		fprintf(fp, "%-20s %-8s %-8zu ", json_string_value(json_object_get(h, "host")), st,
-			json_array_size(json_object_get(h, "workers")));
+		        json_array_size(json_object_get(h, "workers")));
 		if (strcmp(st, "lost") == 0)
 			fprintf(fp, "host lost since %s\n",
-				view_uint(h, "lost_since") != 0 ? c1 : "before this view began");
+			        view_uint(h, "lost_since") != 0 ? c1 : "before this view began");
 		else if (json_object_get(h, "key_gone_since") != NULL)
 			fprintf(fp, "key gone since %s: lost unless claimed again soon\n",
-				(view_clock(view_uint(h, "key_gone_since"), c1, sizeof(c1)), c1));
+			        (view_clock(view_uint(h, "key_gone_since"), c1, sizeof(c1)), c1));
 		else
 			fprintf(fp, "supervisor pid %" PRIu64 "\n",
-				view_uint(json_object_get(h, "info"), "supervisor_pid"));
+			        view_uint(json_object_get(h, "info"), "supervisor_pid"));
 	}
 	fprintf(fp, "\n%-20s %-24s %-8s %-8s %-12s %s\n", "HOST", "WORKER", "STATE", "PID", "SINCE",
-		"DETAIL");
-	json_array_foreach(json_object_get(doc, "hosts"), i, h) {
-		json_array_foreach(json_object_get(h, "workers"), k, w) {
+	        "DETAIL");
+	json_array_foreach(json_object_get(doc, "hosts"), i, h)
+	{
+		json_array_foreach(json_object_get(h, "workers"), k, w)
+		{
 			view_clock(view_uint(w, "since"), c1, sizeof(c1));
 			view_clock(view_uint(h, "lost_since"), c2, sizeof(c2));
 			fprintf(fp, "%-20s %-24s %-8s %-8" PRIu64 " %-12s ",
-				json_string_value(json_object_get(h, "host")),
-				json_string_value(json_object_get(w, "worker")),
-				json_string_value(json_object_get(w, "state")), view_uint(w, "pid"),
-				c1);
+			        json_string_value(json_object_get(h, "host")),
+			        json_string_value(json_object_get(w, "worker")),
+			        json_string_value(json_object_get(w, "state")), view_uint(w, "pid"),
+			        c1);
 			if (json_object_get(w, "reported_state") != NULL)
 				fprintf(fp, "host lost since %s (last reported %s)\n",
-					view_uint(h, "lost_since") != 0 ? c2 : "before this view",
-					json_string_value(json_object_get(w, "reported_state")));
+				        view_uint(h, "lost_since") != 0 ? c2 : "before this view",
+				        json_string_value(json_object_get(w, "reported_state")));
 			else
-				fprintf(fp, "missed %" PRIu64 ", restarts %" PRIu64
-					    ", timeouts %" PRIu64 "\n",
-					view_uint(w, "missed"), view_uint(w, "restarts"),
-					view_uint(w, "timeouts"));
+				fprintf(fp,
+				        "missed %" PRIu64 ", restarts %" PRIu64
+				        ", timeouts %" PRIu64 "\n",
+				        view_uint(w, "missed"), view_uint(w, "restarts"),
+				        view_uint(w, "timeouts"));
 		}
 	}
 	json_decref(doc);
@@ -493,22 +516,23 @@ view_print_change(const json_t *c, FILE *fp)
 		fprintf(fp, "%s host %s up\n", t, host);
 	else if (strcmp(ev, "host_lost") == 0)
 		fprintf(fp, "%s host %s lost: its %" PRIu64 " workers are unknown\n", t, host,
-			view_uint(c, "workers"));
+		        view_uint(c, "workers"));
 	else if (strcmp(ev, "host_renewed") == 0)
-		fprintf(fp, "%s host %s claimed its key again %" PRIu64
-			    " ms after etcd dropped it (etcd's quorum returned; not an incident)\n",
-			t, host, view_uint(c, "held_ms"));
+		fprintf(fp,
+		        "%s host %s claimed its key again %" PRIu64
+		        " ms after etcd dropped it (etcd's quorum returned; not an incident)\n",
+		        t, host, view_uint(c, "held_ms"));
 	else if (strcmp(ev, "worker") == 0)
 		fprintf(fp, "%s %s/%s %s (pid %" PRIu64 ", missed %" PRIu64 ")\n", t, host,
-			json_string_value(json_object_get(c, "worker")),
-			json_string_value(json_object_get(c, "state")), view_uint(c, "pid"),
-			view_uint(c, "missed"));
+		        json_string_value(json_object_get(c, "worker")),
+		        json_string_value(json_object_get(c, "state")), view_uint(c, "pid"),
+		        view_uint(c, "missed"));
 	else if (strcmp(ev, "worker_gone") == 0)
 		fprintf(fp, "%s %s/%s forgotten\n", t, host,
-			json_string_value(json_object_get(c, "worker")));
+		        json_string_value(json_object_get(c, "worker")));
 	else if (strcmp(ev, "stale") == 0)
 		fprintf(fp, "%s STALE: %s; nothing below is news until etcd answers\n", t,
-			json_string_value(json_object_get(c, "why")));
+		        json_string_value(json_object_get(c, "why")));
 	else if (strcmp(ev, "fresh") == 0)
 		fprintf(fp, "%s fresh again after %" PRIu64 " ms\n", t, view_uint(c, "stale_ms"));
 	fflush(fp);
@@ -534,27 +558,33 @@ view_metrics(const struct view *v, FILE *fp)
 
 	if (doc == NULL)
 		return;
-	fprintf(fp, "# HELP vigil_fleet_stale Whether the view is stale: etcd could not be read "
-		    "with a quorum at the last probe.\n"
-		    "# TYPE vigil_fleet_stale gauge\nvigil_fleet_stale %d\n",
-		v->stale);
+	fprintf(fp,
+	        "# HELP vigil_fleet_stale Whether the view is stale: etcd could not be read "
+	        "with a quorum at the last probe.\n"
+	        "# TYPE vigil_fleet_stale gauge\nvigil_fleet_stale %d\n",
+	        v->stale);
 	fprintf(fp, "# HELP vigil_fleet_host_up Whether the host's key exists (its publisher "
-		    "keeps its lease); 0 once the host is lost.\n"
-		    "# TYPE vigil_fleet_host_up gauge\n");
-	json_array_foreach(json_object_get(doc, "hosts"), i, h) {
+	            "keeps its lease); 0 once the host is lost.\n"
+	            "# TYPE vigil_fleet_host_up gauge\n");
+	json_array_foreach(json_object_get(doc, "hosts"), i, h)
+	{
 		fprintf(fp, "vigil_fleet_host_up{host=\"%s\"} %d\n",
-			json_string_value(json_object_get(h, "host")),
-			strcmp(json_string_value(json_object_get(h, "state")), "up") == 0);
+		        json_string_value(json_object_get(h, "host")),
+		        strcmp(json_string_value(json_object_get(h, "state")), "up") == 0);
 	}
 	fprintf(fp, "# HELP vigil_fleet_worker_state The state of the worker as the fleet view "
-		    "derives it: its key's while its host is up, unknown while it is lost.\n"
-		    "# TYPE vigil_fleet_worker_state gauge\n");
-	json_array_foreach(json_object_get(doc, "hosts"), i, h) {
-		json_array_foreach(json_object_get(h, "workers"), k, w) {
-			fprintf(fp, "vigil_fleet_worker_state{host=\"%s\",worker=\"%s\",state=\"%s\"} 1\n",
-				json_string_value(json_object_get(h, "host")),
-				json_string_value(json_object_get(w, "worker")),
-				view_label_state(json_string_value(json_object_get(w, "state"))));
+	            "derives it: its key's while its host is up, unknown while it is lost.\n"
+	            "# TYPE vigil_fleet_worker_state gauge\n");
+	json_array_foreach(json_object_get(doc, "hosts"), i, h)
+	{
+		json_array_foreach(json_object_get(h, "workers"), k, w)
+		{
+			fprintf(
+			    fp,
+			    "vigil_fleet_worker_state{host=\"%s\",worker=\"%s\",state=\"%s\"} 1\n",
+			    json_string_value(json_object_get(h, "host")),
+			    json_string_value(json_object_get(w, "worker")),
+			    view_label_state(json_string_value(json_object_get(w, "state"))));
 		}
 	}
 	json_decref(doc);

@@ -48,7 +48,7 @@ struct view {
 	uint64_t fresh_since_ms; /* when the view last turned fresh (0: never stale) */
 	uint64_t grace_ms;       /* see above; 0 reports every loss at once */
 	uint64_t settle_ms;      /* see above; 0 reports a loss outside the grace at once */
-	int64_t revision; /* of the last load or watch event */
+	int64_t revision;        /* of the last load or watch event */
 	view_emit_cb emit;
 	void *arg;
 };
@@ -56,9 +56,10 @@ struct view {
 int view_init(struct view *v, view_emit_cb emit, void *arg);
 void view_free(struct view *v);
 
-/* Replace the view with a full read of the prefix (a range reply's kvs), emitting the differences. */
+/* Replace the view with a full read of the prefix (a range reply's kvs), emitting the differences.
+ */
 void view_load(struct view *v, const struct etcd_kv *kvs, size_t n, int64_t revision,
-	       uint64_t now_ms);
+               uint64_t now_ms);
 
 /* One watch event: a put (value non-NULL) or a delete of key. */
 void view_apply(struct view *v, const char *key, const char *value, uint64_t now_ms);

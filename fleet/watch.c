@@ -23,9 +23,9 @@ struct watch {
 	struct view view;
 	struct event *probe, *reopen, *tick;
 	struct evhttp *http;
-	int loading;   /* a full read in flight */
-	int probing;   /* a probe in flight */
-	int watching;  /* the etcd watch is open and trusted */
+	int loading;  /* a full read in flight */
+	int probing;  /* a probe in flight */
+	int watching; /* the etcd watch is open and trusted */
 	int exit_status;
 	int serializable; /* status: the second try */
 };
@@ -121,7 +121,8 @@ watch_stream_cb(const json_t *line, const char *why, void *arg)
 		event_active(w->reopen, 0, 0);
 		return;
 	}
-	json_array_foreach(json_object_get(res, "events"), i, ev) {
+	json_array_foreach(json_object_get(res, "events"), i, ev)
+	{
 		const json_t *kvj = json_object_get(ev, "kv");
 		const char *type = json_string_value(json_object_get(ev, "type"));
 		struct etcd_kv kv;
@@ -129,8 +130,8 @@ watch_stream_cb(const json_t *line, const char *why, void *arg)
 		if (etcdmsg_kv(kvj, &kv, err, sizeof(err)) == -1)
 			continue;
 		view_apply(&w->view, kv.key,
-			   type != NULL && strcmp(type, "DELETE") == 0 ? NULL : kv.value,
-			   watch_now_ms());
+		           type != NULL && strcmp(type, "DELETE") == 0 ? NULL : kv.value,
+		           watch_now_ms());
 		if (kv.mod_revision > w->view.revision)
 			w->view.revision = kv.mod_revision;
 		etcdmsg_kv_free(&kv);
@@ -168,7 +169,7 @@ watch_load_cb(const json_t *reply, const char *why, void *arg)
 				return;
 			}
 			fprintf(stderr, "vigil-fleet: no etcd member answered: %s\n",
-				why != NULL ? why : err);
+			        why != NULL ? why : err);
 			w->exit_status = 1;
 			event_base_loopbreak(w->base);
 		}
@@ -194,7 +195,7 @@ watch_load(struct watch *w)
 		return;
 	w->loading = 1;
 	if (etcd_post(w->etcd, ETCD_CH_KV, "/v3/kv/range",
-		      etcdmsg_range_prefix(KEYS_ROOT, 0, w->serializable), watch_load_cb, w) == -1)
+	              etcdmsg_range_prefix(KEYS_ROOT, 0, w->serializable), watch_load_cb, w) == -1)
 		w->loading = 0;
 }
 
@@ -298,7 +299,7 @@ watch_http_cb(struct evhttp_request *req, void *arg)
 	evbuffer_add(out, text, len);
 	free(text);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "text/plain; version=0.0.4");
+	                  "text/plain; version=0.0.4");
 	evhttp_send_reply(req, HTTP_OK, "OK", out);
 	evbuffer_free(out);
 }
@@ -328,7 +329,7 @@ watch_run(struct event_base *base, struct etcd *etcd, const struct watch_setting
 {
 	struct watch w = {.base = base, .etcd = etcd, .set = *set};
 	struct timeval tv = {(time_t)(set->probe_usec / VIGIL_USEC_PER_SEC),
-			     (suseconds_t)(set->probe_usec % VIGIL_USEC_PER_SEC)};
+	                     (suseconds_t)(set->probe_usec % VIGIL_USEC_PER_SEC)};
 
 	if (view_init(&w.view, watch_emit_cb, &w) == -1) {
 		fprintf(stderr, "vigil-fleet: out of memory\n");

@@ -21,13 +21,14 @@
 #include "etcd.h"
 
 #define WATCH_SETTLE_MS 200 /* a host key gone this long is a host lost (view.h) */
-#define WATCH_EXIT_STALE 3 /* status: printed, but from a member without quorum */
+#define WATCH_EXIT_STALE 3  /* status: printed, but from a member without quorum */
 
 struct watch_settings {
 	int json;            /* JSON instead of text */
 	int follow;          /* watch (1) or status (0) */
 	uint64_t probe_usec; /* watch: how often etcd's quorum is checked */
-	uint64_t grace_usec; /* watch: how long a host key lost with the quorum may take to return */
+	uint64_t
+	    grace_usec; /* watch: how long a host key lost with the quorum may take to return */
 	const char *metrics; /* watch: serve GET /metrics on this HOST:PORT (NULL: no) */
 };
 
@@ -36,7 +37,7 @@ struct watch_settings {
  * with err if it is not that.
  */
 int watch_parse_addr(const char *s, char *host, size_t cap, uint16_t *port, char *err,
-		     size_t errlen);
+                     size_t errlen);
 
 /* Run status or watch on base until done (status) or the loop is broken; the exit status. */
 int watch_run(struct event_base *base, struct etcd *etcd, const struct watch_settings *set);

@@ -24,8 +24,12 @@ struct text {
 ParameterizedTestParameters(etcdmsg, b64_roundtrip)
 {
 	static struct b64case cases[] = {
-	    {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
-	    {"foo", "Zm9v"},  {"foob", "Zm9vYg=="},  {"/vigil/v1/hosts/b", "L3ZpZ2lsL3YxL2hvc3RzL2I="},
+	    {"", ""},
+	    {"f", "Zg=="},
+	    {"fo", "Zm8="},
+	    {"foo", "Zm9v"},
+	    {"foob", "Zm9vYg=="},
+	    {"/vigil/v1/hosts/b", "L3ZpZ2lsL3YxL2hvc3RzL2I="},
 	};
 	return cr_make_param_array(struct b64case, cases, sizeof(cases) / sizeof(cases[0]));
 }
@@ -46,7 +50,8 @@ ParameterizedTest(struct b64case *c, etcdmsg, b64_roundtrip)
 
 ParameterizedTestParameters(etcdmsg, b64_rejects)
 {
-	static struct text bad[] = {{"Zg="}, {"Z==="}, {"Zm9v!A=="}, {"Zg==Zg=="}, {"Z=g="}, {"abc"}};
+	static struct text bad[] = {{"Zg="},      {"Z==="}, {"Zm9v!A=="},
+	                            {"Zg==Zg=="}, {"Z=g="}, {"abc"}};
 	return cr_make_param_array(struct text, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
@@ -74,10 +79,10 @@ Test(etcdmsg, the_guarded_transaction_compares_the_create_revision_and_reads_on_
 	char *s = json_dumps(t, JSON_COMPACT | JSON_SORT_KEYS);
 
 	cr_expect_str_eq(s, "{\"compare\":[{\"create_revision\":\"42\",\"key\":\"L2g=\","
-			    "\"result\":\"EQUAL\",\"target\":\"CREATE\"}],"
-			    "\"failure\":[{\"request_range\":{\"key\":\"L2g=\"}}],"
-			    "\"success\":[{\"request_put\":{\"key\":\"L2s=\",\"lease\":\"77\","
-			    "\"value\":\"dg==\"}}]}");
+	                    "\"result\":\"EQUAL\",\"target\":\"CREATE\"}],"
+	                    "\"failure\":[{\"request_range\":{\"key\":\"L2g=\"}}],"
+	                    "\"success\":[{\"request_put\":{\"key\":\"L2s=\",\"lease\":\"77\","
+	                    "\"value\":\"dg==\"}}]}");
 	free(s);
 	json_decref(t);
 }
@@ -85,10 +90,10 @@ Test(etcdmsg, the_guarded_transaction_compares_the_create_revision_and_reads_on_
 Test(etcdmsg, a_range_reply_as_etcd_34_writes_it)
 {
 	json_t *r = json_loads("{\"header\":{\"revision\":\"9\"},\"kvs\":[{\"key\":\"L2g=\","
-			       "\"create_revision\":\"2\",\"mod_revision\":\"5\",\"version\":\"1\","
-			       "\"value\":\"eHg=\",\"lease\":\"7587899323745221125\"},"
-			       "{\"key\":\"L2U=\",\"mod_revision\":\"6\"}],\"count\":\"2\"}",
-			       0, NULL);
+	                       "\"create_revision\":\"2\",\"mod_revision\":\"5\",\"version\":\"1\","
+	                       "\"value\":\"eHg=\",\"lease\":\"7587899323745221125\"},"
+	                       "{\"key\":\"L2U=\",\"mod_revision\":\"6\"}],\"count\":\"2\"}",
+	                       0, NULL);
 	struct etcd_kv *kvs;
 	size_t n;
 	int64_t rev;
@@ -146,10 +151,10 @@ Test(keys, layout_and_parse)
 
 ParameterizedTestParameters(keys, unknown_keys_are_other)
 {
-	static struct text keys[] = {{"/vigil/v1/hosts/"},      {"/vigil/v1/workers/h"},
-				     {"/vigil/v1/workers/h/"},  {"/vigil/v1/workers//w"},
-				     {"/vigil/v1/workers/h/w/x"}, {"/vigil/v2/hosts/h"},
-				     {"/vigil/v1/hosts/a b"},   {"/other"}};
+	static struct text keys[] = {{"/vigil/v1/hosts/"},        {"/vigil/v1/workers/h"},
+	                             {"/vigil/v1/workers/h/"},    {"/vigil/v1/workers//w"},
+	                             {"/vigil/v1/workers/h/w/x"}, {"/vigil/v2/hosts/h"},
+	                             {"/vigil/v1/hosts/a b"},     {"/other"}};
 	return cr_make_param_array(struct text, keys, sizeof(keys) / sizeof(keys[0]));
 }
 

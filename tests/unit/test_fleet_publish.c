@@ -70,8 +70,8 @@ Test(publish, a_snapshot_makes_every_worker_dirty_with_its_fields)
 	cr_expect_eq(pub_dirty_count(&p), 2);
 	char *v = pub_worker_value(pub_find(&p, "b"));
 	cr_expect_str_eq(v, "{\"state\":\"dead\",\"pid\":11,\"since\":1000,\"missed\":3,"
-			    "\"silent_ms\":1500,\"seq\":9,\"timeout_ms\":500,\"restarts\":0,"
-			    "\"timeouts\":3}");
+	                    "\"silent_ms\":1500,\"seq\":9,\"timeout_ms\":500,\"restarts\":0,"
+	                    "\"timeouts\":3}");
 	free(v);
 	cr_expect_eq(flush(1), 2);
 	cr_expect_eq(pub_dirty_count(&p), 0);
@@ -82,34 +82,34 @@ Test(publish, a_state_change_is_a_write_a_repeated_report_is_not)
 	load(snapshot);
 	flush(1);
 	cr_expect_eq(event("{\"time\":\"2026-11-29T08:39:10.847Z\",\"event\":\"timeout\","
-			   "\"worker\":\"a\",\"state\":\"dead\",\"pid\":10,\"seq\":6,\"missed\":1,"
-			   "\"silent_ms\":500}"),
-		     1);
+	                   "\"worker\":\"a\",\"state\":\"dead\",\"pid\":10,\"seq\":6,\"missed\":1,"
+	                   "\"silent_ms\":500}"),
+	             1);
 	struct pub_worker *a = pub_find(&p, "a");
 	cr_expect_str_eq(a->state, "dead");
 	cr_expect_eq(a->since_ms, 1795941550847ULL);
 	cr_expect_eq(a->timeouts, 3);
 	cr_expect_eq(flush(1), 1);
 	cr_expect_eq(event("{\"time\":\"2026-11-29T08:39:11.347Z\",\"event\":\"timeout\","
-			   "\"worker\":\"a\",\"state\":\"dead\",\"pid\":10,\"seq\":6,\"missed\":2,"
-			   "\"silent_ms\":1000}"),
-		     0, "still dead: nothing to write");
+	                   "\"worker\":\"a\",\"state\":\"dead\",\"pid\":10,\"seq\":6,\"missed\":2,"
+	                   "\"silent_ms\":1000}"),
+	             0, "still dead: nothing to write");
 	cr_expect_eq(event("{\"time\":\"2026-11-29T08:39:13.347Z\",\"event\":\"timeout\","
-			   "\"worker\":\"a\",\"state\":\"dead\",\"pid\":10,\"seq\":6,\"missed\":8,"
-			   "\"silent_ms\":4000}"),
-		     0);
+	                   "\"worker\":\"a\",\"state\":\"dead\",\"pid\":10,\"seq\":6,\"missed\":8,"
+	                   "\"silent_ms\":4000}"),
+	             0);
 	cr_expect_eq(a->timeouts, 2 + 8, "reports at missed 1, 2, 8 count 8 periods");
 	cr_expect_eq(pub_dirty_count(&p), 0);
 	cr_expect_eq(event("{\"time\":\"2026-11-29T08:39:14.000Z\",\"event\":\"recovered\","
-			   "\"worker\":\"a\",\"state\":\"alive\",\"pid\":10,\"seq\":7}"),
-		     1);
+	                   "\"worker\":\"a\",\"state\":\"alive\",\"pid\":10,\"seq\":7}"),
+	             1);
 	cr_expect_eq(a->missed, 0);
 }
 
 Test(publish, a_restart_counts_once_even_when_replayed_after_a_snapshot)
 {
 	const char *ev = "{\"time\":\"2026-11-29T08:39:10.847Z\",\"event\":\"restarted\","
-			 "\"worker\":\"a\",\"state\":\"alive\",\"pid\":20,\"seq\":1}";
+	                 "\"worker\":\"a\",\"state\":\"alive\",\"pid\":20,\"seq\":1}";
 
 	load(snapshot);
 	cr_expect_eq(event(ev), 1, "a new pid is a write");
@@ -146,8 +146,8 @@ Test(publish, forgotten_workers_are_deleted_then_dropped)
 	load(snapshot);
 	flush(1);
 	cr_expect_eq(event("{\"time\":\"2026-11-29T08:39:10.847Z\",\"event\":\"forgotten\","
-			   "\"worker\":\"b\",\"state\":\"dead\",\"pid\":11,\"seq\":9}"),
-		     1);
+	                   "\"worker\":\"b\",\"state\":\"dead\",\"pid\":11,\"seq\":9}"),
+	             1);
 	struct pub_worker *ws[8];
 	uint64_t gens[8];
 	size_t n = pub_take_dirty(&p, ws, gens, 8);
@@ -183,7 +183,10 @@ struct text {
 ParameterizedTestParameters(publish, bad_lines_are_dropped_and_counted)
 {
 	static struct text bad[] = {
-	    {""}, {"not json"}, {"[]"}, {"{\"event\":\"timeout\"}"},
+	    {""},
+	    {"not json"},
+	    {"[]"},
+	    {"{\"event\":\"timeout\"}"},
 	    {"{\"event\":\"timeout\",\"worker\":\"a b\",\"state\":\"dead\"}"},
 	    {"{\"event\":\"timeout\",\"worker\":\"a\",\"state\":\"a-state-name-too-long\"}"},
 	    {"{\"event\":\"timeout\",\"worker\":\"a\"}"}};
@@ -215,11 +218,12 @@ Test(publish, memory_is_bounded_by_the_workers_not_the_events)
 	char line[256];
 
 	for (int i = 0; i < 20000; i++) {
-		snprintf(line, sizeof(line),
-			 "{\"time\":\"2026-11-29T08:39:10.847Z\",\"event\":\"%s\",\"worker\":\"w%d\","
-			 "\"state\":\"%s\",\"pid\":%d,\"seq\":1}",
-			 i % 2 ? "timeout" : "recovered", i % 100, i % 2 ? "dead" : "alive",
-			 1000 + i % 100);
+		snprintf(
+		    line, sizeof(line),
+		    "{\"time\":\"2026-11-29T08:39:10.847Z\",\"event\":\"%s\",\"worker\":\"w%d\","
+		    "\"state\":\"%s\",\"pid\":%d,\"seq\":1}",
+		    i % 2 ? "timeout" : "recovered", i % 100, i % 2 ? "dead" : "alive",
+		    1000 + i % 100);
 		event(line);
 	}
 	cr_expect_eq(p.count, 100);

@@ -48,7 +48,8 @@ events(void)
 	json_t *c;
 
 	buf[0] = '\0';
-	json_array_foreach(changes, i, c) {
+	json_array_foreach(changes, i, c)
+	{
 		if (i > 0)
 			strcat(buf, " ");
 		strcat(buf, json_string_value(json_object_get(c, "event")));
@@ -65,16 +66,19 @@ state_of(const char *host, const char *worker)
 	size_t i, k;
 
 	buf[0] = '\0';
-	json_array_foreach(json_object_get(doc, "hosts"), i, h) {
+	json_array_foreach(json_object_get(doc, "hosts"), i, h)
+	{
 		if (strcmp(json_string_value(json_object_get(h, "host")), host) != 0)
 			continue;
 		if (worker == NULL)
-			snprintf(buf, sizeof(buf), "%s", json_string_value(json_object_get(h, "state")));
-		json_array_foreach(json_object_get(h, "workers"), k, w) {
+			snprintf(buf, sizeof(buf), "%s",
+			         json_string_value(json_object_get(h, "state")));
+		json_array_foreach(json_object_get(h, "workers"), k, w)
+		{
 			if (worker != NULL &&
 			    strcmp(json_string_value(json_object_get(w, "worker")), worker) == 0)
 				snprintf(buf, sizeof(buf), "%s",
-					 json_string_value(json_object_get(w, "state")));
+				         json_string_value(json_object_get(w, "state")));
 		}
 	}
 	json_decref(doc);
@@ -115,8 +119,8 @@ Test(view, a_lost_host_is_one_incident_and_its_workers_unknown)
 	json_t *b = json_array_get(json_object_get(doc, "hosts"), 1);
 	cr_expect_eq(json_integer_value(json_object_get(b, "lost_since")), 10);
 	cr_expect_str_eq(json_string_value(json_object_get(
-			     json_array_get(json_object_get(b, "workers"), 0), "reported_state")),
-			 "alive");
+	                     json_array_get(json_object_get(b, "workers"), 0), "reported_state")),
+	                 "alive");
 	json_decref(doc);
 	/* It comes back: up, and only real changes reported. */
 	view_apply(&v, HOST("b"), info, 20);
@@ -191,8 +195,8 @@ Test(view, host_keys_dropped_as_the_quorum_returns_are_held_for_the_grace)
 	cr_expect_str_eq(events(), "host_lost");
 	json_t *doc = view_json(&v);
 	cr_expect_eq(json_integer_value(json_object_get(
-			 json_array_get(json_object_get(doc, "hosts"), 1), "lost_since")),
-		     9000, "lost since its key disappeared");
+	                 json_array_get(json_object_get(doc, "hosts"), 1), "lost_since")),
+	             9000, "lost since its key disappeared");
 	json_decref(doc);
 	cr_expect_str_eq(state_of("b", "w1"), "unknown");
 	cr_expect_str_eq(state_of("a", "w1"), "alive");
@@ -234,7 +238,7 @@ Test(view, a_key_gone_longer_than_the_settle_time_is_a_host_lost_since_it_went)
 	cr_expect_str_eq(events(), "host_lost");
 	json_t *doc = view_json(&v);
 	cr_expect_eq(json_integer_value(json_object_get(
-			 json_array_get(json_object_get(doc, "hosts"), 1), "lost_since")),
-		     1000);
+	                 json_array_get(json_object_get(doc, "hosts"), 1), "lost_since")),
+	             1000);
 	json_decref(doc);
 }
