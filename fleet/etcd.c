@@ -33,6 +33,8 @@ struct etcd_req {
 	etcd_stream_cb stream_cb;
 	void *arg;
 	size_t attempts;
+	size_t ep;  /* the endpoint it was sent to */
+	int pinned; /* sent to endpoint ep only, never elsewhere */
 	uint64_t started;
 	enum evhttp_request_error error;
 	int failed_error;       /* error_cb ran */
@@ -47,10 +49,19 @@ struct etcd {
 	uint64_t timeout_usec;
 	uint64_t requests, bytes;
 	struct etcd_req *watch; /* the open watch, if any */
+	size_t watch_ep;        /* its endpoint */
 	uint64_t watch_gen;
 };
 
 static int etcd_send(struct etcd_req *r);
+
+/* r's endpoint failed: the next request goes to the next one (once per failure of it). */
+static void
+etcd_next(struct etcd *e, const struct etcd_req *r)
+{
+	if (e->cur == r->ep)
+		e->cur = (e->cur + 1) % e->n;
+}
 
 /* One "http://HOST:PORT" into ep; -1 if it is not that. */
 static int
@@ -247,9 +258,9 @@ etcd_done_cb(struct evhttp_request *req, void *arg)
 	if (code == 0) {
 		uint64_t spent = vigil_now_usec() - r->started;
 
-		e->cur = (e->cur + 1) % e->n;
+		etcd_next(e, r);
 		/* Refused or reset at once: the next endpoint may answer within the deadline. */
-		if (r->attempts < e->n && spent < e->timeout_usec / 2 &&
+		if (!r->pinned && r->attempts < e->n && spent < e->timeout_usec / 2 &&
 		    r->error != EVREQ_HTTP_TIMEOUT && etcd_send(r) == 0)
 			return;
 		snprintf(why, sizeof(why), "%s%s", etcd_error_name(r->error),
@@ -281,7 +292,8 @@ static int
 etcd_send(struct etcd_req *r)
 {
 	struct etcd *e = r->e;
-	struct etcd_endpoint *ep = &e->ep[e->cur];
+	size_t i = r->pinned ? r->ep : e->cur;
+	struct etcd_endpoint *ep = &e->ep[i];
 	struct evhttp_connection *conn = etcd_conn(e, ep, r->ch);
 	struct evhttp_request *req;
 	char host[80];
@@ -289,6 +301,7 @@ etcd_send(struct etcd_req *r)
 	if (conn == NULL || (req = evhttp_request_new(etcd_done_cb, r)) == NULL)
 		return -1;
 	r->attempts++;
+	r->ep = i;
 	r->failed_error = 0;
 	r->error = EVREQ_HTTP_EOF;
 	if (r->started == 0)
@@ -344,6 +357,42 @@ etcd_post(struct etcd *e, enum etcd_channel ch, const char *path, json_t *body, 
 }
 
 int
+etcd_post_to(struct etcd *e, size_t ep, const char *path, json_t *body, etcd_cb cb, void *arg)
+{
+	struct etcd_req *r = etcd_req_new(e, ETCD_CH_LEASE, path, body);
+
+	if (r == NULL)
+		return -1;
+	r->cb = cb;
+	r->arg = arg;
+	r->pinned = 1;
+	r->ep = ep % e->n;
+	if (etcd_send(r) == -1) {
+		etcd_req_free(r);
+		return -1;
+	}
+	return 0;
+}
+
+size_t
+etcd_nendpoints(const struct etcd *e)
+{
+	return e->n;
+}
+
+int
+etcd_watch_endpoint(const struct etcd *e)
+{
+	return e->watch != NULL ? (int)e->watch_ep : -1;
+}
+
+void
+etcd_prefer(struct etcd *e, size_t ep)
+{
+	e->cur = ep % e->n;
+}
+
+int
 etcd_watch(struct etcd *e, json_t *body, etcd_stream_cb cb, void *arg)
 {
 	struct etcd_req *r = etcd_req_new(e, ETCD_CH_WATCH, "/v3/watch", body);
@@ -359,6 +408,7 @@ etcd_watch(struct etcd *e, json_t *body, etcd_stream_cb cb, void *arg)
 	r->attempts = e->n; /* a watch is never sent twice by us: its owner opens a new one */
 	r->watch_gen = ++e->watch_gen;
 	e->watch = r;
+	e->watch_ep = e->cur;
 	if (etcd_send(r) == -1) {
 		e->watch = NULL;
 		etcd_req_free(r);

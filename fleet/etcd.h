@@ -56,6 +56,17 @@ int etcd_post(struct etcd *e, enum etcd_channel ch, const char *path, json_t *bo
 int etcd_watch(struct etcd *e, json_t *body, etcd_stream_cb cb, void *arg);
 void etcd_watch_cancel(struct etcd *e);
 
+/*
+ * POST to endpoint ep (0 to etcd_nendpoints - 1) only, on ETCD_CH_LEASE,
+ * with no failover: for probing members one by one.
+ */
+int etcd_post_to(struct etcd *e, size_t ep, const char *path, json_t *body, etcd_cb cb, void *arg);
+size_t etcd_nendpoints(const struct etcd *e);
+/* The endpoint the open watch reads from, -1 if none. */
+int etcd_watch_endpoint(const struct etcd *e);
+/* Send the next requests (and the next watch) to endpoint ep. */
+void etcd_prefer(struct etcd *e, size_t ep);
+
 /* The endpoint the next request goes to ("http://127.0.0.1:2379"). */
 const char *etcd_endpoint(const struct etcd *e);
 

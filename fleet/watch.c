@@ -16,15 +16,22 @@
 #include "view.h"
 #include "watch.h"
 
+/* A probe of one endpoint: its callback's argument. */
+struct watch_probe {
+	struct watch *w;
+	size_t ep;
+};
+
 struct watch {
 	struct event_base *base;
 	struct etcd *etcd;
 	struct watch_settings set;
 	struct view view;
-	struct event *probe, *reopen, *tick;
+	struct event *probe, *reopen, *reopen_cancel, *tick;
 	struct evhttp *http;
-	int loading;  /* a full read in flight */
-	int probing;  /* a probe in flight */
+	int loading;                     /* a full read in flight */
+	int probing[ETCD_MAX_ENDPOINTS]; /* a probe in flight to that endpoint */
+	struct watch_probe probes[ETCD_MAX_ENDPOINTS];
 	int watching; /* the etcd watch is open and trusted */
 	int exit_status;
 	int serializable; /* status: the second try */
@@ -208,34 +215,76 @@ watch_reopen_cb(evutil_socket_t fd, short what, void *arg)
 	watch_load(w);
 }
 
+/* Close the watch that can no longer be trusted (outside its own callbacks). */
 static void
-watch_probe_cb(const json_t *reply, const char *why, void *arg)
+watch_cancel_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct watch *w = arg;
 
-	w->probing = 0;
-	if (reply == NULL) {
-		view_set_stale(&w->view, 1, why, watch_now_ms());
-		return;
-	}
-	if (w->view.stale || !w->watching)
-		watch_reopen_cb(-1, 0, w);
+	if (!w->watching)
+		etcd_watch_cancel(w->etcd);
 }
 
+static void
+watch_probe_cb(const json_t *reply, const char *why, void *arg)
+{
+	const struct watch_probe *p = arg;
+	struct watch *w = p->w;
+	size_t ep = p->ep;
+
+	w->probing[ep] = 0;
+	if (reply == NULL) {
+		if (w->watching && etcd_watch_endpoint(w->etcd) == (int)ep) {
+			/* The watch's member cannot serve: nothing it says is news any more. */
+			view_set_stale(&w->view, 1, why, watch_now_ms());
+			w->watching = 0;
+			event_active(w->reopen_cancel, 0, 0);
+		} else if (!w->watching && !w->loading) {
+			view_set_stale(&w->view, 1, why, watch_now_ms());
+		}
+		return;
+	}
+	if (!w->watching && !w->loading) {
+		/* This member serves: read everything there, then watch there. */
+		etcd_prefer(w->etcd, ep);
+		watch_reopen_cb(-1, 0, w);
+	}
+}
+
+/* Probe one endpoint with a linearizable read (it needs a leader and a quorum): a count. */
+static void
+watch_probe_send(struct watch *w, size_t ep)
+{
+	json_t *req = etcdmsg_range_prefix(KEYS_HOSTS, 1, 0);
+
+	if (req == NULL)
+		return;
+	json_object_set_new(req, "count_only", json_true());
+	w->probes[ep].w = w;
+	w->probes[ep].ep = ep;
+	w->probing[ep] = 1;
+	if (etcd_post_to(w->etcd, ep, "/v3/kv/range", req, watch_probe_cb, &w->probes[ep]) == -1)
+		w->probing[ep] = 0;
+}
+
+/*
+ * While the watch is trusted, probe its own member (a frozen one is seen
+ * though the others serve); otherwise every member at once, so that the
+ * first to serve again is where everything is read anew.
+ */
 static void
 watch_probe_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct watch *w = arg;
-	json_t *req;
+	int wep = etcd_watch_endpoint(w->etcd);
 
-	if (w->probing || w->loading)
+	if (w->loading)
 		return;
-	/* A linearizable read needs a leader and a quorum: the cheapest one, a count. */
-	req = etcdmsg_range_prefix(KEYS_HOSTS, 1, 0);
-	json_object_set_new(req, "count_only", json_true());
-	w->probing = 1;
-	if (etcd_post(w->etcd, ETCD_CH_LEASE, "/v3/kv/range", req, watch_probe_cb, w) == -1)
-		w->probing = 0;
+	for (size_t i = 0; i < etcd_nendpoints(w->etcd); i++) {
+		if (w->probing[i] || (w->watching && wep >= 0 && (size_t)wep != i))
+			continue;
+		watch_probe_send(w, i);
+	}
 }
 
 int
@@ -340,7 +389,8 @@ watch_run(struct event_base *base, struct etcd *etcd, const struct watch_setting
 	w.probe = event_new(base, -1, EV_PERSIST, watch_probe_timer_cb, &w);
 	w.reopen = event_new(base, -1, 0, watch_reopen_cb, &w);
 	w.tick = evtimer_new(base, watch_tick_cb, &w);
-	if (w.probe == NULL || w.reopen == NULL || w.tick == NULL) {
+	w.reopen_cancel = event_new(base, -1, 0, watch_cancel_cb, &w);
+	if (w.probe == NULL || w.reopen == NULL || w.tick == NULL || w.reopen_cancel == NULL) {
 		fprintf(stderr, "vigil-fleet: out of memory\n");
 		w.exit_status = 1;
 		goto out;
@@ -363,6 +413,8 @@ out:
 		event_free(w.reopen);
 	if (w.tick != NULL)
 		event_free(w.tick);
+	if (w.reopen_cancel != NULL)
+		event_free(w.reopen_cancel);
 	view_free(&w.view);
 	return w.exit_status;
 }

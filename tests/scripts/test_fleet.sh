@@ -6,6 +6,8 @@
 # each change. Shown, with the figures measured:
 #   1. a worker SIGKILLed on B is `dead` in the view within 100 ms of B's
 #      own detection (the supervisor's `timeout` event);
+#   1b. the etcd member the view watches through SIGSTOPped while the other two
+#      serve: a worker's death on A still reaches the view;
 #   2. B's vigil-fleet SIGSTOPped: host B `lost` within TTL + 1 s, its
 #      workers `unknown`, no worker reported dead; a worker restarted on B
 #      meanwhile; after SIGCONT the view is right (B up, the new pid) within 2 s;
@@ -142,8 +144,20 @@ for h in A B C; do
 	fpid[$h]=$!
 	pids+=($!)
 done
+# The watcher lists a follower first: its watch starts there (scenario 1b freezes it).
+leader_index() {
+	local i
+	for i in 0 1 2; do
+		ETCDCTL_API=3 etcdctl --endpoints "http://127.0.0.1:${ports[$i]}" endpoint status -w json 2>/dev/null |
+			jq -e '.[0].Status | .leader == .header.member_id' >/dev/null && { echo $i; return; }
+	done
+}
+lead0=$(leader_index)
+wfirst=$(((lead0 + 1) % 3))
+wendpoints="http://127.0.0.1:${ports[$wfirst]}"
+for i in 0 1 2; do [[ $i -ne $wfirst ]] && wendpoints+=",http://127.0.0.1:${ports[$i]}"; done
 mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$fleet" watch --json --etcd "$endpoints" --timeout 1s --probe 250ms --grace 2s \
+"$fleet" watch --json --etcd "$wendpoints" --timeout 1s --probe 250ms --grace 2s \
 	--metrics "127.0.0.1:$mport" >"$dir/watch" 2>"$dir/watch.err" &
 pids+=($!)
 W=$dir/watch
@@ -172,6 +186,22 @@ lag=$((view_ms - detect_ms))
 echo "figure: B detected b1 dead $((detect_ms - t0)) ms after SIGKILL; the view showed it $lag ms after B's detection"
 check "the view within 100 ms of B's detection ($lag ms)" test "$lag" -le 100 -a "$lag" -ge 0
 check "/metrics: b1 dead" metric 'vigil_fleet_worker_state{host="B",worker="b1",state="dead"} 1'
+
+# 1b. The member the view watches through frozen while the other two serve: the
+# view must not trust its silence. A worker dies on A meanwhile.
+tf=$(now_ms)
+kill -STOP "${member[$wfirst]}"
+stopped+=("${member[$wfirst]}")
+sleep 0.3
+kill -KILL "${wpid[A/a2]}"
+a2_seen() { [[ $(count "$tf" '.event == "worker" and .worker == "a2" and .state == "dead"') -ge 1 ]]; }
+check "A/a2 dead in the view while the watched member m$wfirst is frozen" wait_for 8 a2_seen
+a2_det=$(detected_ms "$dir/A/events" a2)
+a2_view=$(lines "$tf" '.event == "worker" and .worker == "a2" and .state == "dead"' | head -1 | jq .time)
+echo "figure: watched member frozen: A/a2 in the view $((a2_view - a2_det)) ms after A's detection ($(count "$tf" '.event == "stale"') stale report)"
+kill -CONT "${member[$wfirst]}"
+stopped=()
+wait_for 10 healthy
 
 # 2. B's publisher frozen: host lost, workers unknown, nothing dead.
 t1=$(now_ms)
@@ -218,13 +248,7 @@ echo "figure: the view right $((right_ms - t2)) ms after B's publisher resumed (
 check "the view right within 2 s of B's return ($((right_ms - t2)) ms)" test $((right_ms - t2)) -le 2000
 
 # 3. etcd's leader killed, then quorum lost for 30 s.
-leader=""
-for i in 0 1 2; do
-	if ETCDCTL_API=3 etcdctl --endpoints "http://127.0.0.1:${ports[$i]}" endpoint status -w json 2>/dev/null |
-		jq -e '.[0].Status | .leader == .header.member_id' >/dev/null; then
-		leader=$i
-	fi
-done
+leader=$(leader_index)
 [[ -n $leader ]] || { echo "FAIL: no etcd leader found"; exit 1; }
 t3=$(now_ms)
 kill -KILL "${member[$leader]}"
