@@ -74,11 +74,14 @@ agent_unreachable(struct agent *a, const char *what, const char *why)
 	struct timeval tv;
 
 	if (!a->unreachable) {
+		char safe[300]; /* why may quote etcd's reply */
+
+		log_escape(why, strlen(why), safe, sizeof(safe));
 		a->unreachable = 1;
 		a->unreachable_since = vigil_now_usec();
 		log_warnx("etcd unreachable (%s: %s): the supervisor goes on watching; keeping the "
 		          "latest state of %zu workers and retrying",
-		          what, why, a->pub.count);
+		          what, safe, a->pub.count);
 	}
 	if (a->waiting)
 		return;

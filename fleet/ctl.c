@@ -183,7 +183,10 @@ ctl_events_read_cb(struct bufferevent *bev, void *arg)
 		int ok = strstr(line, "\"subscribed\":true") != NULL;
 		char msg[300];
 
-		snprintf(msg, sizeof(msg), "the supervisor refused `events`: %.200s", line);
+		char safe[200];
+
+		log_escape(line, len, safe, sizeof(safe));
+		snprintf(msg, sizeof(msg), "the supervisor refused `events`: %s", safe);
 		free(line);
 		if (!ok) {
 			ctl_lost(c, msg);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "keys.h"
+#include "log.h"
 #include "view.h"
 
 int
@@ -327,7 +328,9 @@ view_set_stale(struct view *v, int stale, const char *why, uint64_t now_ms)
 	v->stale = stale;
 	if (stale) {
 		v->stale_since_ms = now_ms;
-		snprintf(v->stale_why, sizeof(v->stale_why), "%s", why != NULL ? why : "");
+		/* why may quote etcd's reply: printable ASCII only, for terminals. */
+		log_escape(why != NULL ? why : "", why != NULL ? strlen(why) : 0, v->stale_why,
+		           sizeof(v->stale_why));
 		view_emit(v, json_pack("{s:s,s:s}", "event", "stale", "why", v->stale_why), now_ms);
 	} else {
 		v->fresh_since_ms = now_ms;
@@ -425,6 +428,8 @@ view_json(const struct view *v)
 	return out;
 }
 
+static const char *view_label_state(const char *s);
+
 /* ms since the epoch as local "HH:MM:SS.mmm", or "-" for 0. */
 static void
 view_clock(uint64_t ms, char *buf, size_t cap)
@@ -485,12 +490,13 @@ view_print(const struct view *v, FILE *fp)
 			fprintf(fp, "%-20s %-24s %-8s %-8" PRIu64 " %-12s ",
 			        json_string_value(json_object_get(h, "host")),
 			        json_string_value(json_object_get(w, "worker")),
-			        json_string_value(json_object_get(w, "state")), view_uint(w, "pid"),
-			        c1);
+			        view_label_state(json_string_value(json_object_get(w, "state"))),
+			        view_uint(w, "pid"), c1);
 			if (json_object_get(w, "reported_state") != NULL)
 				fprintf(fp, "host lost since %s (last reported %s)\n",
 				        view_uint(h, "lost_since") != 0 ? c2 : "before this view",
-				        json_string_value(json_object_get(w, "reported_state")));
+				        view_label_state(json_string_value(
+				            json_object_get(w, "reported_state"))));
 			else
 				fprintf(fp,
 				        "missed %" PRIu64 ", restarts %" PRIu64
@@ -525,8 +531,8 @@ view_print_change(const json_t *c, FILE *fp)
 	else if (strcmp(ev, "worker") == 0)
 		fprintf(fp, "%s %s/%s %s (pid %" PRIu64 ", missed %" PRIu64 ")\n", t, host,
 		        json_string_value(json_object_get(c, "worker")),
-		        json_string_value(json_object_get(c, "state")), view_uint(c, "pid"),
-		        view_uint(c, "missed"));
+		        view_label_state(json_string_value(json_object_get(c, "state"))),
+		        view_uint(c, "pid"), view_uint(c, "missed"));
 	else if (strcmp(ev, "worker_gone") == 0)
 		fprintf(fp, "%s %s/%s forgotten\n", t, host,
 		        json_string_value(json_object_get(c, "worker")));

@@ -242,3 +242,23 @@ Test(view, a_key_gone_longer_than_the_settle_time_is_a_host_lost_since_it_went)
 	             1000);
 	json_decref(doc);
 }
+
+Test(view, what_etcd_says_reaches_a_terminal_as_printable_text_only)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+
+	view_apply(&v, HOST("a"), info, 1);
+	view_apply(&v, WORKER("a", "w1"), "{\"state\":\"\\u001b[2Jdead\",\"pid\":1}", 1);
+	view_set_stale(&v, 1, "HTTP 503: \x1b[31mno leader", 2);
+	view_print(&v, fp);
+	for (size_t i = 0; i < json_array_size(changes); i++)
+		view_print_change(json_array_get(changes, i), fp);
+	view_metrics(&v, fp);
+	fclose(fp);
+	cr_assert_not_null(text);
+	cr_expect_null(strchr(text, '\x1b'), "no escape byte in:\n%s", text);
+	cr_expect_not_null(strstr(text, "state=\"other\""), "%s", text);
+	free(text);
+}
