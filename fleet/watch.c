@@ -34,7 +34,7 @@ struct watch {
 	struct watch_probe probes[ETCD_MAX_ENDPOINTS];
 	int watching; /* the etcd watch is open and trusted */
 	int exit_status;
-	int serializable; /* status: the second try */
+	int serializable; /* status: the serializable tries made after the linearizable one */
 };
 
 static uint64_t
@@ -170,9 +170,11 @@ watch_load_cb(const json_t *reply, const char *why, void *arg)
 	    etcdmsg_kvs(reply, &kvs, &n, err, sizeof(err)) == -1) {
 		view_set_stale(&w->view, 1, why != NULL ? why : err, watch_now_ms());
 		if (!w->set.follow) {
-			if (!w->serializable) {
-				w->serializable = 1;
-				watch_load(w); /* what any member has, marked stale */
+			/* What any member has, marked stale: each member in turn (a failed
+			 * request moves the client to the next endpoint). */
+			if ((size_t)w->serializable < etcd_nendpoints(w->etcd)) {
+				w->serializable++;
+				watch_load(w);
 				return;
 			}
 			fprintf(stderr, "vigil-fleet: no etcd member answered: %s\n",
@@ -202,7 +204,7 @@ watch_load(struct watch *w)
 		return;
 	w->loading = 1;
 	if (etcd_post(w->etcd, ETCD_CH_KV, "/v3/kv/range",
-	              etcdmsg_range_prefix(KEYS_ROOT, 0, w->serializable), watch_load_cb, w) == -1)
+	              etcdmsg_range_prefix(KEYS_ROOT, 0, w->serializable > 0), watch_load_cb, w) == -1)
 		w->loading = 0;
 }
 

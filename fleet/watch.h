@@ -20,7 +20,7 @@
 
 #include "etcd.h"
 
-#define WATCH_SETTLE_MS 200 /* a host key gone this long is a host lost (view.h) */
+#define WATCH_SETTLE_MS 100 /* a host key gone this long is a host lost (view.h) */
 #define WATCH_EXIT_STALE 3  /* status: printed, but from a member without quorum */
 
 struct watch_settings {

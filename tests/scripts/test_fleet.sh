@@ -269,6 +269,13 @@ check "the view says stale while quorum is gone" wait_for 10 seen_stale
 stale_ms=$(lines "$t4" '.event == "stale"' | head -1 | jq .time)
 check "/metrics: stale" metric "vigil_fleet_stale 1"
 echo "figure: stale $((stale_ms - t4)) ms after quorum was lost"
+stale_status() {
+	local rc
+	"$fleet" status --json --etcd "$endpoints" --timeout 1s >"$dir/stale.json" 2>/dev/null
+	rc=$?
+	[[ $rc -eq 3 ]] && jq -e '.stale == true and ([.hosts[]] | length == 3)' "$dir/stale.json" >/dev/null
+}
+check "status without quorum: what the member has, marked stale, exit 3" stale_status
 # Meanwhile on A, a worker dies: A's supervisor detects it as ever.
 sleep 2
 ta=$(now_ms)
