@@ -49,6 +49,8 @@ check "systemd-analyze verify is clean${verify:+: $verify}" test -z "$verify"
 # ---- a worker, the admin's way
 ct systemctl enable --now vigil-worker@web-1 >/dev/null 2>&1
 check "systemctl enable --now vigil-worker@web-1: alive in vigilctl status" wait_until 15 is_state web-1 alive
+check "vigilctl check web-1 says OK" bash -c \
+	"nsenter -t $pid1 -a $bindir/vigilctl check web-1 | grep -q '^VIGIL OK'"
 ct cat /etc/vigil/vigil.env >/dev/null
 echo "# an admin's line" | ct tee -a /etc/vigil/vigil.env >/dev/null
 ct tee /etc/vigil/worker-web-1.env >/dev/null <<<'VIGIL_WORKER_OPTS="--interval 500ms"'
