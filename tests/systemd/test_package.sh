@@ -69,7 +69,11 @@ check "/etc/vigil is gone" gone /etc/vigil
 check "/run/vigil is gone" gone /run/vigil
 left=$(unit_files)
 check "no vigil unit file left${left:+: $left}" test -z "$left"
-loaded=$(ct systemctl list-units --all --no-legend --plain 'vigil*' | awk '{print $1}')
+# systemd lets go of a stopped unit whose file is gone at its next garbage
+# collection, which a cgroup still being removed can delay for a moment.
+no_units() { [[ -z $(ct systemctl list-units --all --no-legend --plain "vigil*") ]]; }
+wait_until 10 no_units
+loaded=$(ct systemctl list-units --all --no-legend --plain "vigil*")
 check "no vigil unit loaded${loaded:+: $loaded}" test -z "$loaded"
 # Every file the container wrote is in the overlay's upper directory. Not
 # the package's: the .debs copied in, and man-db's cache of formatted pages
