@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -114,6 +115,8 @@ Test(check, stopped_is_a_warning)
 	vt_stop_clean(&w, "worker w1"); /* STOPPING=1 */
 	vt_env_expect_state(&e, "w1", "stopped", 0, 3000);
 	expect_check(1, "VIGIL WARNING - w1 stopped (", "w1");
+	/* WARNING wins over UNKNOWN. */
+	expect_check(1, "VIGIL WARNING - w1 stopped (", "w1", "nosuch");
 	vt_env_end(&e);
 }
 
@@ -226,5 +229,26 @@ Test(check, bad_arguments_are_unknown_with_the_usage)
 		     "w1", "--bogus");
 	expect_check(3, "VIGIL UNKNOWN - usage: vigilctl check [--warn-late] NAME...: invalid worker name",
 		     "bad/name");
+	vt_env_end(&e);
+}
+
+/* The README's shell loop: `until vigilctl check web-1 >/dev/null; do sleep 1; done` ends once it is up. */
+Test(check, an_until_loop_waits_for_the_worker)
+{
+	char script[1024], out[256];
+
+	vt_env_start_supervisor(&e, "--timeout", "2s", NULL);
+	snprintf(script, sizeof(script),
+		 "until %s --control %s check w1 >/dev/null; do sleep 0.1; done; echo up",
+		 VIGIL_CTL_BIN, e.ctl);
+	vt_env_path(&e, "until.out", out, sizeof(out));
+	char *argv[] = {"/bin/sh", "-c", script, NULL};
+	pid_t loop = vt_env_spawn(&e, out, argv);
+	usleep(500000);
+	cr_expect_eq(vt_wait_exit(loop, 0), -1, "the loop ended before there was a worker");
+	vt_env_start_worker(&e, "w1", NULL);
+	int ws = vt_wait_exit(loop, 5000);
+	cr_expect(ws != -1 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "the loop did not end: %d", ws);
+	cr_expect(vt_file_contains(out, "up"));
 	vt_env_end(&e);
 }
