@@ -291,13 +291,6 @@ metrics_worker(const struct worker *w, uint64_t now, enum metrics_worker_metric 
 	return -1;
 }
 
-/* A slice that never ends, for a rendering in one go. */
-static uint64_t
-metrics_no_clock(void)
-{
-	return 0;
-}
-
 int
 metrics_start(struct metrics_doc *d, struct registry *r)
 {
@@ -358,13 +351,12 @@ metrics_end(struct metrics_doc *d)
 int
 metrics_render(const struct metrics_input *in, struct registry *r, struct evbuffer *out)
 {
-	struct slice sl = {.clock = metrics_no_clock, .deadline = UINT64_MAX};
 	struct metrics_doc d;
 	int rc;
 
 	if (metrics_start(&d, r) == -1)
 		return -1;
-	while ((rc = metrics_step(&d, in, out, &sl)) == 0)
+	while ((rc = metrics_step(&d, in, out, &slice_whole)) == 0)
 		;
 	metrics_end(&d);
 	return rc == 1 ? 0 : -1;

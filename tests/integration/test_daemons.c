@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -1306,7 +1307,14 @@ write_hook(const char *name, const char *body)
 Test(daemons, hook_runs_with_the_workers_facts)
 {
 	char policy[512], out[450], text[2048];
-	const char *hook = write_hook("hook.sh", "env > \"$0.out.tmp\" && mv \"$0.out.tmp\" \"$0.out\"");
+	const char *hook = write_hook("hook.sh", "{ env; echo \"NOFILE=$(ulimit -n)\"; } > \"$0.out.tmp\" && "
+						 "mv \"$0.out.tmp\" \"$0.out\"");
+	/* The supervisor raises its soft descriptor limit; its hooks get the one it was given. */
+	struct rlimit rl;
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_assert_gt(rl.rlim_max, 777, "the hard descriptor limit is too low for this test");
+	rl.rlim_cur = 777;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
 
 	snprintf(policy, sizeof(policy), "--on-timeout=exec:%s@1", hook);
 	snprintf(out, sizeof(out), "%s.out", hook);
@@ -1330,6 +1338,7 @@ Test(daemons, hook_runs_with_the_workers_facts)
 	cr_assert_not_null(silent, "%s", text);
 	cr_expect_geq(atoi(silent + 16), 300, "%s", text);
 	cr_expect_null(strstr(text, "HOME="), "the hook inherited our environment: %s", text);
+	cr_expect(strstr(text, "NOFILE=777\n") != NULL, "the hook's descriptor limit: %s", text);
 	vt_expect_log(e.log, "for worker w1 (timeout, missed 1) exited 0", 1000);
 	cr_expect_eq(sup_counter("hooks_started"), 1, "the hook ran at MISSED 1 only");
 	kill(wrk, SIGUSR1); /* resume, for a clean end */

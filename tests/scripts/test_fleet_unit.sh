@@ -20,7 +20,10 @@ check() {
 }
 # The unit as installed, but running the binary of this build.
 sed "s|^ExecStart=[^ ]*|ExecStart=$(realpath "$bin/fleet/vigil-fleet")|" "$unit" >"$dir/vigil-fleet.service"
-out=$(systemd-analyze verify "$dir/vigil-fleet.service" 2>&1)
+# Its Documentation= is the man page of this build.
+mkdir -p "$dir/man/man8"
+cp "$bin/man/vigil-fleet.8" "$dir/man/man8/"
+out=$(MANPATH=$dir/man systemd-analyze verify "$dir/vigil-fleet.service" 2>&1)
 check "systemd-analyze verify is clean${out:+: $out}" test -z "$out"
 score=$(systemd-analyze security --offline=true "$dir/vigil-fleet.service" 2>/dev/null |
 	sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
