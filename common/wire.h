@@ -130,6 +130,13 @@ enum vigil_msg_kind vigil_wire_kind(const struct vigil_msg *m);
  */
 int vigil_wire_encode(const struct vigil_msg *m, char *buf, size_t cap);
 
+/*
+ * The length of the UTF-8 character at p (at most n bytes): 1 for ASCII,
+ * 2 to 4, or 0 if the bytes there are not one (a stray continuation byte,
+ * an overlong form, a surrogate, beyond U+10FFFF, or cut short).
+ */
+size_t vigil_wire_utf8_len(const char *p, size_t n);
+
 /* Whether name is a valid worker name ([A-Za-z0-9._@:-]{1,64}). */
 int vigil_wire_name_valid(const char *name, size_t len);
 

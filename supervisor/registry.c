@@ -231,38 +231,6 @@ registry_set_addr(struct worker *w, const struct sockaddr_un *addr, socklen_t le
 }
 
 /*
- * The length of the UTF-8 character at p (at most n bytes), 0 if the bytes
- * there are not one (a stray continuation, an overlong form, a surrogate,
- * beyond U+10FFFF, or cut short).
- */
-static size_t
-registry_utf8_len(const unsigned char *p, size_t n)
-{
-	size_t len;
-	unsigned min;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2, min = 0x80;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3, min = 0x800;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4, min = 0x10000;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	unsigned cp = p[0] & (0x7fu >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3fu);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-/*
  * Keep STATUS= text as the worker wrote it where it is valid UTF-8 (café,
  * ☕); a control character (C0, DEL, C1) or a byte that is not UTF-8 shows
  * as '?'. At most VIGIL_STATUS_TEXT_MAX bytes, never cut inside a character.
@@ -276,7 +244,7 @@ registry_set_status(struct worker *w, const char *text, size_t len)
 	const unsigned char *p = (const unsigned char *)text;
 	size_t i = 0, o = 0;
 	while (i < len && o < VIGIL_STATUS_TEXT_MAX) {
-		size_t n = p[i] < 0x80 ? 1 : registry_utf8_len(p + i, len - i);
+		size_t n = vigil_wire_utf8_len(text + i, len - i);
 		if (n == 1) {
 			w->status[o++] = p[i] >= 0x20 && p[i] != 0x7f ? (char)p[i] : '?';
 		} else if (n == 0 || (n == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)) {
