@@ -303,8 +303,8 @@ const struct option_def options_table[] = {
     {.name = "socket-mode", .flags = OPTION_ARG | OPTION_FILE | OPTION_RESTART,
      .parse = parse_socket_mode, FIELD(socket_mode), .arg = "MODE",
      .help = "the heartbeat socket's mode when we create it (under systemd the socket "
-	     "unit's SocketMode= decides): who may send is who may write it, e.g. 0666 with "
-	     "--allow-user to let others",
+	     "unit's SocketMode= decides): who may send is who may write it; 0666 lets every "
+	     "user send, for the allow-list to judge",
      .def = "0660"},
     {.name = "socket-group", .flags = OPTION_ARG | OPTION_FILE | OPTION_RESTART,
      .parse = parse_socket_group, FIELD(socket_group), .arg = "GROUP",

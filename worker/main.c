@@ -91,13 +91,39 @@ parse_duration_opt(const char *what, const char *arg)
 	return v;
 }
 
+/*
+ * The service of our own cgroup v2 path (/proc/self/cgroup's "0::" line):
+ * the last component, if it is a ".service" (a scope holds unrelated
+ * processes). For units whose ProtectProc=invisible hides /proc/1 from
+ * them, where sd_pid_get_unit() cannot find the cgroup root.
+ */
+static char *
+unit_from_self(void)
+{
+	char buf[4096];
+	FILE *f = fopen("/proc/self/cgroup", "r");
+
+	if (f == NULL)
+		return NULL;
+	while (fgets(buf, sizeof(buf), f) != NULL) {
+		if (strncmp(buf, "0::/", 4) != 0)
+			continue;
+		buf[strcspn(buf, "\n")] = '\0';
+		fclose(f);
+		const char *last = strrchr(buf, '/') + 1;
+		return strdup(last);
+	}
+	fclose(f);
+	return NULL;
+}
+
 /* The unit we run in (a systemd service's name names the worker), or NULL. */
 static char *
 unit_name(void)
 {
 	char *unit = NULL;
 
-	if (sd_pid_get_unit(0, &unit) < 0 || unit == NULL)
+	if ((sd_pid_get_unit(0, &unit) < 0 || unit == NULL) && (unit = unit_from_self()) == NULL)
 		return NULL;
 	size_t n = strlen(unit);
 	if (n < 9 || strcmp(unit + n - 8, ".service") != 0 || !vigil_wire_name_valid(unit, n)) {
