@@ -31,7 +31,7 @@ struct sdproxy {
 	struct sockaddr_un up_addr;
 	socklen_t up_len;
 	struct event *ev;
-	char env[sizeof("NOTIFY_SOCKET=@") + 64];
+	char env[sizeof("NOTIFY_SOCKET=@") + sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct log_ratelimit rl;
 };
 
@@ -265,17 +265,26 @@ sdproxy_start(struct worker_ctx *w, char *err, size_t errlen)
 	}
 	p->w = w;
 	p->up = -1;
-	/* Abstract: nothing to create in a read-only /run (ProtectSystem=strict), nothing to remove. */
-	snprintf(p->env, sizeof(p->env), "NOTIFY_SOCKET=@vigil-worker/%d/notify", (int)getpid());
-	sdproxy_addr(p->env + strlen("NOTIFY_SOCKET="), &sun, &len);
+	/*
+	 * Abstract, and named by the kernel (autobind: a name no other socket
+	 * has): nothing to create in a read-only /run (ProtectSystem=strict),
+	 * nothing to remove, no clash with another worker's.
+	 */
+	sa_family_t family = AF_UNIX;
+	len = sizeof(sun);
 	p->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (p->fd == -1 || bind(p->fd, (struct sockaddr *)&sun, len) == -1 ||
+	if (p->fd == -1 || bind(p->fd, (struct sockaddr *)&family, sizeof(family)) == -1 ||
+	    getsockname(p->fd, (struct sockaddr *)&sun, &len) == -1 ||
 	    setsockopt(p->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) == -1) {
-		snprintf(err, errlen, "cannot bind %s's NOTIFY_SOCKET %s: %s", w->exec_argv[0],
-			 p->env + strlen("NOTIFY_SOCKET="), strerror(errno));
+		snprintf(err, errlen, "cannot bind a NOTIFY_SOCKET for %s: %s", w->exec_argv[0],
+			 strerror(errno));
 		sdproxy_free(p);
 		return NULL;
 	}
+	/* "\0" and five hex digits: "@" and the same, as sd_notify(3) reads it. */
+	size_t n = len - offsetof(struct sockaddr_un, sun_path);
+	snprintf(p->env, sizeof(p->env), "NOTIFY_SOCKET=@%.*s", (int)(n > 0 ? n - 1 : 0),
+		 sun.sun_path + 1);
 	const char *up = getenv("NOTIFY_SOCKET");
 	if (up != NULL && sdproxy_addr(up, &p->up_addr, &p->up_len) == 0)
 		p->up = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

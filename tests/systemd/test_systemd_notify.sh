@@ -102,7 +102,7 @@ check "the worker is the main process, timesyncd its child ($worker, $daemon)" \
 	test -n "$daemon" -a "$(field "$tsd" pid)" = "$worker"
 check "the daemon sees its own WATCHDOG_PID and NOTIFY_SOCKET" bash -c \
 	"nsenter -t $pid1 -a cat /proc/$daemon/environ | tr '\\0' '\\n' | grep -qx WATCHDOG_PID=$daemon && \
-	 nsenter -t $pid1 -a cat /proc/$daemon/environ | tr '\\0' '\\n' | grep -q '^NOTIFY_SOCKET=@vigil-worker/'"
+	 nsenter -t $pid1 -a cat /proc/$daemon/environ | tr '\\0' '\\n' | grep -q '^NOTIFY_SOCKET=@'"
 
 # systemctl stop: stopped, never dead.
 ct systemctl stop "$tsd"
