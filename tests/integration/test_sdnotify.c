@@ -602,3 +602,42 @@ Test(socket, own_notify_socket_is_ignored)
 	cr_expect_eq(counter("workers"), 0, "the supervisor registered itself");
 	vt_env_end(&e);
 }
+
+/*
+ * The proxy's NOTIFY_SOCKET is abstract, so any process in the network
+ * namespace can reach it: pings from another uid are dropped, and cannot
+ * keep a silent program alive.
+ */
+Test(exec, another_users_pings_to_the_proxy_are_dropped)
+{
+	vt_env_start_supervisor(&e, "--timeout", "10s", NULL);
+	pid_t w = exec_worker("guarded", "--timeout", "500ms",
+			      "echo \"sock=$NOTIFY_SOCKET.\"; systemd-notify WATCHDOG=1 || exit 9; "
+			      "exec sleep 60");
+	vt_env_expect_state(&e, "guarded", "alive", w, 3000);
+	vt_expect_log(e.wlog, "sock=@", 1000);
+	char text[8192];
+	FILE *f = fopen(e.wlog, "r");
+	cr_assert_not_null(f);
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	const char *at = strstr(text, "sock=@") + strlen("sock=@");
+	const char *dot = strchr(at, '.');
+	cr_assert_not_null(dot);
+	char code[512];
+	snprintf(code, sizeof(code),
+		 "import socket, time\n"
+		 "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+		 "for i in range(20):\n"
+		 "    s.sendto(b'WATCHDOG=1', '\\x00%.*s'); time.sleep(0.1)\n",
+		 (int)(dot - at), at);
+	char *argv[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+			PYTHON, "-c", code, NULL};
+	pid_t stranger = vt_env_spawn(&e, e.wlog, argv);
+	/* Its one ping, then silence: dead, whatever the stranger sends meanwhile. */
+	vt_env_expect_state(&e, "guarded", "dead", w, 1500);
+	vt_expect_log(e.wlog, "NOTIFY_SOCKET from another user", 1000);
+	vt_stop(stranger, SIGKILL, 2000);
+	vt_env_end(&e);
+}
