@@ -452,13 +452,14 @@ vigil_wire_encode(const struct vigil_msg *m, char *buf, size_t cap)
 		const struct key_def *kd = &keys[i];
 		int n = 0;
 
-		if (!(m->fields & kd->field))
+		/* sd_notify's keys that vigil does not act on: read, never written. */
+		if (!(m->fields & kd->field) || (kd->field & VIGIL_F_SD_QUIET))
 			continue;
 		switch (kd->type) {
 		case V_NUMBER:
 		case V_ANY:
 		case V_ZERO:
-			continue; /* sd_notify's keys: read, never written by vigil */
+			continue;
 		case V_FLAG:
 			n = snprintf(buf + off, cap - off, "%s=1\n", kd->key);
 			break;

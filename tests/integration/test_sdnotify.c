@@ -110,9 +110,7 @@ python(const char *body)
 			       "time.sleep(60)\n",
 			       body),
 		      -1);
-	char *cmd = NULL;
-	cr_assert_neq(asprintf(&cmd, "NOTIFY_SOCKET=%s", e.sock), -1);
-	putenv(cmd); /* inherited; this test's process ends with the test */
+	setenv("NOTIFY_SOCKET", e.sock, 1); /* inherited by what the test starts */
 	char *argv[] = {PYTHON, "-c", code, NULL};
 	pid_t pid = vt_env_spawn(&e, e.wlog, argv);
 	free(code);
@@ -321,9 +319,7 @@ Test(sdnotify, barrier_and_fdstore_with_libsystemd)
 	cr_skip_test("libsystemd-dev is not installed: sd-client was not built");
 #else
 	vt_env_start_supervisor(&e, "--timeout", "600ms", NULL);
-	char *cmd = NULL;
-	cr_assert_neq(asprintf(&cmd, "NOTIFY_SOCKET=%s", e.sock), -1);
-	putenv(cmd);
+	setenv("NOTIFY_SOCKET", e.sock, 1);
 	char *argv[] = {VIGIL_SDCLIENT_BIN, "5", "50", "4", NULL};
 	pid_t pid = vt_env_spawn(&e, e.wlog, argv);
 	vt_expect_log(e.wlog, "barrier passed", 6000);
@@ -457,9 +453,7 @@ Test(exec, messages_are_passed_on_to_the_service_manager)
 	while (access(ready, F_OK) != 0 && vt_now_ms() < end)
 		usleep(10000);
 	vt_env_start_supervisor(&e, "--timeout", "10s", NULL);
-	char *cmd = NULL;
-	cr_assert_neq(asprintf(&cmd, "NOTIFY_SOCKET=%s", up), -1);
-	putenv(cmd);
+	setenv("NOTIFY_SOCKET", up, 1);
 	char script[512];
 	snprintf(script, sizeof(script),
 		 "systemd-notify MAINPID=$$ RELOADING=1 || exit 9; exec %s 3 50 2",
@@ -592,9 +586,7 @@ Test(socket, mode_and_group)
 /* Started from a shell whose NOTIFY_SOCKET is its own socket, it does not supervise itself. */
 Test(socket, own_notify_socket_is_ignored)
 {
-	char *cmd = NULL;
-	cr_assert_neq(asprintf(&cmd, "NOTIFY_SOCKET=%s", e.sock), -1);
-	putenv(cmd);
+	setenv("NOTIFY_SOCKET", e.sock, 1);
 	vt_env_start_supervisor(&e, "--timeout", "300ms", NULL);
 	unsetenv("NOTIFY_SOCKET");
 	vt_expect_log(e.log, "is our own heartbeat socket, not a service manager's: ignored", 2000);

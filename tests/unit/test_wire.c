@@ -581,7 +581,7 @@ Test(wire_kind, sd_notify_keys_are_quiet)
 	cr_expect_eq(vigil_wire_kind(&msg), VIGIL_MSG_UPDATE);
 	/* Read, never written: encoding leaves them out. */
 	char out[64];
-	cr_assert_eq(decode_str("MAINPID=1\nWATCHDOG=1\nX_A=1"), 0);
+	cr_assert_eq(decode_str("MAINPID=1\nRELOADING=1\nWATCHDOG=1\nX_A=1"), 0);
 	cr_expect_eq(vigil_wire_encode(&msg, out, sizeof(out)), (int)strlen("WATCHDOG=1\n"));
 }
 
