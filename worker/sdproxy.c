@@ -160,7 +160,7 @@ sdproxy_relay(struct sdproxy *p, const char *buf, size_t len)
 	if (m.fields & VIGIL_F_STATUS) {
 		sdproxy_status(p, m.status, m.status_len);
 		/* Said at once: systemctl status and vigilctl status agree. */
-		sdproxy_tell(p, buf + (m.status - buf) - 7, m.status_len + 7);
+		sdproxy_tell(p, m.status - strlen("STATUS="), strlen("STATUS=") + m.status_len);
 	}
 	if (m.fields & VIGIL_F_WATCHDOG_USEC) {
 		/* Its own timeout, as systemd honours it; 0 turns the watchdog off. */
