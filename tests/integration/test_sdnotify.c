@@ -633,3 +633,33 @@ Test(exec, another_users_pings_to_the_proxy_are_dropped)
 	vt_stop(stranger, SIGKILL, 2000);
 	vt_env_end(&e);
 }
+
+/*
+ * Relayed as they are: the program's WATCHDOG_USEC=0 (unwatched),
+ * WATCHDOG=trigger (dead at once) and STOPPING=1 (stopped, though it runs on).
+ */
+Test(exec, watchdog_usec_trigger_and_stopping_are_relayed)
+{
+	vt_env_start_supervisor(&e, "--timeout", "10s", NULL);
+	pid_t w = exec_worker("relayed", "--timeout", "400ms",
+			      "systemd-notify WATCHDOG=1 || exit 9; sleep 0.2; "
+			      "systemd-notify WATCHDOG_USEC=0 || exit 9; echo off; sleep 1; "
+			      "systemd-notify WATCHDOG=trigger || exit 9; exec sleep 60");
+	vt_env_expect_state(&e, "relayed", "alive", w, 3000);
+	vt_env_expect_state(&e, "relayed", "unwatched", w, 2000);
+	usleep(500 * 1000); /* past its 400 ms, silent: still unwatched */
+	vt_env_expect_state(&e, "relayed", "unwatched", w, 100);
+	vt_env_expect_state(&e, "relayed", "dead", w, 2000);
+	vt_expect_log(e.log, "worker relayed asked to be declared dead (WATCHDOG=trigger)", 1000);
+	vt_env_end(&e);
+
+	vt_env_start_supervisor(&e, "--timeout", "10s", NULL);
+	w = exec_worker("leaving", "--timeout", "300ms",
+			"systemd-notify WATCHDOG=1 || exit 9; sleep 0.2; "
+			"systemd-notify STOPPING=1 || exit 9; exec sleep 60");
+	vt_env_expect_state(&e, "leaving", "stopped", w, 3000);
+	usleep(600 * 1000);
+	vt_env_expect_state(&e, "leaving", "stopped", w, 100);
+	cr_expect_eq(vt_env_worker_int(&e, "leaving", "timeouts"), 0);
+	vt_env_end(&e);
+}
