@@ -104,6 +104,14 @@ check "the daemon sees its own WATCHDOG_PID and NOTIFY_SOCKET" bash -c \
 	"nsenter -t $pid1 -a cat /proc/$daemon/environ | tr '\\0' '\\n' | grep -qx WATCHDOG_PID=$daemon && \
 	 nsenter -t $pid1 -a cat /proc/$daemon/environ | tr '\\0' '\\n' | grep -q '^NOTIFY_SOCKET=@'"
 
+# Past WatchdogSec=3s: systemd's own watchdog is fed too (the pings are passed on).
+sleep 4
+check "past its 3 s WatchdogSec, still active with the same main process" bash -c \
+	"nsenter -t $pid1 -a systemctl is-active -q $tsd && \
+	 [[ \$(nsenter -t $pid1 -a systemctl show -p MainPID --value $tsd) == $worker ]] && \
+	 [[ \$(nsenter -t $pid1 -a systemctl show -p NRestarts --value $tsd) == 0 ]]"
+check "and alive in vigil, never timed out" test "$(field "$tsd" state)/$(field "$tsd" timeouts)" = "alive/0"
+
 # systemctl stop: stopped, never dead.
 ct systemctl stop "$tsd"
 check "systemctl stop: stopped" wait_until 5 is_state "$tsd" stopped
