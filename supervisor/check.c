@@ -41,7 +41,7 @@ check_state_of(const char *state, int warn_late)
 	} table[] = {
 	    {"alive", CHECK_OK},        {"expected", CHECK_OK},   {"stopped", CHECK_WARNING},
 	    {"dead", CHECK_CRITICAL},   {"exited", CHECK_CRITICAL}, {"failed", CHECK_CRITICAL},
-	    {"missing", CHECK_CRITICAL},
+	    {"missing", CHECK_CRITICAL}, {"unwatched", CHECK_OK},
 	};
 
 	if (strcmp(state, "late") == 0)

@@ -24,7 +24,8 @@
 
 /* What vigil_workers counts: every name state_name() gives a registered worker. */
 static const char *const metrics_states[] = {"alive",  "late",   "dead",    "stopped",
-					     "exited", "failed", "expected", "missing"};
+					     "exited", "failed", "expected", "missing",
+					     "unwatched"};
 #define METRICS_NSTATES (sizeof(metrics_states) / sizeof(metrics_states[0]))
 
 /* The supervisor's counters, each a counter of its own. */
@@ -38,6 +39,9 @@ static const struct metrics_counter {
     {"vigil_workers_rejected_total",
      "New worker names refused because --max-workers workers are registered.",
      offsetof(struct supervisor_counters, rejected_full)},
+    {"vigil_ignored_lines_total",
+     "Lines ignored in datagrams otherwise taken (unknown or malformed, as systemd ignores them).",
+     offsetof(struct supervisor_counters, ignored_lines)},
     {"vigil_timeouts_sent_total", "TIMEOUT datagrams delivered to workers.",
      offsetof(struct supervisor_counters, timeouts_sent)},
     {"vigil_timeouts_undelivered_total",

@@ -225,10 +225,10 @@ Test(daemons, garbage_datagrams_are_dropped_and_counted)
 	    {"", 0},
 	    {"hello", 5},
 	    {"HEARTBEAT=1\nWORKER=bad/name\n", 28},
-	    {"HEARTBEAT=1\n\nWORKER=w\n", 22},
+	    {"HEARTBEAT=1\nWORKER=w\nWATCHDOG=no\n", 33},
 	    {"HEARTBEAT=1\nWORKER=w\nSEQ=x\n", 27},
 	    {"HEARTBEAT=1\0WORKER=w\n", 21},
-	    {"heartbeat=1\nWORKER=w\n", 21},
+	    {"heartbeat=1\nWORKER=w\n", 21}, /* a line ignored: nothing left to do */
 	    {"HEARTBEAT=1\n", 12},        /* no WORKER */
 	    {"FOO=1\nWORKER=w\n", 15},    /* nothing we understand */
 	    {"TIMEOUT=1\nWORKER=w\n", 19}, /* meant for workers */
@@ -265,7 +265,10 @@ Test(daemons, garbage_datagrams_are_dropped_and_counted)
 	cr_expect_eq(json_integer_value(json_object_get(by, "empty")), 1);
 	cr_expect_eq(json_integer_value(json_object_get(by, "nul_byte")), 1);
 	cr_expect_eq(json_integer_value(json_object_get(by, "no_worker")), 1);
-	cr_expect_eq(json_integer_value(json_object_get(by, "no_message")), 2);
+	cr_expect_eq(json_integer_value(json_object_get(by, "bad_value")), 3);
+	cr_expect_eq(json_integer_value(json_object_get(by, "no_message")), 4);
+	/* "hello", "heartbeat=1" and "FOO=1": lines ignored, as systemd ignores them. */
+	cr_expect_eq(json_integer_value(json_object_get(sup, "ignored_lines")), 3);
 	cr_expect_eq(json_array_size(json_object_get(st, "workers")), 0, "garbage registered a worker");
 	json_decref(st);
 	cr_expect_eq(kill(e.sv, 0), 0, "supervisor died");

@@ -148,7 +148,7 @@ Test(http, metrics_and_status_of_a_live_and_a_killed_worker)
 	cr_expect_gt(vt_metric(text, "vigil_worker_last_heartbeat_age_seconds{worker=\"w2\"}"), 0.6,
 		     "%s", text);
 	cr_expect_gt(vt_metric(text, "vigil_datagrams_total"), 0, "%s", text);
-	cr_expect_eq(vt_metric(text, "vigil_invalid_datagrams_total{reason=\"bad_key\"}"), 0,
+	cr_expect_eq(vt_metric(text, "vigil_invalid_datagrams_total{reason=\"bad_value\"}"), 0,
 		     "%s", text);
 	cr_expect_eq(vt_metric(text, "vigil_http_connections"), 1, "%s", text);
 
