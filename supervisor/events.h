@@ -31,6 +31,7 @@ enum sv_event_type {
 	SV_EVENT_SIGNAL,     /* --on-timeout sent it a signal */
 	SV_EVENT_MISSING,    /* expected, and not seen within the startup grace */
 	SV_EVENT_FORGOTTEN,  /* dropped from the registry (vigilctl forget) */
+	SV_EVENT_RESTORED,   /* taken over from the snapshot of a previous supervisor (store.h) */
 	SV_EVENT_NTYPES
 };
 
