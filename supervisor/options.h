@@ -52,6 +52,7 @@ struct settings {
 	struct netaddr metrics_addr;
 	enum log_level log_level;
 	uint64_t startup_grace; /* usec an expected worker has to heartbeat first */
+	char state_file[SETTINGS_PATH_MAX]; /* the registry's snapshot (store.h); "": the default */
 	uint64_t given;         /* bit i: option i was given */
 };
 

@@ -758,6 +758,8 @@ snapshot_decode(const void *buf, size_t len, struct snapshot_head *head,
 	long n = decode_body(body, head, NULL, err, errlen);
 	if (n == -1 || sink == NULL)
 		return n;
+	if (sink->accept != NULL && sink->accept(head, sink->arg, err, errlen) == -1)
+		return -1;
 	memset(head, 0, sizeof(*head));
 	return decode_body(body, head, sink, err, errlen);
 }

@@ -91,8 +91,13 @@ int snapshot_finish(struct snapshot_buf *b);
 
 void snapshot_buf_free(struct snapshot_buf *b);
 
-/* What to do with each record decoded; either may be NULL (a check only). */
+/*
+ * What to do with a snapshot once it is checked: accept may still refuse
+ * it (-1 with err: another socket's), before any record is handed over;
+ * then each event and each worker in the order written. Any may be NULL.
+ */
 struct snapshot_sink {
+	int (*accept)(const struct snapshot_head *h, void *arg, char *err, size_t errlen);
 	void (*worker)(const struct snapshot_worker *w, void *arg);
 	void (*event)(const struct sv_event *ev, void *arg);
 	void *arg;

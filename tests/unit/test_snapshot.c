@@ -86,7 +86,7 @@ sink_event(const struct sv_event *ev, void *arg)
 	events_add(&out_events, ev);
 }
 
-static const struct snapshot_sink sink = {sink_worker, sink_event, NULL};
+static const struct snapshot_sink sink = {NULL, sink_worker, sink_event, NULL};
 
 static long
 decode(const void *buf, size_t len, struct snapshot_head *h, char *err, size_t errlen)

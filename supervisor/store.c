@@ -1,0 +1,406 @@
+/*
+ * store.c: the snapshot's home and its schedule. See store.h.
+ *
+ * Why a crash at any instant leaves the old snapshot or the new one:
+ *   - A file is never written in place. The new snapshot goes to PATH.tmp
+ *     (truncated first: a leftover of an earlier crash is overwritten),
+ *     is fsync'ed, and only then renamed over PATH: rename(2) replaces the
+ *     name atomically, so PATH is always a whole snapshot, the old one
+ *     until the rename, the new one after; the directory is fsync'ed so
+ *     that the rename itself survives a power cut (on a disk; /run is a
+ *     tmpfs). A torn PATH.tmp is never read.
+ *   - A memfd given to systemd is never written again: each snapshot is a
+ *     new memfd, written whole, then sealed (no write, grow or shrink) and
+ *     only then stored, under the name the previous one does not use
+ *     (vigil-registry-0 and -1 alternate with the generation); the older
+ *     name is removed (FDSTOREREMOVE=1) only after. Crashing before the
+ *     store leaves the old one alone; between the store and the removal
+ *     both are kept and handed back, and the load takes the newest that
+ *     decodes. Whichever it reads, the checksum (snapshot.h) would still
+ *     catch a torn or damaged one, refused with a log line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "duration.h"
+#include "restore.h"
+#include "sdnotify.h"
+#include "snapshot.h"
+#include "store.h"
+#include "supervisor.h"
+
+#define STORE_TICK_USEC 1000000        /* state changes are written within this */
+#define STORE_DUTY 100                 /* counters alone: at most 1/STORE_DUTY of the time */
+#define STORE_MAX_BYTES (1ULL << 30)   /* a snapshot larger than this is not read */
+#define STORE_MAX_FDS 4                /* FileDescriptorStoreMax= in the unit */
+
+enum store_mode { STORE_NONE, STORE_FILE, STORE_FDSTORE };
+
+struct store {
+	enum store_mode mode;
+	char path[SETTINGS_PATH_MAX + sizeof(STORE_FILE_DEFAULT)]; /* STORE_FILE */
+	char where[SETTINGS_PATH_MAX + 64];
+	int fds[STORE_MAX_FDS]; /* STORE_FDSTORE: handed back at start, read once */
+	size_t nfds;
+	struct supervisor *sv;
+	struct event *tick;
+	uint64_t generation;    /* of the last snapshot written or read */
+	int dirty;              /* an event happened since the last write */
+	uint64_t datagrams;     /* sv->counters.datagrams at the last write */
+	uint64_t written;       /* monotonic usec of the last write */
+	uint64_t cost;          /* usec the last write held the loop */
+	struct log_ratelimit rl;
+};
+
+struct store *
+store_new(const struct settings *set)
+{
+	struct store *st = calloc(1, sizeof(*st));
+
+	if (st == NULL)
+		return NULL;
+	st->rl.interval_usec = 60 * 1000000ULL; /* a failing write: said once a minute */
+	if (strcmp(set->state_file, "none") == 0) {
+		st->mode = STORE_NONE;
+		snprintf(st->where, sizeof(st->where), "nowhere (--state-file none)");
+	} else if (set->state_file[0] == '\0' && getenv("NOTIFY_SOCKET") != NULL) {
+		st->mode = STORE_FDSTORE;
+		snprintf(st->where, sizeof(st->where), "systemd's file descriptor store");
+	} else {
+		st->mode = STORE_FILE;
+		if (set->state_file[0] != '\0') {
+			snprintf(st->path, sizeof(st->path), "%s", set->state_file);
+		} else {
+			char dir[SETTINGS_PATH_MAX];
+			snprintf(dir, sizeof(dir), "%s", set->socket_path);
+			snprintf(st->path, sizeof(st->path), "%s/%s", dirname(dir), STORE_FILE_DEFAULT);
+		}
+		snprintf(st->where, sizeof(st->where), "%s", st->path);
+	}
+	return st;
+}
+
+const char *
+store_where(const struct store *st)
+{
+	return st->where;
+}
+
+int
+store_adopt_fd(struct store *st, const char *name, int fd)
+{
+	if (strncmp(name, STORE_FDNAME, strlen(STORE_FDNAME)) != 0)
+		return 0;
+	if (st->nfds < STORE_MAX_FDS)
+		st->fds[st->nfds++] = fd;
+	else
+		close(fd);
+	return 1;
+}
+
+/* All of fd from offset 0 into a new buffer; -1 with err. */
+static int
+store_read_fd(int fd, const char *what, unsigned char **buf, size_t *len, char *err,
+	      size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s is not a regular file", what);
+		return -1;
+	}
+	if ((uint64_t)st.st_size > STORE_MAX_BYTES) {
+		snprintf(err, errlen, "%s is too large (%jd bytes)", what, (intmax_t)st.st_size);
+		return -1;
+	}
+	*len = (size_t)st.st_size;
+	if ((*buf = malloc(*len + 1)) == NULL) {
+		snprintf(err, errlen, "no memory to read %s", what);
+		return -1;
+	}
+	size_t got = 0;
+	while (got < *len) {
+		ssize_t n = pread(fd, *buf + got, *len - got, (off_t)got);
+		if (n <= 0) {
+			snprintf(err, errlen, "cannot read %s: %s", what,
+				 n == 0 ? "shorter than its size" : strerror(errno));
+			free(*buf);
+			*buf = NULL;
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * The newest snapshot kept that decodes, into *buf (to free): 1, 0 if none
+ * is kept, -1 with err if one is kept but none can be read or decoded.
+ */
+static int
+store_read(struct store *st, unsigned char **buf, size_t *len, char *err, size_t errlen)
+{
+	*buf = NULL;
+	if (st->mode == STORE_FILE) {
+		int fd = open(st->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd == -1) {
+			if (errno == ENOENT)
+				return 0;
+			snprintf(err, errlen, "cannot open %s: %s", st->path, strerror(errno));
+			return -1;
+		}
+		int rc = store_read_fd(fd, st->path, buf, len, err, errlen);
+		close(fd);
+		return rc == -1 ? -1 : 1;
+	}
+	/* The fd store: between a store and a removal both are kept (see above). */
+	uint64_t best = 0;
+	int found = 0;
+	for (size_t i = 0; i < st->nfds; i++) {
+		unsigned char *b;
+		size_t n;
+		struct snapshot_head h;
+		char why[256];
+		if (store_read_fd(st->fds[i], "the stored descriptor", &b, &n, why, sizeof(why)) ==
+			-1 ||
+		    snapshot_decode(b, n, &h, NULL, why, sizeof(why)) == -1) {
+			if (!found)
+				snprintf(err, errlen, "%s", why);
+			free(b);
+			continue;
+		}
+		if (!found || h.generation > best) {
+			free(*buf);
+			*buf = b;
+			*len = n;
+			best = h.generation;
+			found = 1;
+		} else {
+			free(b);
+		}
+	}
+	for (size_t i = 0; i < st->nfds; i++)
+		close(st->fds[i]); /* systemd keeps its own copies until we remove them */
+	st->nfds = 0;
+	st->generation = best; /* even if refused later: the next ones are numbered above it */
+	if (found)
+		return 1;
+	return err[0] != '\0' ? -1 : 0;
+}
+
+long
+store_load(struct store *st, struct supervisor *sv)
+{
+	unsigned char *buf;
+	size_t len;
+	char err[512] = "";
+	uint64_t now = vigil_now_usec();
+
+	st->sv = sv;
+	if (st->mode == STORE_NONE)
+		return 0;
+	int rc = store_read(st, &buf, &len, err, sizeof(err));
+	if (rc == 0) {
+		log_info("no registry snapshot in %s: starting with an empty registry", st->where);
+		return 0;
+	}
+	long n = rc == -1 ? -1 : restore_apply(sv, buf, len, now, &st->generation, err, sizeof(err));
+	free(buf);
+	if (n == -1) {
+		log_warnx("registry snapshot in %s refused: %s; starting with an empty registry",
+			  st->where, err);
+		return 0;
+	}
+	log_info("restored %ld worker%s from %s (snapshot %" PRIu64 ", %zu bytes) in %.1f ms", n,
+		 n == 1 ? "" : "s", st->where, st->generation, len,
+		 (double)(vigil_now_usec() - now) / 1e3);
+	return n;
+}
+
+/* All of len bytes to fd; -1 with errno. */
+static int
+write_all(int fd, const unsigned char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The file: PATH.tmp, fsync, rename over PATH, fsync the directory. */
+static int
+store_put_file(struct store *st, const struct snapshot_buf *b, char *err, size_t errlen)
+{
+	char tmp[sizeof(st->path) + 8], dir[sizeof(st->path)];
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", st->path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1) {
+		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	if (write_all(fd, b->data, b->len) == -1 || fsync(fd) == -1) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, st->path) == -1) {
+		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, st->path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s", st->path);
+	if ((fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		fsync(fd);
+		close(fd);
+	}
+	return 0;
+}
+
+/* The fd store: a new sealed memfd stored under the other name, then the old name removed. */
+static int
+store_put_memfd(struct store *st, const struct snapshot_buf *b, uint64_t generation, char *err,
+		size_t errlen)
+{
+	char msg[128], why[VIGIL_ERRLEN];
+	int fd = memfd_create(STORE_FDNAME, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	(void)st;
+	if (fd == -1) {
+		snprintf(err, errlen, "memfd_create: %s", strerror(errno));
+		return -1;
+	}
+	if (write_all(fd, b->data, b->len) == -1 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
+		snprintf(err, errlen, "cannot fill the memfd: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s-%" PRIu64, STORE_FDNAME, generation % 2);
+	int rc = vigil_sd_notify_fd(msg, fd, why, sizeof(why));
+	close(fd);
+	if (rc != 1) {
+		snprintf(err, errlen, "%s", rc == 0 ? "NOTIFY_SOCKET is gone" : why);
+		return -1;
+	}
+	snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s-%" PRIu64, STORE_FDNAME,
+		 (generation + 1) % 2);
+	if (vigil_sd_notify(msg, why, sizeof(why)) == -1)
+		log_ratelimited(&st->rl, vigil_now_usec(), LOG_LEVEL_WARN,
+				"cannot remove the previous registry snapshot from the fd store: %s",
+				why);
+	return 0;
+}
+
+int
+store_save(struct store *st)
+{
+	struct snapshot_buf b;
+	char err[1024];
+	uint64_t t0 = vigil_now_usec();
+	int rc = -1;
+
+	if (st->mode == STORE_NONE || st->sv == NULL)
+		return 0;
+	st->dirty = 0;
+	st->datagrams = st->sv->counters.datagrams;
+	if (restore_capture(st->sv, st->generation + 1, &b) == -1)
+		snprintf(err, sizeof(err), "out of memory");
+	else if (st->mode == STORE_FILE)
+		rc = store_put_file(st, &b, err, sizeof(err));
+	else
+		rc = store_put_memfd(st, &b, st->generation + 1, err, sizeof(err));
+	uint64_t t1 = vigil_now_usec();
+	if (rc == -1) {
+		st->dirty = 1; /* tried again at the next tick */
+		log_ratelimited(&st->rl, t1, LOG_LEVEL_WARN,
+				"cannot keep the registry snapshot in %s: %s", st->where, err);
+	} else {
+		st->generation++;
+		log_debug("registry snapshot %" PRIu64 ": %zu workers, %zu bytes, %.2f ms",
+			  st->generation, st->sv->registry.count, b.len, (double)(t1 - t0) / 1e3);
+	}
+	st->written = t1;
+	st->cost = t1 - t0;
+	snapshot_buf_free(&b);
+	return rc;
+}
+
+/* Every second: write if something happened, or if counters moved and it is cheap enough. */
+static void
+store_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *st = arg;
+
+	(void)fd;
+	(void)what;
+	if (!st->dirty) {
+		if (st->sv->counters.datagrams == st->datagrams ||
+		    vigil_now_usec() - st->written < STORE_DUTY * st->cost)
+			return;
+	}
+	store_save(st);
+}
+
+/* Every event is a state change worth keeping. */
+static void
+store_event_cb(const struct sv_event *ev, void *arg)
+{
+	struct store *st = arg;
+
+	(void)ev;
+	st->dirty = 1;
+}
+
+int
+store_start(struct store *st, struct supervisor *sv, char *err, size_t errlen)
+{
+	struct timeval tv = {.tv_sec = STORE_TICK_USEC / 1000000,
+			     .tv_usec = STORE_TICK_USEC % 1000000};
+
+	st->sv = sv;
+	if (st->mode == STORE_NONE)
+		return 0;
+	st->dirty = 1; /* the first tick writes what was restored, under this supervisor */
+	/* Below the heartbeats and the timers: a write waits for them, never they for it. */
+	if ((st->tick = event_new(sv->base, -1, EV_PERSIST, store_tick_cb, st)) == NULL ||
+	    event_priority_set(st->tick, SV_PRIO_CONTROL) == -1 || event_add(st->tick, &tv) == -1 ||
+	    events_subscribe(&sv->events, store_event_cb, st) == -1) {
+		snprintf(err, errlen, "cannot schedule the registry snapshots");
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_free(struct store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->tick != NULL) {
+		event_free(st->tick);
+		events_unsubscribe(&st->sv->events, store_event_cb, st);
+	}
+	for (size_t i = 0; i < st->nfds; i++)
+		close(st->fds[i]);
+	free(st);
+}
