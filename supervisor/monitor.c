@@ -823,11 +823,9 @@ monitor_restored(struct supervisor *sv, struct worker *w, int arm, uint64_t now)
 	const struct worker_core *c = &w->core;
 
 	monitor_event(sv, SV_EVENT_RESTORED, w, now, 0, &sv->rl_restart, LOG_LEVEL_INFO,
-		      "worker %s restored (%s, pid %" PRIu64 "%s, seq %" PRIu64 ", timeouts %" PRIu64
+		      "worker %s restored (%s, pid %" PRIu64 ", seq %" PRIu64 ", timeouts %" PRIu64
 		      ", restarts %" PRIu64 ")",
-		      w->name, state_name(c, now), c->pid,
-		      c->pid != 0 && !w->pid_vouched ? " not proven: never signalled" : "",
-		      c->last_seq, c->timeouts, c->restarts);
+		      w->name, state_name(c, now), c->pid, c->last_seq, c->timeouts, c->restarts);
 	monitor_arm(sv, w, arm ? STATE_ACT_ARM : 0, now);
 	monitor_count_state(sv, w, WORKER_NEW);
 }

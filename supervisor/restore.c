@@ -67,7 +67,8 @@ struct restore_ctx {
 	struct supervisor *sv;
 	uint64_t now;
 	int same_boot;
-	size_t restored, unproven, skipped;
+	size_t restored, skipped;
+	struct log_ratelimit rl; /* pids not proven */
 };
 
 /* A snapshot of another socket describes other workers: refused. */
@@ -82,7 +83,15 @@ restore_accept(const struct snapshot_head *h, void *arg, char *err, size_t errle
 			 (int)h->socket_len, h->socket, mine);
 		return -1;
 	}
-	x->same_boot = h->boot_id[0] != '\0' && strcmp(h->boot_id, restore_boot_id()) == 0;
+	/*
+	 * The boot id may be out of reach (ProcSubset=pid hides /proc/sys): then
+	 * a snapshot written "later" than our clock's now is another boot's.
+	 * The fd store and /run never outlive a boot anyway.
+	 */
+	if (h->boot_id[0] != '\0' && restore_boot_id()[0] != '\0')
+		x->same_boot = strcmp(h->boot_id, restore_boot_id()) == 0;
+	else
+		x->same_boot = h->written_mono <= x->now;
 	return 0;
 }
 
@@ -112,9 +121,15 @@ restore_prove_pid(struct restore_ctx *x, struct worker *w)
 	if (x->same_boot && w->start_time != 0 && identity_start_time(w->core.pid) == w->start_time &&
 	    stat(path, &st) == 0 && st.st_uid == w->owner)
 		return;
+	/* Without a start time recorded no policy signalled it: nothing to say. */
+	if (w->start_time != 0)
+		log_ratelimited(&x->rl, x->now, LOG_LEVEL_INFO,
+				"restore: worker %s: pid %" PRIu64 " not proven the process recorded "
+				"(start time, owner): not signalled until a heartbeat vouches for a "
+				"pid again",
+				w->name, w->core.pid);
 	w->pid_vouched = 0;
 	w->start_time = 0;
-	x->unproven++;
 }
 
 /*
@@ -129,8 +144,13 @@ restore_judge(struct restore_ctx *x, struct worker *w)
 	uint64_t now = x->now;
 
 	if (!x->same_boot) {
-		/* Another boot's monotonic times: silent from now, judged from now. */
-		c->last_hb = now;
+		/*
+		 * Another boot's monotonic times: judged from now. A silent worker's
+		 * reports stay on a grid of timeouts (state.c counts them from
+		 * last_hb), the next one a timeout from now.
+		 */
+		uint64_t t = monitor_timeout_for(x->sv, w), back = c->missed * t;
+		c->last_hb = back < now ? now - back : 0;
 		c->due = 0;
 		w->incidents.start = 0;
 		w->incidents.n = 0;
@@ -187,7 +207,7 @@ long
 restore_apply(struct supervisor *sv, const void *buf, size_t len, uint64_t now,
 	      uint64_t *generation, char *err, size_t errlen)
 {
-	struct restore_ctx x = {.sv = sv, .now = now};
+	struct restore_ctx x = {.sv = sv, .now = now, .rl = {.burst = 10}};
 	struct snapshot_sink sink = {restore_accept, restore_worker, restore_event, &x};
 	struct snapshot_head h;
 
@@ -198,10 +218,6 @@ restore_apply(struct supervisor *sv, const void *buf, size_t len, uint64_t now,
 	memcpy(sv->events.total, h.event_totals, sizeof(sv->events.total));
 	sv->events.total[SV_EVENT_RESTORED] += x.restored;
 	*generation = h.generation;
-	if (x.unproven > 0)
-		log_info("restore: %zu pid%s not proven the same process (start time, owner): not "
-			 "signalled until a heartbeat vouches for a pid again",
-			 x.unproven, x.unproven == 1 ? "" : "s");
 	if (x.skipped > 0)
 		log_warnx("restore: %zu worker%s of the snapshot not restored (a duplicate, no "
 			  "longer expected, or no room: --max-workers)",
