@@ -34,8 +34,8 @@ restore_boot_id(void)
 	return id;
 }
 
-int
-restore_capture(struct supervisor *sv, uint64_t generation, struct snapshot_buf *b)
+void
+restore_capture_begin(struct supervisor *sv, uint64_t generation, struct snapshot_buf *b)
 {
 	struct snapshot_head h = {.socket = sv->socket_name,
 				  .socket_len = strlen(sv->socket_name),
@@ -53,15 +53,28 @@ restore_capture(struct supervisor *sv, uint64_t generation, struct snapshot_buf 
 	/* The history first, oldest first, so that the restored events come after it. */
 	for (size_t i = 0; i < e->count; i++)
 		snapshot_add_event(b, &e->ring[(e->next + EVENTS_KEEP - e->count + i) % EVENTS_KEEP]);
-	for (size_t i = 0; i < sv->registry.nbuckets; i++) {
-		for (const struct worker *w = sv->registry.buckets[i]; w != NULL; w = w->next) {
+}
+
+int
+restore_capture_more(struct supervisor *sv, struct snapshot_buf *b, size_t *bucket,
+		     uint64_t budget)
+{
+	const struct registry *r = &sv->registry;
+	uint64_t end = vigil_now_usec() + budget;
+
+	while (*bucket < r->nbuckets) {
+		for (const struct worker *w = r->buckets[*bucket]; w != NULL; w = w->next) {
 			struct snapshot_worker sw;
 			if (snapshot_worker_of(w, &sw))
 				snapshot_add_worker(b, &sw);
 		}
+		/* The clock every 64 buckets: about 50 workers at most between two reads. */
+		if (++*bucket % 64 == 0 && vigil_now_usec() >= end)
+			break;
 	}
-	return snapshot_finish(b);
+	return *bucket >= r->nbuckets;
 }
+
 
 struct restore_ctx {
 	struct supervisor *sv;
@@ -194,6 +207,7 @@ restore_worker(const struct snapshot_worker *sw, void *arg)
 		return;
 	}
 	int arm;
+	x->now = vigil_now_usec(); /* a large restore takes a while: each judged from its own now */
 	if (snapshot_worker_apply(sw, w) == -1 || (arm = restore_judge(x, w)) == -1) {
 		registry_remove(&sv->registry, w);
 		x->skipped++;

@@ -18,8 +18,22 @@
 struct supervisor;
 struct snapshot_buf;
 
-/* sv's registry, kept events and counters into b, as snapshot number generation; -1: no memory. */
-int restore_capture(struct supervisor *sv, uint64_t generation, struct snapshot_buf *b);
+/*
+ * sv's registry, kept events and counters into b, as snapshot number
+ * generation, in slices so that no snapshot holds the loop (at 100 000
+ * workers a whole one is 50-100 ms of work): restore_capture_begin writes the
+ * supervisor's record and the events; each restore_capture_more the
+ * workers of the next buckets of the registry, for about budget usec of
+ * work, from *bucket on, and returns 1 once the last bucket is done (then
+ * snapshot_finish(b)), 0 to be called again at a later turn. Holding a
+ * bucket number, never a pointer, it is safe across removals; a worker
+ * added meanwhile to a bucket already passed waits for the next snapshot,
+ * which its "registered" event asks for. Each record is one worker as it
+ * was at one instant; the snapshot as a whole spans the slices.
+ */
+void restore_capture_begin(struct supervisor *sv, uint64_t generation, struct snapshot_buf *b);
+int restore_capture_more(struct supervisor *sv, struct snapshot_buf *b, size_t *bucket,
+			 uint64_t budget);
 
 /*
  * Take over the len bytes of a snapshot, at time now (monotonic usec):

@@ -340,19 +340,48 @@ snapshot_add_event(struct snapshot_buf *b, const struct sv_event *ev)
 	record_close(b);
 }
 
-int
-snapshot_finish(struct snapshot_buf *b)
+static void
+fill_header(unsigned char *h, uint64_t body, uint32_t crc)
 {
-	if (b->failed || b->data == NULL)
-		return -1;
-	unsigned char *h = b->data;
 	memcpy(h, snapshot_magic, sizeof(snapshot_magic));
 	put_le(h + 8, SNAPSHOT_MAJOR, 2);
 	put_le(h + 10, SNAPSHOT_MINOR, 2);
 	put_le(h + 12, SNAPSHOT_HEADER, 4);
-	put_le(h + 16, b->len - SNAPSHOT_HEADER, 8);
-	put_le(h + 24, snapshot_crc32c(0, h + SNAPSHOT_HEADER, b->len - SNAPSHOT_HEADER), 4);
+	put_le(h + 16, body, 8);
+	put_le(h + 24, crc, 4);
 	put_le(h + 28, snapshot_crc32c(0, h, 28), 4);
+}
+
+int
+snapshot_finish(struct snapshot_buf *b)
+{
+	if (b->failed || b->data == NULL || b->drained != 0)
+		return -1;
+	size_t body = b->len - SNAPSHOT_HEADER;
+	fill_header(b->data, body, snapshot_crc32c(0, b->data + SNAPSHOT_HEADER, body));
+	return 0;
+}
+
+void
+snapshot_drain(struct snapshot_buf *b, const unsigned char **p, size_t *n)
+{
+	size_t header = b->drained < SNAPSHOT_HEADER ? SNAPSHOT_HEADER - (size_t)b->drained : 0;
+
+	*p = b->data;
+	*n = b->failed ? 0 : b->len;
+	if (header > *n)
+		header = *n;
+	b->crc = snapshot_crc32c(b->crc, b->data + header, *n - header);
+	b->drained += *n;
+	b->len = 0;
+}
+
+int
+snapshot_header(const struct snapshot_buf *b, unsigned char hdr[SNAPSHOT_HEADER])
+{
+	if (b->failed || b->len != 0 || b->drained < SNAPSHOT_HEADER)
+		return -1;
+	fill_header(hdr, b->drained - SNAPSHOT_HEADER, b->crc);
 	return 0;
 }
 

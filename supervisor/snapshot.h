@@ -69,12 +69,17 @@ struct snapshot_worker {
 	size_t phi_n;
 };
 
-/* A snapshot being written: grows as records are added. */
+/*
+ * A snapshot being written: grows as records are added, and may be drained
+ * between records (written out a piece at a time, the buffer reused).
+ */
 struct snapshot_buf {
 	unsigned char *data;
 	size_t len, cap;
-	size_t record; /* where the open record's size goes */
-	int failed;    /* out of memory: snapshot_finish says so */
+	size_t record;    /* where the open record's size goes */
+	int failed;       /* out of memory: snapshot_finish or snapshot_header says so */
+	uint64_t drained; /* bytes handed out by snapshot_drain, the header's room first */
+	uint32_t crc;     /* of the body's bytes drained */
 };
 
 /* Start a snapshot with the supervisor's record. */
@@ -86,8 +91,19 @@ void snapshot_add_worker(struct snapshot_buf *b, const struct snapshot_worker *w
 /* Add a kept event (the history `vigilctl status NAME` shows). */
 void snapshot_add_event(struct snapshot_buf *b, const struct sv_event *ev);
 
-/* Fill in the header; 0, or -1 if memory ran out on the way (nothing usable). */
+/* Fill in the header of a snapshot kept whole in b; 0, or -1 if memory ran out on the way. */
 int snapshot_finish(struct snapshot_buf *b);
+
+/*
+ * Hand out the bytes added since the last drain (*p, *n: valid until the
+ * next add) and empty the buffer, keeping its room: the first drain starts
+ * with SNAPSHOT_HEADER bytes of room for the header, to be written over
+ * at offset 0 once snapshot_header has made it.
+ */
+void snapshot_drain(struct snapshot_buf *b, const unsigned char **p, size_t *n);
+
+/* The header of everything drained (drain the rest first); -1 if memory ran out on the way. */
+int snapshot_header(const struct snapshot_buf *b, unsigned char hdr[SNAPSHOT_HEADER]);
 
 void snapshot_buf_free(struct snapshot_buf *b);
 

@@ -3,14 +3,16 @@
  *
  * Why a crash at any instant leaves the old snapshot or the new one:
  *   - A file is never written in place. The new snapshot goes to PATH.tmp
- *     (truncated first: a leftover of an earlier crash is overwritten),
- *     is fsync'ed, and only then renamed over PATH: rename(2) replaces the
+ *     (truncated first: a leftover of an earlier crash is overwritten), a
+ *     slice at a time as it is captured and its header last, is fsync'ed,
+ *     and only then renamed over PATH: rename(2) replaces the
  *     name atomically, so PATH is always a whole snapshot, the old one
  *     until the rename, the new one after; the directory is fsync'ed so
  *     that the rename itself survives a power cut (on a disk; /run is a
  *     tmpfs). A torn PATH.tmp is never read.
  *   - A memfd given to systemd is never written again: each snapshot is a
- *     new memfd, written whole, then sealed (no write, grow or shrink) and
+ *     new memfd, written whole (its header last), then sealed (no write,
+ *     grow or shrink) and
  *     only then stored, under the name the previous one does not use
  *     (vigil-registry-0 and -1 alternate with the generation); the older
  *     name is removed (FDSTOREREMOVE=1) only after. Crashing before the
@@ -28,6 +30,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -40,6 +43,7 @@
 #include "supervisor.h"
 
 #define STORE_TICK_USEC 1000000        /* state changes are written within this */
+#define STORE_SLICE_USEC 500           /* a capture's work per loop turn (render.h's slice) */
 #define STORE_DUTY 100                 /* counters alone: at most 1/STORE_DUTY of the time */
 #define STORE_MAX_BYTES (1ULL << 30)   /* a snapshot larger than this is not read */
 #define STORE_MAX_FDS 4                /* FileDescriptorStoreMax= in the unit */
@@ -54,11 +58,20 @@ struct store {
 	size_t nfds;
 	struct supervisor *sv;
 	struct event *tick;
+	struct event *slice;    /* the next slice of a capture in progress */
+	struct snapshot_buf buf; /* the capture in progress, if capturing */
+	size_t bucket;          /* where it goes on */
+	int capturing;
+	int fd;                 /* where it is written: PATH.tmp or a memfd; -1 */
+	char tmp[SETTINGS_PATH_MAX + sizeof(STORE_FILE_DEFAULT) + 8]; /* PATH.tmp */
+	unsigned slices;        /* turns the last snapshot took */
+	uint64_t longest_cpu;   /* usec of CPU in its longest slice */
 	uint64_t generation;    /* of the last snapshot written or read */
 	int dirty;              /* an event happened since the last write */
 	uint64_t datagrams;     /* sv->counters.datagrams at the last write */
 	uint64_t written;       /* monotonic usec of the last write */
-	uint64_t cost;          /* usec the last write held the loop */
+	uint64_t cost;          /* usec of work the last snapshot took, its slices together */
+	uint64_t longest;       /* usec: its longest slice, or its write, whichever held the loop longer */
 	struct log_ratelimit rl;
 };
 
@@ -70,6 +83,7 @@ store_new(const struct settings *set)
 	if (st == NULL)
 		return NULL;
 	st->rl.interval_usec = 60 * 1000000ULL; /* a failing write: said once a minute */
+	st->fd = -1;
 	if (strcmp(set->state_file, "none") == 0) {
 		st->mode = STORE_NONE;
 		snprintf(st->where, sizeof(st->where), "nowhere (--state-file none)");
@@ -244,60 +258,83 @@ write_all(int fd, const unsigned char *p, size_t len)
 	return 0;
 }
 
-/* The file: PATH.tmp, fsync, rename over PATH, fsync the directory. */
+/* Where the snapshot being made goes: PATH.tmp (truncated), or a new memfd; -1 with err. */
 static int
-store_put_file(struct store *st, const struct snapshot_buf *b, char *err, size_t errlen)
+store_open_target(struct store *st, char *err, size_t errlen)
 {
-	char tmp[sizeof(st->path) + 8], dir[sizeof(st->path)];
+	if (st->mode == STORE_FILE) {
+		snprintf(st->tmp, sizeof(st->tmp), "%s.tmp", st->path);
+		st->fd = open(st->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (st->fd == -1)
+			snprintf(err, errlen, "cannot create %s: %s", st->tmp, strerror(errno));
+	} else {
+		st->fd = memfd_create(STORE_FDNAME, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (st->fd == -1)
+			snprintf(err, errlen, "memfd_create: %s", strerror(errno));
+	}
+	return st->fd == -1 ? -1 : 0;
+}
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", st->path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd == -1) {
-		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+/* What the capture added since the last time, written out; -1 with err. */
+static int
+store_flush(struct store *st, char *err, size_t errlen)
+{
+	const unsigned char *p;
+	size_t n;
+
+	snapshot_drain(&st->buf, &p, &n);
+	if (st->buf.failed) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (write_all(fd, b->data, b->len) == -1 || fsync(fd) == -1) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
+	if (write_all(st->fd, p, n) == -1) {
+		snprintf(err, errlen, "cannot write %s: %s",
+			 st->mode == STORE_FILE ? st->tmp : "the memfd", strerror(errno));
 		return -1;
-	}
-	close(fd);
-	if (rename(tmp, st->path) == -1) {
-		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, st->path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	snprintf(dir, sizeof(dir), "%s", st->path);
-	if ((fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		fsync(fd);
-		close(fd);
 	}
 	return 0;
 }
 
-/* The fd store: a new sealed memfd stored under the other name, then the old name removed. */
+/*
+ * The snapshot is all written but its header: write that at offset 0, then
+ * make it the one kept (the rename, or the memfd sealed, stored, and the
+ * older one removed: see the top of this file). -1 with err.
+ */
 static int
-store_put_memfd(struct store *st, const struct snapshot_buf *b, uint64_t generation, char *err,
-		size_t errlen)
+store_commit(struct store *st, char *err, size_t errlen)
 {
-	char msg[128], why[VIGIL_ERRLEN];
-	int fd = memfd_create(STORE_FDNAME, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	unsigned char hdr[SNAPSHOT_HEADER];
+	char msg[128], why[VIGIL_ERRLEN], dir[sizeof(st->path)];
+	uint64_t generation = st->generation + 1;
 
-	(void)st;
-	if (fd == -1) {
-		snprintf(err, errlen, "memfd_create: %s", strerror(errno));
+	if (snapshot_header(&st->buf, hdr) == -1) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (write_all(fd, b->data, b->len) == -1 ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
-		snprintf(err, errlen, "cannot fill the memfd: %s", strerror(errno));
-		close(fd);
+	if (pwrite(st->fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr)) {
+		snprintf(err, errlen, "cannot write the header: %s", strerror(errno));
+		return -1;
+	}
+	if (st->mode == STORE_FILE) {
+		if (fsync(st->fd) == -1 || rename(st->tmp, st->path) == -1) {
+			snprintf(err, errlen, "cannot replace %s: %s", st->path, strerror(errno));
+			return -1;
+		}
+		snprintf(dir, sizeof(dir), "%s", st->path);
+		int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd != -1) {
+			fsync(dfd);
+			close(dfd);
+		}
+		return 0;
+	}
+	if (fcntl(st->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) ==
+	    -1) {
+		snprintf(err, errlen, "cannot seal the memfd: %s", strerror(errno));
 		return -1;
 	}
 	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s-%" PRIu64, STORE_FDNAME, generation % 2);
-	int rc = vigil_sd_notify_fd(msg, fd, why, sizeof(why));
-	close(fd);
+	int rc = vigil_sd_notify_fd(msg, st->fd, why, sizeof(why));
 	if (rc != 1) {
 		snprintf(err, errlen, "%s", rc == 0 ? "NOTIFY_SOCKET is gone" : why);
 		return -1;
@@ -311,38 +348,128 @@ store_put_memfd(struct store *st, const struct snapshot_buf *b, uint64_t generat
 	return 0;
 }
 
-int
-store_save(struct store *st)
+/* The capture in progress ends: kept (err NULL) or dropped with err logged. */
+static void
+store_end(struct store *st, const char *err)
 {
-	struct snapshot_buf b;
-	char err[1024];
-	uint64_t t0 = vigil_now_usec();
-	int rc = -1;
+	uint64_t now = vigil_now_usec();
 
-	if (st->mode == STORE_NONE || st->sv == NULL)
-		return 0;
-	st->dirty = 0;
-	st->datagrams = st->sv->counters.datagrams;
-	if (restore_capture(st->sv, st->generation + 1, &b) == -1)
-		snprintf(err, sizeof(err), "out of memory");
-	else if (st->mode == STORE_FILE)
-		rc = store_put_file(st, &b, err, sizeof(err));
-	else
-		rc = store_put_memfd(st, &b, st->generation + 1, err, sizeof(err));
-	uint64_t t1 = vigil_now_usec();
-	if (rc == -1) {
+	if (st->fd != -1)
+		close(st->fd);
+	st->fd = -1;
+	st->capturing = 0;
+	st->written = now;
+	if (err != NULL) {
+		if (st->mode == STORE_FILE)
+			unlink(st->tmp);
 		st->dirty = 1; /* tried again at the next tick */
-		log_ratelimited(&st->rl, t1, LOG_LEVEL_WARN,
+		log_ratelimited(&st->rl, now, LOG_LEVEL_WARN,
 				"cannot keep the registry snapshot in %s: %s", st->where, err);
 	} else {
 		st->generation++;
-		log_debug("registry snapshot %" PRIu64 ": %zu workers, %zu bytes, %.2f ms",
-			  st->generation, st->sv->registry.count, b.len, (double)(t1 - t0) / 1e3);
+		log_debug("registry snapshot %" PRIu64 ": %zu workers, %" PRIu64 " bytes, %.2f ms "
+			  "of work in %u slices, the longest %.2f ms (%.2f ms of CPU)",
+			  st->generation, st->sv->registry.count, st->buf.drained,
+			  (double)st->cost / 1e3, st->slices, (double)st->longest / 1e3,
+			  (double)st->longest_cpu / 1e3);
 	}
-	st->written = t1;
-	st->cost = t1 - t0;
-	snapshot_buf_free(&b);
-	return rc;
+	snapshot_buf_free(&st->buf);
+}
+
+/* Start a capture: what happens from here on makes the next snapshot. */
+static int
+store_begin(struct store *st)
+{
+	char err[1024];
+
+	st->dirty = 0;
+	st->datagrams = st->sv->counters.datagrams;
+	st->cost = st->longest = st->longest_cpu = 0;
+	st->slices = 0;
+	if (store_open_target(st, err, sizeof(err)) == -1) {
+		st->buf.data = NULL;
+		store_end(st, err);
+		return -1;
+	}
+	restore_capture_begin(st->sv, st->generation + 1, &st->buf);
+	st->bucket = 0;
+	st->capturing = 1;
+	return 0;
+}
+
+/* This thread's CPU time, usec: a slice's work, without the time others had the CPU. */
+static uint64_t
+store_cpu_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* One slice of about budget usec: 1 when the snapshot is kept or dropped, 0 for more. */
+static int
+store_step(struct store *st, uint64_t budget)
+{
+	char err[1024];
+	uint64_t t0 = vigil_now_usec(), c0 = store_cpu_usec();
+	int done = restore_capture_more(st->sv, &st->buf, &st->bucket, budget);
+
+	int rc = store_flush(st, err, sizeof(err));
+	if (rc == 0 && done)
+		rc = store_commit(st, err, sizeof(err));
+	uint64_t took = vigil_now_usec() - t0, cpu = store_cpu_usec() - c0;
+	st->cost += took;
+	st->slices++;
+	if (took > st->longest) {
+		st->longest = took;
+		st->longest_cpu = cpu;
+	}
+	if (rc == -1 || done) {
+		store_end(st, rc == -1 ? err : NULL);
+		return 1;
+	}
+	return 0;
+}
+
+/* A capture in progress is dropped (a clean stop writes a whole one instead). */
+static void
+store_abandon(struct store *st)
+{
+	if (!st->capturing)
+		return;
+	if (st->fd != -1)
+		close(st->fd);
+	st->fd = -1;
+	if (st->mode == STORE_FILE)
+		unlink(st->tmp);
+	snapshot_buf_free(&st->buf);
+	st->capturing = 0;
+	st->dirty = 1;
+}
+
+int
+store_save(struct store *st)
+{
+	if (st->mode == STORE_NONE || st->sv == NULL)
+		return 0;
+	store_abandon(st);
+	if (store_begin(st) == -1)
+		return -1;
+	store_step(st, UINT64_MAX / 2); /* the loop is over: all at once */
+	return st->dirty ? -1 : 0;
+}
+
+/* The next slice of the capture in progress, a loop turn of its own. */
+static void
+store_slice_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *st = arg;
+
+	(void)fd;
+	(void)what;
+	if (!store_step(st, STORE_SLICE_USEC))
+		event_active(st->slice, EV_TIMEOUT, 1);
 }
 
 /* Every second: write if something happened, or if counters moved and it is cheap enough. */
@@ -353,12 +480,15 @@ store_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (st->capturing)
+		return;
 	if (!st->dirty) {
 		if (st->sv->counters.datagrams == st->datagrams ||
 		    vigil_now_usec() - st->written < STORE_DUTY * st->cost)
 			return;
 	}
-	store_save(st);
+	if (store_begin(st) == 0)
+		event_active(st->slice, EV_TIMEOUT, 1);
 }
 
 /* Every event is a state change worth keeping. */
@@ -384,6 +514,8 @@ store_start(struct store *st, struct supervisor *sv, char *err, size_t errlen)
 	/* Below the heartbeats and the timers: a write waits for them, never they for it. */
 	if ((st->tick = event_new(sv->base, -1, EV_PERSIST, store_tick_cb, st)) == NULL ||
 	    event_priority_set(st->tick, SV_PRIO_CONTROL) == -1 || event_add(st->tick, &tv) == -1 ||
+	    (st->slice = event_new(sv->base, -1, 0, store_slice_cb, st)) == NULL ||
+	    event_priority_set(st->slice, SV_PRIO_CONTROL) == -1 ||
 	    events_subscribe(&sv->events, store_event_cb, st) == -1) {
 		snprintf(err, errlen, "cannot schedule the registry snapshots");
 		return -1;
@@ -396,6 +528,9 @@ store_free(struct store *st)
 {
 	if (st == NULL)
 		return;
+	store_abandon(st);
+	if (st->slice != NULL)
+		event_free(st->slice);
 	if (st->tick != NULL) {
 		event_free(st->tick);
 		events_unsubscribe(&st->sv->events, store_event_cb, st);

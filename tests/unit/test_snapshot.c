@@ -374,3 +374,40 @@ Test(snapshot, crafted_values_are_refused)
 	registry_free(&out);
 	events_free(&out_events);
 }
+
+Test(snapshot, drained_piece_by_piece_it_is_the_same_snapshot)
+{
+	struct snapshot_head h = {.socket = "/s", .socket_len = 2, .generation = 3};
+	struct snapshot_buf b;
+	unsigned char *all = NULL;
+	size_t len = 0;
+	const char *names[] = {"a", "b", "c", "d"};
+
+	snapshot_begin(&b, &h);
+	for (int i = 0; i < 4; i++) {
+		struct worker *w = add(names[i], WORKER_DEAD);
+		struct snapshot_worker sw;
+		w->core.timeouts = (uint64_t)i + 1;
+		cr_assert(snapshot_worker_of(w, &sw));
+		snapshot_add_worker(&b, &sw);
+		const unsigned char *p;
+		size_t n;
+		snapshot_drain(&b, &p, &n); /* as store.c writes it out, slice by slice */
+		all = realloc(all, len + n);
+		cr_assert_not_null(all);
+		memcpy(all + len, p, n);
+		len += n;
+	}
+	unsigned char hdr[SNAPSHOT_HEADER];
+	cr_assert_eq(snapshot_header(&b, hdr), 0);
+	memcpy(all, hdr, sizeof(hdr));
+	struct snapshot_head got;
+	char err[256] = "";
+	cr_expect_eq(decode(all, len, &got, err, sizeof(err)), 4, "%s", err);
+	cr_expect_eq(registry_find(&out, "d", 1)->core.timeouts, 4);
+	cr_expect_eq(snapshot_finish(&b), -1, "a drained snapshot is not finished in memory");
+	free(all);
+	snapshot_buf_free(&b);
+	registry_free(&out);
+	events_free(&out_events);
+}
