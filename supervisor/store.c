@@ -397,28 +397,18 @@ store_begin(struct store *st)
 	return 0;
 }
 
-/* This thread's CPU time, usec: a slice's work, without the time others had the CPU. */
-static uint64_t
-store_cpu_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* One slice of about budget usec: 1 when the snapshot is kept or dropped, 0 for more. */
 static int
 store_step(struct store *st, uint64_t budget)
 {
 	char err[1024];
-	uint64_t t0 = vigil_now_usec(), c0 = store_cpu_usec();
+	uint64_t t0 = vigil_now_usec(), c0 = vigil_thread_cpu_usec();
 	int done = restore_capture_more(st->sv, &st->buf, &st->bucket, budget);
 
 	int rc = store_flush(st, err, sizeof(err));
 	if (rc == 0 && done)
 		rc = store_commit(st, err, sizeof(err));
-	uint64_t took = vigil_now_usec() - t0, cpu = store_cpu_usec() - c0;
+	uint64_t took = vigil_now_usec() - t0, cpu = vigil_thread_cpu_usec() - c0;
 	st->cost += took;
 	st->slices++;
 	if (took > st->longest) {
