@@ -146,52 +146,20 @@ restore_prove_pid(struct restore_ctx *x, struct worker *w)
 }
 
 /*
- * When w is next judged, by its state (see restore.h); returns whether its
- * timer runs, or -1 if it is not to be restored (a missing worker the
- * configuration no longer expects).
+ * A snapshot of another boot: its monotonic times mean nothing here, so w
+ * is judged from now. A silent worker's reports stay on a grid of
+ * timeouts (state.c counts them from last_hb), the next one a timeout on.
  */
-static int
-restore_judge(struct restore_ctx *x, struct worker *w)
+static void
+restore_rebase(struct restore_ctx *x, struct worker *w)
 {
 	struct worker_core *c = &w->core;
-	uint64_t now = x->now;
+	uint64_t back = c->missed * monitor_timeout_for(x->sv, w);
 
-	if (!x->same_boot) {
-		/*
-		 * Another boot's monotonic times: judged from now. A silent worker's
-		 * reports stay on a grid of timeouts (state.c counts them from
-		 * last_hb), the next one a timeout from now.
-		 */
-		uint64_t t = monitor_timeout_for(x->sv, w), back = c->missed * t;
-		c->last_hb = back < now ? now - back : 0;
-		c->due = 0;
-		w->incidents.start = 0;
-		w->incidents.n = 0;
-	}
-	restore_prove_pid(x, w);
-	c->timeout = monitor_timeout_for(x->sv, w);
-	switch (c->state) {
-	case WORKER_ALIVE:
-		/* last_hb + timeout, but never less than a timeout from now. */
-		c->missed = 0;
-		c->graced = 0;
-		c->due = (c->last_hb > now ? c->last_hb : now) + c->timeout;
-		return 1;
-	case WORKER_DEAD:
-	case WORKER_EXITED:
-		/* Its next report where it was due, or a timeout from now if that passed. */
-		if (c->due <= now)
-			c->due = now + c->timeout;
-		return 1;
-	case WORKER_MISSING:
-		if (w->conf == NULL || !w->conf->expected)
-			return -1;
-		if (c->due == 0)
-			c->due = now + x->sv->set->startup_grace;
-		return c->due > now; /* else reported already */
-	default:
-		return 0; /* stopped */
-	}
+	c->last_hb = back < x->now ? x->now - back : 0;
+	c->due = 0;
+	w->incidents.start = 0;
+	w->incidents.n = 0;
 }
 
 static void
@@ -206,15 +174,50 @@ restore_worker(const struct snapshot_worker *sw, void *arg)
 		x->skipped++;
 		return;
 	}
-	int arm;
-	x->now = vigil_now_usec(); /* a large restore takes a while: each judged from its own now */
-	if (snapshot_worker_apply(sw, w) == -1 || (arm = restore_judge(x, w)) == -1) {
+	/* A missing worker the configuration no longer expects was only ever the file's idea. */
+	if (snapshot_worker_apply(sw, w) == -1 ||
+	    (w->core.state == WORKER_MISSING && (w->conf == NULL || !w->conf->expected))) {
 		registry_remove(&sv->registry, w);
 		x->skipped++;
 		return;
 	}
-	monitor_restored(sv, w, arm, x->now);
+	if (!x->same_boot)
+		restore_rebase(x, w);
+	restore_prove_pid(x, w);
+	w->core.timeout = monitor_timeout_for(sv, w);
 	x->restored++;
+}
+
+/*
+ * When w is next judged, by its state (see restore.h), the supervisor
+ * being ready at now (every worker restored: a large snapshot takes a
+ * while); returns whether its timer runs.
+ */
+static int
+restore_judge(struct supervisor *sv, struct worker *w, uint64_t now)
+{
+	struct worker_core *c = &w->core;
+
+	switch (c->state) {
+	case WORKER_ALIVE:
+		/* last_hb + timeout, but never less than a timeout from now. */
+		c->missed = 0;
+		c->graced = 0;
+		c->due = (c->last_hb > now ? c->last_hb : now) + c->timeout;
+		return 1;
+	case WORKER_DEAD:
+	case WORKER_EXITED:
+		/* Its next report where it was due, or a timeout from now if that passed. */
+		if (c->due <= now)
+			c->due = now + c->timeout;
+		return 1;
+	case WORKER_MISSING:
+		if (c->due == 0)
+			c->due = now + sv->set->startup_grace;
+		return c->due > now; /* else reported already */
+	default:
+		return 0; /* stopped */
+	}
 }
 
 long
@@ -227,6 +230,12 @@ restore_apply(struct supervisor *sv, const void *buf, size_t len, uint64_t now,
 
 	if (snapshot_decode(buf, len, &h, &sink, err, errlen) == -1)
 		return -1;
+	/* Ready: every worker is judged from now, and told (a "restored" event each). */
+	uint64_t ready = vigil_now_usec();
+	const struct registry *r = &sv->registry;
+	for (size_t i = 0; i < r->nbuckets; i++)
+		for (struct worker *w = r->buckets[i]; w != NULL; w = w->next)
+			monitor_restored(sv, w, restore_judge(sv, w, ready), ready);
 	/* The counters go on; the totals by event too, this start's restored events included. */
 	sv->counters = h.counters;
 	memcpy(sv->events.total, h.event_totals, sizeof(sv->events.total));

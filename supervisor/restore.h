@@ -36,7 +36,9 @@ int restore_capture_more(struct supervisor *sv, struct snapshot_buf *b, size_t *
 			 uint64_t budget);
 
 /*
- * Take over the len bytes of a snapshot, at time now (monotonic usec):
+ * Take over the len bytes of a snapshot into sv's registry, empty at the
+ * start, at time now (monotonic usec); every worker is judged from the
+ * moment the last one is in, the supervisor then being ready:
  * refused whole (-1 with err) if snapshot_decode refuses it or it was
  * written for another heartbeat socket; otherwise the number of workers
  * restored, and *generation the snapshot's.
