@@ -1,5 +1,5 @@
 /*
- * test_restore.c: nothing forgotten across a restart or a crash of the
+ * test_daemons_restore.c: nothing forgotten across a restart or a crash of the
  * supervisor, outside systemd: the real daemons with the registry kept in
  * a state file (--state-file, by default beside the heartbeat socket),
  * the supervisor ended with SIGTERM or SIGKILL and started again. Snapshots
@@ -38,7 +38,7 @@ teardown(void)
 	vt_env_fini(&e);
 }
 
-TestSuite(restore, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(daemons_restore, .init = setup, .fini = teardown, .timeout = 60);
 
 static json_int_t
 wint(const char *name, const char *key)
@@ -129,7 +129,7 @@ expect_remembered(pid_t up, json_int_t up_restarts, json_int_t down_timeouts, js
 	json_decref(st);
 }
 
-Test(restore, across_sigterm)
+Test(daemons_restore, across_sigterm)
 {
 	json_int_t restarts, timeouts;
 	pid_t up = scene(&restarts, &timeouts);
@@ -152,7 +152,7 @@ Test(restore, across_sigterm)
 	vt_env_end(&e);
 }
 
-Test(restore, across_sigkill)
+Test(daemons_restore, across_sigkill)
 {
 	json_int_t restarts, timeouts;
 	pid_t up = scene(&restarts, &timeouts);
@@ -166,7 +166,7 @@ Test(restore, across_sigkill)
 	vt_env_end(&e);
 }
 
-Test(restore, state_file_option_and_none)
+Test(daemons_restore, state_file_option_and_none)
 {
 	char path[300];
 	vt_env_path(&e, "elsewhere.state", path, sizeof(path));
@@ -220,7 +220,7 @@ expect_refused(const char *why)
 	vt_stop(e.sv, SIGTERM, 3000);
 }
 
-Test(restore, bad_snapshots_are_refused_and_the_supervisor_starts_empty)
+Test(daemons_restore, bad_snapshots_are_refused_and_the_supervisor_starts_empty)
 {
 	char path[300], buf[8192];
 	vt_env_start_supervisor(&e, "--timeout", TIMEOUT, NULL);
@@ -312,7 +312,7 @@ sleeper(void)
 	return p;
 }
 
-Test(restore, a_pid_not_proven_the_same_process_is_never_signalled)
+Test(daemons_restore, a_pid_not_proven_the_same_process_is_never_signalled)
 {
 	pid_t p = sleeper();
 	craft(p, identity_start_time((uint64_t)p) + 1); /* as if the pid had been reused */
@@ -323,7 +323,7 @@ Test(restore, a_pid_not_proven_the_same_process_is_never_signalled)
 	vt_env_end(&e);
 }
 
-Test(restore, a_pid_proven_the_same_process_is_signalled)
+Test(daemons_restore, a_pid_proven_the_same_process_is_signalled)
 {
 	pid_t p = sleeper();
 	craft(p, identity_start_time((uint64_t)p));
