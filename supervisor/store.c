@@ -70,7 +70,7 @@ struct store {
 	uint64_t datagrams;     /* sv->counters.datagrams at the last write */
 	uint64_t written;       /* monotonic usec of the last write */
 	uint64_t cost;          /* usec of work the last snapshot took, its slices together */
-	uint64_t longest;       /* usec: its longest slice, or its write, whichever held the loop longer */
+	uint64_t longest;       /* usec: its longest slice (wall clock: the loop held that long) */
 	struct log_ratelimit rl;
 };
 
@@ -101,12 +101,6 @@ store_new(const struct settings *set)
 		snprintf(st->where, sizeof(st->where), "%s", st->path);
 	}
 	return st;
-}
-
-const char *
-store_where(const struct store *st)
-{
-	return st->where;
 }
 
 int

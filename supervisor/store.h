@@ -47,9 +47,6 @@ int store_start(struct store *st, struct supervisor *sv, char *err, size_t errle
 /* Write it now (a clean stop); -1 if it could not be (logged). */
 int store_save(struct store *st);
 
-/* Where it is kept, for people: a path, or "systemd's file descriptor store". */
-const char *store_where(const struct store *st);
-
 void store_free(struct store *st);
 
 #endif
