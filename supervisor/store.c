@@ -341,6 +341,20 @@ store_commit(struct store *st, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Look again in usec (unless a look is due sooner already). There is no
+ * timer of ours while nothing changes: an idle supervisor stays asleep.
+ */
+static void
+store_arm(struct store *st, uint64_t usec)
+{
+	struct timeval tv = {.tv_sec = (time_t)(usec / 1000000),
+			     .tv_usec = (suseconds_t)(usec % 1000000)};
+
+	if (st->tick != NULL && !event_pending(st->tick, EV_TIMEOUT, NULL))
+		event_add(st->tick, &tv);
+}
+
 /* The capture in progress ends: kept (err NULL) or dropped with err logged. */
 static void
 store_end(struct store *st, const char *err)
@@ -367,6 +381,12 @@ store_end(struct store *st, const char *err)
 			  (double)st->longest_cpu / 1e3);
 	}
 	snapshot_buf_free(&st->buf);
+	/*
+	 * What happened meanwhile is written within a tick; heartbeats alone are
+	 * looked at again once the work just done is at most 1/STORE_DUTY of the time.
+	 */
+	store_arm(st, st->dirty || STORE_DUTY * st->cost < STORE_TICK_USEC ? STORE_TICK_USEC
+									    : STORE_DUTY * st->cost);
 }
 
 /* Start a capture: what happens from here on makes the next snapshot. */
@@ -455,7 +475,7 @@ store_slice_cb(evutil_socket_t fd, short what, void *arg)
 		event_active(st->slice, EV_TIMEOUT, 1);
 }
 
-/* Every second: write if something happened, or if counters moved and it is cheap enough. */
+/* A look: write if something happened or counters moved (store_end chose when to look). */
 static void
 store_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -464,12 +484,9 @@ store_tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (st->capturing)
-		return;
-	if (!st->dirty) {
-		if (st->sv->counters.datagrams == st->datagrams ||
-		    vigil_now_usec() - st->written < STORE_DUTY * st->cost)
-			return;
-	}
+		return; /* its end looks again */
+	if (!st->dirty && st->sv->counters.datagrams == st->datagrams)
+		return; /* nothing moved: no more looks until an event */
 	if (store_begin(st) == 0)
 		event_active(st->slice, EV_TIMEOUT, 1);
 }
@@ -482,27 +499,26 @@ store_event_cb(const struct sv_event *ev, void *arg)
 
 	(void)ev;
 	st->dirty = 1;
+	store_arm(st, STORE_TICK_USEC);
 }
 
 int
 store_start(struct store *st, struct supervisor *sv, char *err, size_t errlen)
 {
-	struct timeval tv = {.tv_sec = STORE_TICK_USEC / 1000000,
-			     .tv_usec = STORE_TICK_USEC % 1000000};
-
 	st->sv = sv;
 	if (st->mode == STORE_NONE)
 		return 0;
 	st->dirty = 1; /* the first tick writes what was restored, under this supervisor */
 	/* Below the heartbeats and the timers: a write waits for them, never they for it. */
-	if ((st->tick = event_new(sv->base, -1, EV_PERSIST, store_tick_cb, st)) == NULL ||
-	    event_priority_set(st->tick, SV_PRIO_CONTROL) == -1 || event_add(st->tick, &tv) == -1 ||
+	if ((st->tick = event_new(sv->base, -1, 0, store_tick_cb, st)) == NULL ||
+	    event_priority_set(st->tick, SV_PRIO_CONTROL) == -1 ||
 	    (st->slice = event_new(sv->base, -1, 0, store_slice_cb, st)) == NULL ||
 	    event_priority_set(st->slice, SV_PRIO_CONTROL) == -1 ||
 	    events_subscribe(&sv->events, store_event_cb, st) == -1) {
 		snprintf(err, errlen, "cannot schedule the registry snapshots");
 		return -1;
 	}
+	store_arm(st, STORE_TICK_USEC);
 	return 0;
 }
 

@@ -9,7 +9,9 @@
  *     the heartbeat socket; --state-file none keeps nothing.
  * Written at state changes (every event, events.h) within a second, when
  * only counters moved (heartbeats) at most every second and never more
- * than 1% of the time, and on a clean stop; never per heartbeat. While the
+ * than 1% of the time, and on a clean stop; never per heartbeat. Nothing
+ * moving, no timer runs (an idle supervisor is never woken for it), and
+ * heartbeats after such a quiet spell are kept with the next event. While the
  * loop runs a snapshot is captured in slices of STORE_SLICE_USEC, one a
  * turn at the control plane's priority (restore.h), then written. A crash
  * at any instant leaves the old snapshot or the new one, never a torn one
