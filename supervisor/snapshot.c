@@ -275,7 +275,9 @@ void
 snapshot_begin(struct snapshot_buf *b, const struct snapshot_head *h)
 {
 	memset(b, 0, sizeof(*b));
-	buf_room(b, SNAPSHOT_HEADER);
+	unsigned char *room = buf_room(b, SNAPSHOT_HEADER);
+	if (room != NULL)
+		memset(room, 0, SNAPSHOT_HEADER); /* written out as is by the first drain, then over */
 	record_open(b, SNAP_R_SUPERVISOR);
 	put_bytes(b, SNAP_S_SOCKET, h->socket, h->socket_len);
 	put_bytes(b, SNAP_S_BOOT_ID, h->boot_id, strnlen(h->boot_id, sizeof(h->boot_id)));

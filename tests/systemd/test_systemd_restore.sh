@@ -92,4 +92,10 @@ across "systemctl kill -s KILL" ct systemctl kill -s KILL vigil-supervisor.servi
 check "the crash was a SIGKILL systemd restarted" bash -c \
 	"nsenter -t $pid1 -a journalctl -q -o cat -u vigil-supervisor.service | grep -qi 'killed.*KILL\|status=9/KILL'"
 
+# systemd empties the store when the service stops (rather than restarts): a start afresh.
+ct systemctl stop vigil-supervisor.service
+ct systemctl start vigil-supervisor.service
+check "after stop and start: up registered anew, down forgotten" wait_until 10 bash -c \
+	"[[ \$(nsenter -t $pid1 -a $bindir/vigilctl status --json | jq -r '[.workers[] | \"\\(.name) \\(.restarts)\"] | join(\",\")') == 'up 0' ]]"
+
 vt_finish
