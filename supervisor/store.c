@@ -4,8 +4,9 @@
  * Why a crash at any instant leaves the old snapshot or the new one:
  *   - A file is never written in place. The new snapshot goes to PATH.tmp
  *     (truncated first: a leftover of an earlier crash is overwritten), a
- *     slice at a time as it is captured and its header last, is fsync'ed,
- *     and only then renamed over PATH: rename(2) replaces the
+ *     slice at a time as it is captured and its header last, is fsync'ed
+ *     (in a thread, off the loop: store_sync) and only then renamed over
+ *     PATH: rename(2) replaces the
  *     name atomically, so PATH is always a whole snapshot, the old one
  *     until the rename, the new one after; the directory is fsync'ed so
  *     that the rename itself survives a power cut (on a disk; /run is a
@@ -25,6 +26,9 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +47,7 @@
 
 #define STORE_TICK_USEC 1000000        /* state changes are written within this */
 #define STORE_SLICE_USEC 500           /* a capture's work per loop turn (render.h's slice) */
+#define STORE_SYNC_POLL_USEC 10000     /* how often the loop looks whether the fsync is done */
 #define STORE_DUTY 100                 /* counters alone: at most 1/STORE_DUTY of the time */
 #define STORE_MAX_BYTES (1ULL << 30)   /* a snapshot larger than this is not read */
 #define STORE_MAX_FDS 4                /* FileDescriptorStoreMax= in the unit */
@@ -71,8 +76,16 @@ struct store {
 	uint64_t written;       /* monotonic usec of the last write */
 	uint64_t cost;          /* usec of work the last snapshot took, its slices together */
 	uint64_t longest;       /* usec: its longest slice (wall clock: the loop held that long) */
+	uint64_t look_at;       /* monotonic usec the pending look is due, if the tick is pending */
+	pthread_t syncer;       /* store_sync_main, while syncing */
+	int syncing;
+	atomic_int synced;      /* set by the syncer when it is done */
+	int sync_rc;            /* its result, and why it failed */
+	char sync_err[SETTINGS_PATH_MAX * 2 + 64];
 	struct log_ratelimit rl;
 };
+
+static void store_end(struct store *st, const char *err);
 
 struct store *
 store_new(const struct settings *set)
@@ -289,15 +302,79 @@ store_flush(struct store *st, char *err, size_t errlen)
 }
 
 /*
+ * The file: fsync'ed, renamed over PATH, and the directory fsync'ed. An
+ * fsync waits for the disk (15-20 ms for 5 MB on this VM's, far more when
+ * others write), so while the loop runs it happens in a thread of its own
+ * (store_sync_main), never holding the loop; the loop looks for its end.
+ * Touches only st->fd, st->tmp, st->path and what it returns.
+ */
+static int
+store_sync(struct store *st, char *err, size_t errlen)
+{
+	char dir[sizeof(st->path)];
+
+	if (fsync(st->fd) == -1 || rename(st->tmp, st->path) == -1) {
+		snprintf(err, errlen, "cannot replace %s: %s", st->path, strerror(errno));
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s", st->path);
+	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd != -1) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+static void *
+store_sync_main(void *arg)
+{
+	struct store *st = arg;
+
+	st->sync_rc = store_sync(st, st->sync_err, sizeof(st->sync_err));
+	atomic_store(&st->synced, 1);
+	return NULL;
+}
+
+/* Start store_sync in its thread, with every signal blocked (they are the loop's); -1 with err. */
+static int
+store_sync_start(struct store *st, char *err, size_t errlen)
+{
+	sigset_t all, old;
+
+	atomic_store(&st->synced, 0);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&st->syncer, NULL, store_sync_main, st);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot start a thread to sync %s: %s", st->tmp, strerror(rc));
+		return -1;
+	}
+	st->syncing = 1;
+	return 0;
+}
+
+/* The sync thread is done (or is waited for): the snapshot is kept, or dropped and said why. */
+static void
+store_sync_finish(struct store *st)
+{
+	pthread_join(st->syncer, NULL);
+	st->syncing = 0;
+	store_end(st, st->sync_rc == -1 ? st->sync_err : NULL);
+}
+
+/*
  * The snapshot is all written but its header: write that at offset 0, then
- * make it the one kept (the rename, or the memfd sealed, stored, and the
- * older one removed: see the top of this file). -1 with err.
+ * (a memfd) make it the one kept: sealed, stored, and the older one
+ * removed (see the top of this file); a file is made the one kept by
+ * store_sync. -1 with err.
  */
 static int
 store_commit(struct store *st, char *err, size_t errlen)
 {
 	unsigned char hdr[SNAPSHOT_HEADER];
-	char msg[128], why[VIGIL_ERRLEN], dir[sizeof(st->path)];
+	char msg[128], why[VIGIL_ERRLEN];
 	uint64_t generation = st->generation + 1;
 
 	if (snapshot_header(&st->buf, hdr) == -1) {
@@ -308,19 +385,8 @@ store_commit(struct store *st, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot write the header: %s", strerror(errno));
 		return -1;
 	}
-	if (st->mode == STORE_FILE) {
-		if (fsync(st->fd) == -1 || rename(st->tmp, st->path) == -1) {
-			snprintf(err, errlen, "cannot replace %s: %s", st->path, strerror(errno));
-			return -1;
-		}
-		snprintf(dir, sizeof(dir), "%s", st->path);
-		int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd != -1) {
-			fsync(dfd);
-			close(dfd);
-		}
-		return 0;
-	}
+	if (st->mode == STORE_FILE)
+		return 0; /* then store_sync, off the loop (store_step) */
 	if (fcntl(st->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) ==
 	    -1) {
 		snprintf(err, errlen, "cannot seal the memfd: %s", strerror(errno));
@@ -350,9 +416,14 @@ store_arm(struct store *st, uint64_t usec)
 {
 	struct timeval tv = {.tv_sec = (time_t)(usec / 1000000),
 			     .tv_usec = (suseconds_t)(usec % 1000000)};
+	uint64_t when = vigil_now_usec() + usec;
 
-	if (st->tick != NULL && !event_pending(st->tick, EV_TIMEOUT, NULL))
-		event_add(st->tick, &tv);
+	if (st->tick == NULL ||
+	    (event_pending(st->tick, EV_TIMEOUT, NULL) && st->look_at <= when))
+		return;
+	/* Sooner than the look planned (an event after a costly snapshot): moved up. */
+	st->look_at = when;
+	event_add(st->tick, &tv);
 }
 
 /* The capture in progress ends: kept (err NULL) or dropped with err logged. */
@@ -410,9 +481,12 @@ store_begin(struct store *st)
 	return 0;
 }
 
-/* One slice of about budget usec: 1 when the snapshot is kept or dropped, 0 for more. */
+/*
+ * One slice of about budget usec: 1 when the snapshot is kept, dropped or
+ * handed to the syncer (a file, unless inline: at the stop), 0 for more.
+ */
 static int
-store_step(struct store *st, uint64_t budget)
+store_step(struct store *st, uint64_t budget, int inline_sync)
 {
 	char err[1024];
 	uint64_t t0 = vigil_now_usec(), c0 = vigil_thread_cpu_usec();
@@ -428,6 +502,14 @@ store_step(struct store *st, uint64_t budget)
 		st->longest = took;
 		st->longest_cpu = cpu;
 	}
+	if (rc == 0 && done && st->mode == STORE_FILE) {
+		if (inline_sync)
+			rc = store_sync(st, err, sizeof(err));
+		else if ((rc = store_sync_start(st, err, sizeof(err))) == 0) {
+			store_arm(st, STORE_SYNC_POLL_USEC); /* the tick looks for its end */
+			return 1;
+		}
+	}
 	if (rc == -1 || done) {
 		store_end(st, rc == -1 ? err : NULL);
 		return 1;
@@ -439,6 +521,8 @@ store_step(struct store *st, uint64_t budget)
 static void
 store_abandon(struct store *st)
 {
+	if (st->syncing)
+		store_sync_finish(st); /* its snapshot is whole: kept */
 	if (!st->capturing)
 		return;
 	if (st->fd != -1)
@@ -459,7 +543,7 @@ store_save(struct store *st)
 	store_abandon(st);
 	if (store_begin(st) == -1)
 		return -1;
-	store_step(st, UINT64_MAX / 2); /* the loop is over: all at once */
+	store_step(st, UINT64_MAX / 2, 1); /* the loop is over: all at once */
 	return st->dirty ? -1 : 0;
 }
 
@@ -471,7 +555,7 @@ store_slice_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (!store_step(st, STORE_SLICE_USEC))
+	if (!store_step(st, STORE_SLICE_USEC, 0))
 		event_active(st->slice, EV_TIMEOUT, 1);
 }
 
@@ -483,6 +567,13 @@ store_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (st->syncing) {
+		if (atomic_load(&st->synced))
+			store_sync_finish(st);
+		else
+			store_arm(st, STORE_SYNC_POLL_USEC);
+		return;
+	}
 	if (st->capturing)
 		return; /* its end looks again */
 	if (!st->dirty && st->sv->counters.datagrams == st->datagrams)
