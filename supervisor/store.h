@@ -13,7 +13,8 @@
  * moving, no timer runs (an idle supervisor is never woken for it), and
  * heartbeats after such a quiet spell are kept with the next event. While the
  * loop runs a snapshot is captured in slices of STORE_SLICE_USEC, one a
- * turn at the control plane's priority (restore.h), then written. A crash
+ * turn at the control plane's priority (restore.h), then written; a file's
+ * fsync and rename happen in a thread of their own, off the loop. A crash
  * at any instant leaves the old snapshot or the new one, never a torn one
  * (store.c says how).
  */
