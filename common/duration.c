@@ -130,3 +130,12 @@ vigil_now_usec(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * VIGIL_USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
 }
+
+uint64_t
+vigil_thread_cpu_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * VIGIL_USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+}

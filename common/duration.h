@@ -25,4 +25,7 @@ void vigil_duration_format(uint64_t usec, char *buf, size_t cap);
 /* Monotonic time in microseconds (CLOCK_MONOTONIC, the clock libevent's timers use). */
 uint64_t vigil_now_usec(void);
 
+/* This thread's CPU time in microseconds: a slice's own work, whatever the scheduler did meanwhile. */
+uint64_t vigil_thread_cpu_usec(void);
+
 #endif

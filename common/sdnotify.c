@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,12 @@
 
 int
 vigil_sd_notify(const char *text, char *err, size_t errlen)
+{
+	return vigil_sd_notify_fd(text, -1, err, errlen);
+}
+
+int
+vigil_sd_notify_fd(const char *text, int pass, char *err, size_t errlen)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
@@ -37,8 +44,22 @@ vigil_sd_notify(const char *text, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot notify %s: socket: %s", path, strerror(errno));
 		return -1;
 	}
-	ssize_t r = sendto(fd, text, strlen(text), MSG_DONTWAIT | MSG_NOSIGNAL,
-			   (struct sockaddr *)&sun, len);
+	struct iovec iov = {.iov_base = (void *)(uintptr_t)text, .iov_len = strlen(text)};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control = {0};
+	struct msghdr mh = {.msg_name = &sun, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1};
+	if (pass >= 0) {
+		mh.msg_control = control.buf;
+		mh.msg_controllen = sizeof(control.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pass, sizeof(int));
+	}
+	ssize_t r = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 	int saved = errno;
 	close(fd);
 	if (r == -1) {
@@ -67,8 +88,34 @@ parse_positive(const char *s)
 int
 vigil_sd_listen_fds(char *err, size_t errlen)
 {
+	return vigil_sd_listen_fds_named(NULL, 0, err, errlen);
+}
+
+/* The i-th colon-separated name of list into out (cap bytes); "" if there is none. */
+static void
+fdname(const char *list, int i, char *out, size_t cap)
+{
+	out[0] = '\0';
+	for (; list != NULL && i > 0; i--)
+		if ((list = strchr(list, ':')) != NULL)
+			list++;
+	if (list == NULL)
+		return;
+	size_t n = strcspn(list, ":");
+	if (n < cap) {
+		memcpy(out, list, n);
+		out[n] = '\0';
+	}
+}
+
+int
+vigil_sd_listen_fds_named(char (*names)[VIGIL_SD_FDNAME_MAX], int max, char *err, size_t errlen)
+{
 	const char *spid = getenv("LISTEN_PID"), *sfds = getenv("LISTEN_FDS");
 	int n = 0;
+
+	for (int i = 0; i < max; i++)
+		fdname(getenv("LISTEN_FDNAMES"), i, names[i], VIGIL_SD_FDNAME_MAX);
 
 	if (spid == NULL || sfds == NULL)
 		goto out;

@@ -25,6 +25,24 @@ int vigil_sd_notify(const char *text, char *err, size_t errlen);
  */
 int vigil_sd_listen_fds(char *err, size_t errlen);
 
+#define VIGIL_SD_FDNAME_MAX 256 /* sd_pid_notify_with_fds(3): FDNAME= is at most 255 bytes */
+
+/*
+ * vigil_sd_listen_fds, and the name of each of the first max descriptors
+ * ($LISTEN_FDNAMES, colon-separated: a socket unit's FileDescriptorName=
+ * or its unit name, a stored descriptor's FDNAME=) into names[i]; "" for a
+ * descriptor without one.
+ */
+int vigil_sd_listen_fds_named(char (*names)[VIGIL_SD_FDNAME_MAX], int max, char *err,
+			      size_t errlen);
+
+/*
+ * Send text with the descriptor fd (SCM_RIGHTS) to the service manager:
+ * FDSTORE=1 keeps fd in the service's descriptor store, handed back at its
+ * next start. Returns as vigil_sd_notify does.
+ */
+int vigil_sd_notify_fd(const char *text, int fd, char *err, size_t errlen);
+
 /*
  * The watchdog period systemd expects pings within ($WATCHDOG_USEC, if
  * $WATCHDOG_PID is absent or ours), or 0 when the watchdog is off.

@@ -33,6 +33,7 @@ enum sv_event_type {
 	SV_EVENT_FORGOTTEN,  /* dropped from the registry (vigilctl forget) */
 	SV_EVENT_UNWATCHED,  /* WATCHDOG_USEC=0: no timeout until it sets one again */
 	SV_EVENT_WATCHED,    /* WATCHDOG_USEC=N after WATCHDOG_USEC=0: watched again */
+	SV_EVENT_RESTORED,   /* taken over from the snapshot of a previous supervisor (store.h) */
 	SV_EVENT_NTYPES
 };
 

@@ -30,6 +30,7 @@
 #include "options.h"
 #include "reload.h"
 #include "sdnotify.h"
+#include "store.h"
 #include "supervisor.h"
 
 /*
@@ -40,11 +41,19 @@
 static int
 heartbeat_socket(struct supervisor *sv, char *err, size_t errlen)
 {
-	int n = vigil_sd_listen_fds(err, errlen);
+	static char names[8][VIGIL_SD_FDNAME_MAX];
+	int n = vigil_sd_listen_fds_named(names, 8, err, errlen), sock = -1, nsocks = 0;
 
 	if (n == -1)
 		return -1;
-	if (n == 0) {
+	/* Besides the socket, systemd hands back the registry snapshots we stored (store.h). */
+	for (int i = 0; i < n; i++) {
+		if (i < 8 && store_adopt_fd(sv->store, names[i], VIGIL_SD_LISTEN_FDS_START + i))
+			continue;
+		sock = VIGIL_SD_LISTEN_FDS_START + i;
+		nsocks++;
+	}
+	if (nsocks == 0) {
 		snprintf(sv->socket_name, sizeof(sv->socket_name), "%s", sv->set->socket_path);
 		if (vigil_sock_bind(&sv->hb_sock, sv->set->socket_path, SOCK_DGRAM,
 				    (mode_t)sv->set->socket_mode, err, errlen) == -1)
@@ -64,11 +73,12 @@ heartbeat_socket(struct supervisor *sv, char *err, size_t errlen)
 	if (sv->set->given & ((1ULL << (om - options_table)) | (1ULL << (og - options_table))))
 		log_warnx("--socket-mode and --socket-group apply to a socket we create; systemd "
 			  "passed us ours: set SocketMode= and SocketGroup= in the socket unit");
-	if (n != 1) {
-		snprintf(err, errlen, "systemd passed %d sockets; expected one datagram socket", n);
+	if (nsocks != 1) {
+		snprintf(err, errlen, "systemd passed %d sockets; expected one datagram socket",
+			 nsocks);
 		return -1;
 	}
-	if (vigil_sock_adopt(&sv->hb_sock, VIGIL_SD_LISTEN_FDS_START, SOCK_DGRAM, err, errlen) == -1)
+	if (vigil_sock_adopt(&sv->hb_sock, sock, SOCK_DGRAM, err, errlen) == -1)
 		return -1;
 	vigil_sock_name(sv->hb_sock.fd, sv->socket_name, sizeof(sv->socket_name));
 	return 0;
@@ -188,6 +198,8 @@ main(int argc, char **argv)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	sv.start_time = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 
+	if ((sv.store = store_new(sv.set)) == NULL)
+		fatalx("out of memory");
 	if (heartbeat_socket(&sv, err, sizeof(err)) == -1 ||
 	    vigil_sock_bind(&sv.ctl_sock, sv.set->control_path, SOCK_STREAM, 0660, err,
 			    sizeof(err)) == -1 ||
@@ -224,9 +236,18 @@ main(int argc, char **argv)
 		 sv.socket_name, sv.hb_sock.path[0] == '\0' ? " (from systemd)" : "",
 		 sv.set->control_path, d, policy, limit,
 		 sv.set->detect_exit ? ", detecting exits" : "", who);
-	/* Ready only now: every socket is bound and watched. */
+	/*
+	 * What the previous supervisor knew, before the first heartbeat is read
+	 * and before the expected workers it already had are added as missing.
+	 */
+	store_load(sv.store, &sv);
 	reload_expect(&sv);
 	notify_socket_check(&sv);
+	if (store_start(sv.store, &sv, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		goto out;
+	}
+	/* Ready only now: every socket is bound and watched. */
 	if (notify_start(&sv, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		goto out;
@@ -235,12 +256,14 @@ main(int argc, char **argv)
 		log_warnx("event loop failed");
 	else
 		status = 0;
+	store_save(sv.store); /* what the next supervisor starts from */
 	notify_stop(&sv);
 	monitor_shutdown(&sv);
 out:
 	for (int i = 0; i < 3; i++)
 		if (sigs[i] != NULL)
 			event_free(sigs[i]);
+	store_free(sv.store);
 	http_free(sv.http);
 	control_free(sv.control);
 	listener_free(sv.listener);

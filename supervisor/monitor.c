@@ -144,7 +144,7 @@ monitor_timer_cb(evutil_socket_t fd, short what, void *arg)
  * systemd honours it), else its [worker NAME] section's, else what phi makes of its history (--timeout phi:T)
  * held to --timeout's range, else --timeout, else a multiple of its interval.
  */
-static uint64_t
+uint64_t
 monitor_timeout_for(const struct supervisor *sv, const struct worker *w)
 {
 	if (w->watchdog_usec != 0)
@@ -849,6 +849,31 @@ monitor_shutdown(struct supervisor *sv)
 			  list[i]->name, state_name(&list[i]->core, now), list[i]->core.pid,
 			  list[i]->core.last_seq);
 	free(list);
+}
+
+struct worker *
+monitor_adopt(struct supervisor *sv, const char *name, size_t len, uint64_t now)
+{
+	char copy[VIGIL_NAME_MAX + 1];
+
+	if (len > VIGIL_NAME_MAX)
+		return NULL;
+	memcpy(copy, name, len);
+	copy[len] = '\0';
+	return monitor_register(sv, copy, now);
+}
+
+void
+monitor_restored(struct supervisor *sv, struct worker *w, int arm, uint64_t now)
+{
+	const struct worker_core *c = &w->core;
+
+	monitor_event(sv, SV_EVENT_RESTORED, w, now, 0, &sv->rl_restart, LOG_LEVEL_INFO,
+		      "worker %s restored (%s, pid %" PRIu64 ", seq %" PRIu64 ", timeouts %" PRIu64
+		      ", restarts %" PRIu64 ")",
+		      w->name, state_name(c, now), c->pid, c->last_seq, c->timeouts, c->restarts);
+	monitor_arm(sv, w, arm ? STATE_ACT_ARM : 0, now);
+	monitor_count_state(sv, w, WORKER_NEW);
 }
 
 struct worker *

@@ -70,6 +70,21 @@ struct worker *monitor_expect(struct supervisor *sv, const char *name, uint64_t 
  */
 void monitor_reconfigure(struct supervisor *sv, struct worker *w, uint64_t now);
 
+/*
+ * The timeout w gets now: the one it asked for (WATCHDOG_USEC=), its
+ * [worker NAME] section's, phi's, --timeout's, or a multiple of its interval.
+ */
+uint64_t monitor_timeout_for(const struct supervisor *sv, const struct worker *w);
+
+/*
+ * Taking a worker over from a snapshot (restore.h): monitor_adopt adds
+ * name (len bytes) as a new worker (NULL if it cannot be added, logged);
+ * once the caller has filled it in, monitor_restored tells it (a
+ * "restored" event), arms its timer at core.due if arm, and counts it.
+ */
+struct worker *monitor_adopt(struct supervisor *sv, const char *name, size_t len, uint64_t now);
+void monitor_restored(struct supervisor *sv, struct worker *w, int arm, uint64_t now);
+
 /* At shutdown: log (debug) where each worker stood, for whoever takes over. */
 void monitor_shutdown(struct supervisor *sv);
 

@@ -295,6 +295,12 @@ parse_socket_group(struct settings *s, const char *arg, char *err, size_t errlen
 	return 0;
 }
 
+static int
+parse_state_file(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	return parse_path(s->state_file, sizeof(s->state_file), arg, err, errlen);
+}
+
 /* The order of --help; the last four are handled by the command line itself. */
 const struct option_def options_table[] = {
     {.name = "socket", .short_name = 's', .flags = OPTION_ARG | OPTION_FILE | OPTION_RESTART,
@@ -371,6 +377,12 @@ const struct option_def options_table[] = {
      .help = "how long a worker expected by the configuration file has to heartbeat before "
 	     "it is reported missing",
      .def = "30s"},
+    {.name = "state-file", .flags = OPTION_ARG | OPTION_FILE | OPTION_RESTART,
+     .parse = parse_state_file, FIELD(state_file), .arg = "PATH",
+     .help = "where the registry is kept across a restart or a crash of the supervisor "
+	     "(written at state changes, replaced atomically); under systemd, without this "
+	     "option, it is kept in the service's file descriptor store; none: nowhere "
+	     "(default: supervisor.state beside the heartbeat socket)"},
     {.name = "config", .short_name = 'C', .flags = OPTION_ARG,
      .special = OPTION_SPECIAL_CONFIG, .arg = "PATH",
      .help = "configuration file, none if the default one does not exist: [supervisor] "

@@ -55,6 +55,7 @@ struct settings {
 	uint64_t startup_grace; /* usec an expected worker has to heartbeat first */
 	unsigned socket_mode;   /* the heartbeat socket's mode when we bind it (not systemd) */
 	long long socket_group; /* ... and its group: a gid, or -1 to leave it as created */
+	char state_file[SETTINGS_PATH_MAX]; /* the registry's snapshot (store.h); "": the default */
 	uint64_t given;         /* bit i: option i was given */
 };
 

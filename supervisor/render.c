@@ -96,16 +96,6 @@ render_metrics_step(struct render *r, const struct slice *sl)
 	return metrics_step(&r->doc.metrics, &in, r->chunk, sl);
 }
 
-/* This thread's CPU time, usec: a slice's own work, whatever the scheduler did meanwhile. */
-static uint64_t
-render_cpu_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* A turn of the loop for r: a slice, if its client has room for it. */
 static void
 render_slice_cb(evutil_socket_t fd, short what, void *arg)
@@ -127,9 +117,9 @@ render_slice_cb(evutil_socket_t fd, short what, void *arg)
 		event_add(r->ev, &tv);
 		return;
 	}
-	uint64_t c0 = render_cpu_usec();
+	uint64_t c0 = vigil_thread_cpu_usec();
 	rc = r->kind == RENDER_STATUS ? render_status_step(r, &sl) : render_metrics_step(r, &sl);
-	uint64_t t1 = vigil_now_usec(), c1 = render_cpu_usec();
+	uint64_t t1 = vigil_now_usec(), c1 = vigil_thread_cpu_usec();
 	r->slices++;
 	if (t1 - t0 > r->longest)
 		r->longest = t1 - t0;

@@ -51,6 +51,7 @@ struct listener;
 struct control;
 struct hooks;
 struct http;
+struct store;
 struct config;
 struct options_cli;
 
@@ -70,6 +71,7 @@ struct supervisor {
 	struct control *control;
 	struct hooks *hooks; /* exec: steps running */
 	struct http *http;   /* --metrics: GET /metrics and /status; NULL: off */
+	struct store *store; /* where the registry's snapshot is kept (store.h) */
 	struct registry registry;
 	struct ctimeout_table ctimeouts; /* one libevent queue per distinct timeout */
 	size_t by_state[WORKER_NSTATES]; /* workers in each state, for STATUS= */

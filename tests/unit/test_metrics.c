@@ -174,6 +174,7 @@ static const char expected[] =
     "vigil_events_total{event=\"forgotten\"} 0\n"
     "vigil_events_total{event=\"unwatched\"} 0\n"
     "vigil_events_total{event=\"watched\"} 0\n"
+    "vigil_events_total{event=\"restored\"} 0\n"
     "# HELP vigil_hooks_started_total Hooks (--on-timeout exec:) started.\n"
     "# TYPE vigil_hooks_started_total counter\n"
     "vigil_hooks_started_total 4\n"
