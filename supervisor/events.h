@@ -31,6 +31,7 @@ enum sv_event_type {
 	SV_EVENT_SIGNAL,     /* --on-timeout sent it a signal */
 	SV_EVENT_MISSING,    /* expected, and not seen within the startup grace */
 	SV_EVENT_FORGOTTEN,  /* dropped from the registry (vigilctl forget) */
+	SV_EVENT_CONFLICT,   /* a second live process heartbeats for the name (claim.h) */
 	SV_EVENT_NTYPES
 };
 
@@ -40,6 +41,7 @@ struct sv_event {
 	char worker[VIGIL_NAME_MAX + 1];
 	char state[16]; /* the worker's state right after */
 	uint64_t pid;   /* 0: unknown */
+	uint64_t other_pid; /* conflict: the rival; a rival's timeout: the name's own process */
 	uint64_t seq;
 	uint64_t missed;
 	uint64_t silent_ms;

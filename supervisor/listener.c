@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "claim.h"
 #include "duration.h"
 #include "listener.h"
 #include "monitor.h"
@@ -21,6 +22,11 @@
 #define LISTENER_MAX_BATCHES 8 /* per callback, so timers and control get their turn */
 #define LISTENER_MAX_FDS 8     /* descriptors taken per datagram; the kernel drops the rest */
 #define LISTENER_STEP_USEC 1000 /* the wall clock moved against ours beyond slewing: a step */
+
+/* Linux 6.5 (SO_PASSPIDFD): Debian 12's headers (6.1) do not have it. */
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04
+#endif
 
 /* One received datagram, decoded, waiting for its turn in the batch. */
 struct listener_item {
@@ -41,10 +47,10 @@ struct listener {
 	struct mmsghdr msgs[LISTENER_BATCH];
 	struct iovec iov[LISTENER_BATCH];
 	struct sockaddr_un addrs[LISTENER_BATCH];
-	/* In the kernel's order: the arrival stamp, the credentials, then any descriptors. */
+	/* In the kernel's order: the arrival stamp, the credentials, the pidfd, any descriptors. */
 	union {
 		char buf[CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(struct ucred)) +
-			 CMSG_SPACE(LISTENER_MAX_FDS * sizeof(int))];
+			 CMSG_SPACE(sizeof(int)) + CMSG_SPACE(LISTENER_MAX_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} cmsg[LISTENER_BATCH];
 	struct listener_item items[LISTENER_BATCH];
@@ -117,6 +123,11 @@ listener_control(struct msghdr *mh, struct monitor_sender *from, uint64_t *stamp
 			from->pid = uc.pid > 0 ? (uint64_t)uc.pid : 0;
 			from->uid = uc.uid;
 			from->gid = uc.gid;
+		} else if (c->cmsg_type == SCM_PIDFD && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			/* Negative: the kernel could not make one (the sender was reaped). */
+			int fd;
+			memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+			from->pidfd = fd >= 0 ? fd : -1;
 		} else if (c->cmsg_type == SCM_RIGHTS) {
 			fds = 1;
 		}
@@ -152,7 +163,8 @@ listener_decode(struct listener_item *it, struct mmsghdr *mm, const struct liste
 	size_t len = mm->msg_len;
 	uint64_t stamp_us;
 
-	it->from = (struct monitor_sender){.addr = mh->msg_name, .addrlen = mh->msg_namelen};
+	it->from = (struct monitor_sender){.addr = mh->msg_name, .addrlen = mh->msg_namelen,
+					   .pidfd = -1};
 	it->has_fds = listener_control(mh, &it->from, &stamp_us);
 	it->now = listener_arrival(ck, stamp_us);
 	if (mh->msg_flags & MSG_TRUNC)
@@ -187,6 +199,9 @@ listener_batch(struct listener *l, int n, const struct listener_clock *ck)
 			monitor_message(sv, &it->m, &it->from, it->now, ck->mono);
 		else
 			monitor_invalid(sv, &it->err, it->now);
+		/* A worker that must be held by its pidfd took a copy (claim.h); no other stays. */
+		if (it->from.pidfd != -1)
+			close(it->from.pidfd);
 	}
 }
 
@@ -296,6 +311,19 @@ listener_start(struct supervisor *sv, char *err, size_t errlen)
 	if (setsockopt(sv->hb_sock.fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) == -1) {
 		snprintf(err, errlen, "cannot enable SO_TIMESTAMPNS on %s: %s", sv->socket_name,
 			 strerror(errno));
+		free(l);
+		return NULL;
+	}
+	/*
+	 * The sender's identity for signals and exit watches: a pidfd the
+	 * kernel passes with each datagram (SCM_PIDFD, Linux 6.5), which names
+	 * the process that sent it even once its pid is reused; else start
+	 * times against arrival times (claim.h).
+	 */
+	sv->pidfds = sv->set->identity != IDENTITY_START_TIME && claim_kernel_pidfds(sv->hb_sock.fd);
+	if (sv->set->identity == IDENTITY_PIDFD && !sv->pidfds) {
+		snprintf(err, errlen, "--identity pidfd: the kernel gives no pidfds with datagrams "
+				      "(SO_PASSPIDFD needs Linux 6.5): %s", strerror(errno));
 		free(l);
 		return NULL;
 	}

@@ -184,6 +184,14 @@ main(int argc, char **argv)
 		 sv.socket_name, sv.hb_sock.path[0] == '\0' ? " (from systemd)" : "",
 		 sv.set->control_path, d, policy, limit,
 		 sv.set->detect_exit ? ", detecting exits" : "", who);
+	if (sv.pidfds)
+		log_info("sender identity: pidfds from the kernel (SCM_PIDFD): a signal or an exit "
+			 "watch reaches only the process that sent the heartbeats");
+	else
+		log_info("sender identity: start times (%s): a pid whose process started after its "
+			 "datagram arrived is never acted on",
+			 sv.set->identity == IDENTITY_START_TIME ? "--identity start-time"
+								  : "the kernel gives no SCM_PIDFD");
 	/* Ready only now: every socket is bound and watched. */
 	reload_expect(&sv);
 	if (notify_start(&sv, err, sizeof(err)) == -1) {

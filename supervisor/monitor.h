@@ -30,7 +30,7 @@ void monitor_set_io(struct supervisor *sv, const struct monitor_io *io);
  */
 void monitor_drain(struct supervisor *sv);
 
-/* Who sent a datagram: the kernel's word (SCM_CREDENTIALS) and its address. */
+/* Who sent a datagram: the kernel's word (SCM_CREDENTIALS, SCM_PIDFD) and its address. */
 struct monitor_sender {
 	int has_creds; /* SCM_CREDENTIALS came with it (always, with SO_PASSCRED) */
 	uint64_t pid;  /* 0 if no credentials came with the datagram */
@@ -38,6 +38,7 @@ struct monitor_sender {
 	uint64_t gid;
 	const struct sockaddr_un *addr;
 	socklen_t addrlen;
+	int pidfd; /* the sender's pidfd (SCM_PIDFD), -1 if none; the caller closes it after */
 };
 
 /*

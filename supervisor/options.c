@@ -33,6 +33,7 @@ settings_init(struct settings *s)
 	s->phi.min_sd = PHI_MIN_STDDEV_DEFAULT;
 	s->log_level = LOG_LEVEL_INFO;
 	s->startup_grace = SETTINGS_GRACE_DEFAULT;
+	s->min_timeout = SUPERVISOR_MIN_TIMEOUT_DEFAULT;
 	allow_init(&s->allow);
 }
 
@@ -184,6 +185,29 @@ parse_detect_exit(struct settings *s, const char *arg, char *err, size_t errlen)
 }
 
 static int
+parse_identity(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	if (strcmp(arg, "auto") == 0)
+		s->identity = IDENTITY_AUTO;
+	else if (strcmp(arg, "pidfd") == 0)
+		s->identity = IDENTITY_PIDFD;
+	else if (strcmp(arg, "start-time") == 0)
+		s->identity = IDENTITY_START_TIME;
+	else {
+		snprintf(err, errlen, "use auto, pidfd or start-time");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_min_timeout(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	return parse_duration(&s->min_timeout, arg, SUPERVISOR_TIMEOUT_MIN, 3600 * 1000000ULL,
+			      "must be from 1ms to 1h", err, errlen);
+}
+
+static int
 parse_on_timeout(struct settings *s, const char *arg, char *err, size_t errlen)
 {
 	struct policy p;
@@ -305,6 +329,18 @@ const struct option_def options_table[] = {
      .parse = parse_detect_exit, FIELD(detect_exit),
      .help = "report a worker whose process ends as exited at once (a pidfd per worker), "
 	     "not a timeout later"},
+    {.name = "identity", .flags = OPTION_ARG | OPTION_FILE | OPTION_RESTART,
+     .parse = parse_identity, FIELD(identity), .arg = "MODE",
+     .help = "how a signal or an exit watch is tied to the process that sent the heartbeats: "
+	     "pidfd (a pidfd the kernel passes with each datagram, SCM_PIDFD, Linux 6.5+), "
+	     "start-time (the pid's start time, refused if later than the datagram's arrival), "
+	     "or auto (pidfd where the kernel has it)",
+     .def = "auto"},
+    {.name = "min-timeout", .flags = OPTION_ARG | OPTION_FILE, .parse = parse_min_timeout,
+     FIELD(min_timeout), .arg = "DUR",
+     .help = "the least timeout a worker may claim for itself (WATCHDOG_USEC=, INTERVAL_MS=): "
+	     "shorter claims are raised to it",
+     .def = "10ms"},
     {.name = "metrics", .short_name = 'M', .flags = OPTION_ARG | OPTION_FILE | OPTION_RESTART,
      .parse = parse_metrics, FIELD(metrics), .arg = "ADDR:PORT",
      .help = "serve GET /metrics (Prometheus) and GET /status (JSON) over HTTP, "

@@ -51,6 +51,7 @@ worker_release(struct worker *w)
 	if (event_initialized(w->timer))
 		event_del(w->timer);
 	registry_unwatch_exit(w);
+	registry_drop_rival(w);
 	free(w->addr);
 	free(w->status);
 	free(w->phi);
@@ -199,16 +200,45 @@ registry_unpin(struct registry *r)
 		registry_free_removed(r);
 }
 
+/* The claim holds nothing any more: free it. */
+static void
+registry_claim_tidy(struct worker *w)
+{
+	if (w->claim != NULL && w->claim->exit_ev == NULL && w->claim->rival_timer == NULL) {
+		free(w->claim);
+		w->claim = NULL;
+	}
+}
+
 void
 registry_unwatch_exit(struct worker *w)
 {
-	if (w->exit_ev == NULL)
+	if (w->claim == NULL || w->claim->exit_ev == NULL)
 		return;
-	evutil_socket_t fd = event_get_fd(w->exit_ev);
-	event_free(w->exit_ev);
+	evutil_socket_t fd = event_get_fd(w->claim->exit_ev);
+	event_free(w->claim->exit_ev);
 	close(fd);
 	fdbudget_release();
-	w->exit_ev = NULL;
+	w->claim->exit_ev = NULL;
+	registry_claim_tidy(w);
+}
+
+void
+registry_drop_rival(struct worker *w)
+{
+	if (w->claim == NULL || w->claim->rival_timer == NULL)
+		return;
+	event_free(w->claim->rival_timer);
+	w->claim->rival_timer = NULL;
+	w->claim->rival_pid = 0;
+	registry_claim_tidy(w);
+}
+
+int
+registry_pidfd(const struct worker *w)
+{
+	return w->claim != NULL && w->claim->exit_ev != NULL ? (int)event_get_fd(w->claim->exit_ev)
+							     : -1;
 }
 
 int
