@@ -365,6 +365,7 @@ registry_row(const struct worker *w, uint64_t now, struct vigil_status_row *row)
 	row->timeouts = c->timeouts;
 	row->heartbeats = c->heartbeats;
 	row->restarts = c->restarts;
+	row->conflict_pid = w->claim != NULL && w->claim->rival_timer != NULL ? w->claim->rival_pid : 0;
 	row->silent_s = now > c->last_hb ? (double)(now - c->last_hb) / 1e6 : 0.0;
 	row->timeout_ms = c->timeout / 1000;
 	row->interval_ms = c->interval / 1000;

@@ -1426,6 +1426,142 @@ Test(daemons, policy_signals_only_the_names_uid)
 	vt_env_end(&e);
 }
 
+/* A SEQ that goes back for the same process (2^63-1, then 0, then 5) is counted and logged. */
+Test(daemons, seq_going_back_is_counted)
+{
+	start_supervisor("10s");
+	pid_t pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+		memcpy(sun.sun_path, e.sock, strlen(e.sock) + 1);
+		int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+		const char *dg[] = {"HEARTBEAT=1\nWORKER=s\nSEQ=9223372036854775807\n",
+				    "HEARTBEAT=1\nWORKER=s\nSEQ=0\n", "HEARTBEAT=1\nWORKER=s\nSEQ=5\n"};
+		for (int i = 0; i < 3; i++)
+			if (sendto(fd, dg[i], strlen(dg[i]), 0, (struct sockaddr *)&sun,
+				   sizeof(sun)) == -1)
+				_exit(4);
+		_exit(0);
+	}
+	int ws = vt_wait_exit(pid, 3000);
+	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+	cr_assert(vt_env_wait_int(&e, "s", "last_seq", 5, 2000));
+	cr_expect_eq(sup_counter("seq_resets"), 1);
+	vt_expect_log(e.log, "worker s: SEQ went back from 9223372036854775807 to 0", 1000);
+	vt_env_end(&e);
+}
+
+/*
+ * Two live processes heartbeat for one WORKER= name: the second is a rival
+ * claimant, reported once as a conflict (no restarts), shown in status; the
+ * death of either is reported within the timeout while the other heartbeats.
+ */
+Test(daemons, two_claimants_are_a_conflict)
+{
+	char sock2[320], sock3[320];
+
+	snprintf(sock2, sizeof(sock2), "%s/twin-2.sock", e.dir);
+	snprintf(sock3, sizeof(sock3), "%s/twin-3.sock", e.dir);
+	start_supervisor("600ms");
+	pid_t a = start_worker("twin", NULL);
+	expect_state("twin", "alive", a, 3000);
+	/* Its start time is taken at its second heartbeat when the first came within a tick. */
+	cr_assert(vt_env_wait_beats(&e, "twin", 3, 3000), "twin never heartbeat thrice");
+
+	uint64_t t0 = vt_now_ms();
+	pid_t b = vt_env_start_worker(&e, "twin", "--socket", sock2, NULL);
+	cr_assert(vt_env_wait_int(&e, "twin", "conflict_pid", b, 600 + 1000),
+		  "no conflict shown in status within a period");
+	char want[128];
+	snprintf(want, sizeof(want), "worker twin: conflict: pid %d heartbeats for the name while "
+				     "pid %d holds it", (int)b, (int)a);
+	vt_expect_log(e.log, want, 100);
+	cr_log_info("conflict seen %llu ms after the second claimant started",
+		    (unsigned long long)(vt_now_ms() - t0));
+	usleep(500 * 1000);
+	json_t *st = vt_env_status(&e);
+	json_t *w = vt_worker(st, "twin");
+	cr_expect_eq(json_integer_value(json_object_get(w, "pid")), a);
+	cr_expect_eq(json_integer_value(json_object_get(w, "restarts")), 0, "a rival counted as a restart");
+	cr_expect_geq(json_integer_value(json_object_get(json_object_get(st, "supervisor"),
+							"conflict_heartbeats")),
+		      3);
+	json_decref(st);
+	cr_expect_eq(vt_file_contains(e.log, "restarted"), 0, "a restart was logged");
+
+	/* The rival dies: reported within its timeout, though the holder heartbeats on. */
+	uint64_t killed = vt_now_ms();
+	vt_stop(b, SIGKILL, 2000);
+	snprintf(want, sizeof(want), "worker twin: its rival claimant pid %d timed out", (int)b);
+	vt_expect_log(e.log, want, 600 + 400);
+	uint64_t took = vt_now_ms() - killed;
+	cr_expect_leq(took, 600 + 400, "the rival's death reported after %llu ms",
+		      (unsigned long long)took);
+	expect_state("twin", "alive", a, 100);
+	cr_expect(vt_env_wait_int(&e, "twin", "conflict_pid", 0, 500));
+
+	/* A new rival; then the holder dies: the rival takes the name, as a restart. */
+	pid_t c = vt_env_start_worker(&e, "twin", "--socket", sock3, NULL);
+	cr_assert(vt_env_wait_int(&e, "twin", "conflict_pid", c, 1600), "no second conflict");
+	killed = vt_now_ms();
+	vt_stop(a, SIGKILL, 2000);
+	expect_state("twin", "alive", c, 600 + 400);
+	took = vt_now_ms() - killed;
+	cr_expect_leq(took, 600 + 400, "the holder's death reported after %llu ms",
+		      (unsigned long long)took);
+	snprintf(want, sizeof(want), "worker twin restarted (new pid %d", (int)c);
+	vt_expect_log(e.log, want, 100);
+	vt_env_end(&e);
+}
+
+/*
+ * NotifyAccess=main: a service's shell loop calling the real systemd-notify
+ * as a non-root user (each ping from a new, short-lived pid) is one worker
+ * named after its unit, with the shell's pid and no restarts; the helpers'
+ * pings count for it; SIGSTOP of the shell is reported.
+ */
+Test(daemons, service_helpers_are_not_restarts)
+{
+	char cg[256], unit[64], script[1024];
+
+	if (access("/sys/fs/cgroup/systemd/cgroup.procs", W_OK) != 0 &&
+	    access("/sys/fs/cgroup/cgroup.procs", W_OK) != 0)
+		cr_skip_test("no writable systemd cgroup hierarchy to make a service's cgroup in");
+	snprintf(unit, sizeof(unit), "vigil-helpers-%d.service", (int)getpid());
+	snprintf(cg, sizeof(cg), "%s/%s",
+		 access("/sys/fs/cgroup/systemd/cgroup.procs", W_OK) == 0 ? "/sys/fs/cgroup/systemd"
+									  : "/sys/fs/cgroup",
+		 unit);
+	cr_assert(mkdir(cg, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", cg, strerror(errno));
+	start_supervisor_with("600ms", "--allow-user=65534");
+	open_socket_to_all();
+	snprintf(script, sizeof(script),
+		 "echo $$ > %s/cgroup.procs && exec /usr/bin/setpriv --reuid=65534 --regid=65534 "
+		 "--clear-groups /bin/sh -c 'while :; do systemd-notify WATCHDOG=1; sleep 0.1; done'",
+		 cg);
+	pid_t sh = start_notifier(script);
+	expect_state(unit, "alive", sh, 3000);
+	usleep(2000 * 1000);
+	json_t *st = vt_env_status(&e);
+	json_t *w = vt_worker(st, unit);
+	cr_expect_eq(json_integer_value(json_object_get(w, "pid")), sh, "the helper's pid was kept");
+	cr_expect_eq(json_integer_value(json_object_get(w, "restarts")), 0, "helpers counted as restarts");
+	cr_expect_geq(json_integer_value(json_object_get(w, "heartbeats")), 10);
+	cr_expect_geq(json_integer_value(json_object_get(json_object_get(st, "supervisor"),
+							"helper_pings")),
+		      10);
+	json_decref(st);
+
+	kill(sh, SIGSTOP);
+	expect_state(unit, "dead", sh, 600 + 500);
+	kill(sh, SIGCONT);
+	stop_notifier(sh);
+	vt_env_end(&e);
+	for (int i = 0; i < 100 && rmdir(cg) == -1 && errno == EBUSY; i++)
+		usleep(20 * 1000);
+}
+
 /* Write an executable script at dir/name; returns its path (static storage). */
 static const char *
 write_hook(const char *name, const char *body)
