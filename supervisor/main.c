@@ -85,6 +85,7 @@ main(int argc, char **argv)
 	    .ctl_sock = {.fd = -1},
 	    .rl_timeouts = {.burst = SUPERVISOR_TIMEOUT_LOG_BURST},
 	    .rl_restart = {.burst = SUPERVISOR_TIMEOUT_LOG_BURST},
+	    .rl_registered = {.burst = SUPERVISOR_TIMEOUT_LOG_BURST},
 	};
 	struct options_cli cli;
 	struct config *conf;
@@ -110,6 +111,13 @@ main(int argc, char **argv)
 	}
 	sv.cli = &cli;
 	reload_start(&sv, conf);
+	/*
+	 * Run from "/": hooks inherit our working directory, which must not be
+	 * where we were started (a mount kept busy, a user's home). Every path
+	 * given was made absolute against it (options_absolute).
+	 */
+	if (chdir("/") == -1)
+		fatal("cannot change directory to /");
 	status = 1;
 	log_init("vigil-supervisor", conf->set.log_level);
 	log_libevent();

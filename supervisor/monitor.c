@@ -545,10 +545,20 @@ monitor_send_timeout(struct supervisor *sv, struct worker *w, uint64_t now)
 	if (w->addr->sun_path[0] != '\0')
 		alen = strnlen(w->addr->sun_path, alen);
 	log_escape(w->addr->sun_path, alen, addr, sizeof(addr));
+	int gone = errno == ENOENT || errno == ECONNREFUSED || errno == ENOTSOCK;
 	log_ratelimited(&sv->rl_undelivered, now, LOG_LEVEL_WARN,
 			"cannot deliver TIMEOUT to worker %s at %s: %s%s", w->name, addr,
 			strerror(errno),
-			errno == EAGAIN ? " (its queue is full: the worker is not reading)" : "");
+			errno == EAGAIN ? " (its queue is full: the worker is not reading)"
+			: gone	       ? " (no more TIMEOUTs to it until it heartbeats from an address)"
+				       : "");
+	/*
+	 * Nobody listens there any more: forget the address, so that the next
+	 * periods (a spray of names with tiny timeouts) cost nothing; the next
+	 * heartbeat brings it back.
+	 */
+	if (gone)
+		registry_set_addr(w, NULL, 0);
 }
 
 /*
@@ -763,6 +773,36 @@ monitor_incident(struct supervisor *sv, struct worker *w, uint64_t now)
 			      w->name, d);
 }
 
+/* A second after registrations went unlogged: say how many, if no line has said it since. */
+static void
+monitor_summary_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct supervisor *sv = arg;
+	uint64_t n = sv->rl_registered.suppressed;
+
+	(void)fd;
+	(void)what;
+	if (n == 0)
+		return;
+	sv->rl_registered.suppressed = 0;
+	log_info("%" PRIu64 " more workers registered without a line each (at most %" PRIu64
+		 " such lines a second; vigilctl events shows every one)",
+		 n, sv->rl_registered.burst);
+}
+
+/* Arm the summary of unlogged registrations, once. */
+static void
+monitor_summary_later(struct supervisor *sv)
+{
+	struct timeval sec = {.tv_sec = 1};
+
+	if (sv->registered_summary == NULL &&
+	    (sv->registered_summary = evtimer_new(sv->base, monitor_summary_cb, sv)) == NULL)
+		return;
+	if (!evtimer_pending(sv->registered_summary, NULL))
+		evtimer_add(sv->registered_summary, &sec);
+}
+
 /* Step 1: the events and log lines of the transition itself. */
 static void
 monitor_report(struct supervisor *sv, const struct worker *w, unsigned act, uint64_t now)
@@ -772,9 +812,14 @@ monitor_report(struct supervisor *sv, const struct worker *w, unsigned act, uint
 
 	if (act & STATE_ACT_REGISTERED) {
 		vigil_duration_format(c->timeout, d, sizeof(d));
-		monitor_event(sv, SV_EVENT_REGISTERED, w, now, 0, NULL, LOG_LEVEL_INFO,
+		/* Rate-limited: a spray of names must not flood the journal (a summary follows). */
+		uint64_t dropped = sv->rl_registered.suppressed;
+		monitor_event(sv, SV_EVENT_REGISTERED, w, now, 0, &sv->rl_registered,
+			      LOG_LEVEL_INFO,
 			      "worker %s registered (pid %" PRIu64 ", seq %" PRIu64 ", timeout %s)",
 			      w->name, c->pid, c->last_seq, d);
+		if (sv->rl_registered.suppressed > dropped)
+			monitor_summary_later(sv);
 	}
 	/* Rate-limited: a one-shot sender (socat) is a new pid every time. */
 	if (act & STATE_ACT_RESTARTED)
@@ -932,6 +977,11 @@ monitor_shutdown(struct supervisor *sv)
 	struct worker **list;
 	uint64_t now = vigil_now_usec();
 
+	if (sv->registered_summary != NULL) {
+		monitor_summary_cb(-1, 0, sv);
+		event_free(sv->registered_summary);
+		sv->registered_summary = NULL;
+	}
 	if (log_get_level() < LOG_LEVEL_DEBUG || r->count == 0 ||
 	    (list = calloc(r->count, sizeof(*list))) == NULL)
 		return;

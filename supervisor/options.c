@@ -37,6 +37,28 @@ settings_init(struct settings *s)
 	allow_init(&s->allow);
 }
 
+int
+options_absolute(const char *path, char *out, size_t cap)
+{
+	/* The directory we were started in, read once: the supervisor then runs from "/". */
+	static char start[4096];
+
+	if (path[0] == '/') {
+		if (strlen(path) >= cap)
+			return -1;
+		memset(out, 0, cap);
+		snprintf(out, cap, "%s", path);
+		return 0;
+	}
+	if (start[0] == '\0' && getcwd(start, sizeof(start)) == NULL)
+		snprintf(start, sizeof(start), "/");
+	if (strlen(start) + 1 + strlen(path) >= cap)
+		return -1;
+	memset(out, 0, cap);
+	snprintf(out, cap, "%s/%s", strcmp(start, "/") == 0 ? "" : start, path);
+	return 0;
+}
+
 static int
 parse_path(char *dst, size_t cap, const char *arg, char *err, size_t errlen)
 {
@@ -44,12 +66,11 @@ parse_path(char *dst, size_t cap, const char *arg, char *err, size_t errlen)
 		snprintf(err, errlen, "empty path");
 		return -1;
 	}
-	if (strlen(arg) >= cap) {
-		snprintf(err, errlen, "too long (at most %zu bytes)", cap - 1);
+	/* Whole, so that a reload compares it with memcmp; relative to where we started. */
+	if (options_absolute(arg, dst, cap) == -1) {
+		snprintf(err, errlen, "too long (at most %zu bytes, made absolute)", cap - 1);
 		return -1;
 	}
-	memset(dst, 0, cap); /* whole, so that a reload compares it with memcmp */
-	snprintf(dst, cap, "%s", arg);
 	return 0;
 }
 
@@ -525,6 +546,9 @@ options_parse_argv(int argc, char **argv, struct options_cli *cli, void (*usage)
 		switch (options_table[i].special) {
 		case OPTION_SPECIAL_CONFIG:
 			cli->config_path = optarg;
+			if (optarg[0] != '/' && options_absolute(optarg, cli->config_abs,
+								 sizeof(cli->config_abs)) == 0)
+				cli->config_path = cli->config_abs;
 			cli->config_given = 1;
 			continue;
 		case OPTION_SPECIAL_CHECK:

@@ -107,13 +107,20 @@ struct options_cli {
 		const char *arg;
 	} *args;
 	size_t nargs;
-	const char *config_path; /* --config, else the default */
+	const char *config_path; /* --config (made absolute), else the default */
+	char config_abs[4096];   /* a relative --config, made absolute */
 	int config_given;        /* --config was given: the file must exist */
 	int check_config;        /* --check-config */
 };
 
 /* The defaults. */
 void settings_init(struct settings *s);
+
+/*
+ * path, made absolute against the directory the supervisor started in (it
+ * then runs from "/"), into out (zero-filled); -1 if it does not fit cap.
+ */
+int options_absolute(const char *path, char *out, size_t cap);
 
 /* The row called name (len bytes), or NULL. */
 const struct option_def *options_find(const char *name, size_t len);

@@ -248,6 +248,12 @@ registry_set_addr(struct worker *w, const struct sockaddr_un *addr, socklen_t le
 		errno = EINVAL; /* not an AF_UNIX address: the kernel never gives one */
 		return -1;
 	}
+	if (addr == NULL || len == 0) {
+		free(w->addr);
+		w->addr = NULL;
+		w->addrlen = 0;
+		return 0;
+	}
 	if (w->addr != NULL && len == w->addrlen && memcmp(w->addr, addr, len) == 0)
 		return 0;
 	struct sockaddr_un *copy = malloc(len);

@@ -126,7 +126,7 @@ void registry_unpin(struct registry *r);
 
 /*
  * Remember addr (len bytes) as where w is answered, if it differs from the
- * one kept; -1 (errno ENOMEM) leaves the old one.
+ * one kept (NULL: none any more); -1 (errno ENOMEM) leaves the old one.
  */
 int registry_set_addr(struct worker *w, const struct sockaddr_un *addr, socklen_t len);
 

@@ -93,6 +93,8 @@ struct supervisor {
 	struct log_ratelimit rl_exit;     /* --detect-exit could not watch a process */
 	struct log_ratelimit rl_restart;  /* "restarted": a one-shot sender restarts every time */
 	struct log_ratelimit rl_seq;      /* SEQ= going backwards */
+	struct log_ratelimit rl_registered; /* "registered": a spray of names (summed up later) */
+	struct event *registered_summary;   /* the sum of the lines rl_registered dropped */
 };
 
 #endif

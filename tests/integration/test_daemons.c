@@ -919,6 +919,12 @@ Test(usage, vigilctl_without_supervisor_says_which_socket)
 	int rc = vt_run(argv, out, sizeof(out), 1);
 	cr_expect_eq(rc, 1, "exit %d: %s", rc, out);
 	cr_expect(strstr(out, "cannot connect to /nonexistent/vigil/control.sock") != NULL, "%s", out);
+
+	/* A directory is named for what it is, not "Connection refused (is it running?)". */
+	char *dir[] = {VIGIL_CTL_BIN, "--control", "/tmp", "status", NULL};
+	rc = vt_run(dir, out, sizeof(out), 1);
+	cr_expect_eq(rc, 1, "exit %d: %s", rc, out);
+	cr_expect(strstr(out, "cannot connect to /tmp: not a socket (a directory") != NULL, "%s", out);
 }
 
 /*
@@ -1426,6 +1432,42 @@ Test(daemons, policy_signals_only_the_names_uid)
 	vt_env_end(&e);
 }
 
+/*
+ * A sender whose address is gone (its socket closed and unlinked) is told
+ * once that it timed out: the next periods send nothing (a spray of names
+ * claiming the floor costs no sendto each), until it heartbeats again.
+ */
+Test(daemons, timeouts_to_a_gone_address_are_tried_once)
+{
+	start_supervisor("50ms");
+	pid_t pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		struct sockaddr_un sun = {.sun_family = AF_UNIX}, me = {.sun_family = AF_UNIX};
+		memcpy(sun.sun_path, e.sock, strlen(e.sock) + 1);
+		char path[400];
+		int n = snprintf(path, sizeof(path), "%s/gone.sock", e.dir);
+		if (n < 0 || (size_t)n >= sizeof(me.sun_path))
+			_exit(5);
+		memcpy(me.sun_path, path, (size_t)n + 1);
+		int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+		const char *hb = "HEARTBEAT=1\nWORKER=gone\n";
+		if (bind(fd, (struct sockaddr *)&me, sizeof(me)) == -1 ||
+		    sendto(fd, hb, strlen(hb), 0, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+			_exit(4);
+		unlink(me.sun_path);
+		_exit(0);
+	}
+	int ws = vt_wait_exit(pid, 3000);
+	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+	expect_state("gone", "dead", 0, 1000);
+	usleep(1000 * 1000);
+	cr_expect_geq(vt_env_worker_int(&e, "gone", "timeouts"), 10);
+	cr_expect_eq(sup_counter("timeouts_undelivered"), 1);
+	vt_expect_log(e.log, "no more TIMEOUTs to it until it heartbeats from an address", 100);
+	vt_env_end(&e);
+}
+
 /* A SEQ that goes back for the same process (2^63-1, then 0, then 5) is counted and logged. */
 Test(daemons, seq_going_back_is_counted)
 {
@@ -1583,7 +1625,8 @@ write_hook(const char *name, const char *body)
 Test(daemons, hook_runs_with_the_workers_facts)
 {
 	char policy[512], out[450], text[2048];
-	const char *hook = write_hook("hook.sh", "env > \"$0.out.tmp\" && mv \"$0.out.tmp\" \"$0.out\"");
+	const char *hook = write_hook("hook.sh", "{ env; echo \"CWD=$(pwd)\"; } > \"$0.out.tmp\" && "
+						 "mv \"$0.out.tmp\" \"$0.out\"");
 
 	snprintf(policy, sizeof(policy), "--on-timeout=exec:%s@1", hook);
 	snprintf(out, sizeof(out), "%s.out", hook);
@@ -1607,6 +1650,7 @@ Test(daemons, hook_runs_with_the_workers_facts)
 	cr_assert_not_null(silent, "%s", text);
 	cr_expect_geq(atoi(silent + 16), 300, "%s", text);
 	cr_expect_null(strstr(text, "HOME="), "the hook inherited our environment: %s", text);
+	cr_expect(strstr(text, "CWD=/\n") != NULL, "the hook runs from our start directory: %s", text);
 	vt_expect_log(e.log, "for worker w1 (timeout, missed 1) exited 0", 1000);
 	cr_expect_eq(sup_counter("hooks_started"), 1, "the hook ran at MISSED 1 only");
 	kill(wrk, SIGUSR1); /* resume, for a clean end */
