@@ -68,6 +68,10 @@ s1=$(date +%s%N)
 echo "spray: supervisor CPU $(awk -v c=$((c1 - c0)) -v w=$((w1 - w0)) 'BEGIN { printf "%.1f", 100 * c / w }')%" \
 	"over 5 s of $n dead names firing every ${timeout_ms} ms;" \
 	"$(((lines1 - lines0) / 5)) log lines a second; status of $n workers in $(((s1 - s0) / 1000000)) ms"
+if (((lines1 - lines0) / 5 > 300)); then
+	echo "FAIL: $(((lines1 - lines0) / 5)) log lines a second: the timeouts are not rate-limited"
+	fail=1
+fi
 registered=$(grep -c " registered (pid" "$dir/sup.log")
 summary=$(grep -c "more workers registered without a line each" "$dir/sup.log")
 echo "spray: $registered \"registered\" lines for $n names, $summary summaries"
