@@ -36,11 +36,9 @@ claim_set_callbacks(event_callback_fn exit_cb, event_callback_fn rival_cb)
 }
 
 int
-claim_kernel_pidfds(int fd)
+claim_pass_pidfds(int fd, int on)
 {
-	int one = 1;
-
-	return setsockopt(fd, SOL_SOCKET, SO_PASSPIDFD, &one, sizeof(one)) == 0;
+	return setsockopt(fd, SOL_SOCKET, SO_PASSPIDFD, &on, sizeof(on));
 }
 
 /* A monotonic time as CLOCK_BOOTTIME, the clock of /proc/PID/stat's start times. */

@@ -39,8 +39,13 @@ struct worker;
  */
 #define CLAIM_GONE UINT64_MAX
 
-/* Whether the kernel passes pidfds with datagrams (SO_PASSPIDFD), tried on socket fd. */
-int claim_kernel_pidfds(int fd);
+/*
+ * Have the kernel pass the sender's pidfd with every datagram on socket fd
+ * (SO_PASSPIDFD), or stop; -1 with errno if it cannot (before Linux 6.5).
+ * Each costs the receiver about 1.5 us (docs/PERFORMANCE.md): on only while
+ * some worker must be held by one (monitor_wants_pidfds).
+ */
+int claim_pass_pidfds(int fd, int on);
 
 /* What a message from another pid than the worker's is. */
 enum claim_verdict {

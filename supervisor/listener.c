@@ -42,6 +42,7 @@ struct listener {
 	struct supervisor *sv;
 	struct event *ev;
 	int filled; /* messages the last recvmmsg wrote lengths into, to reset */
+	int passing; /* the kernel passes senders' pidfds (SO_PASSPIDFD is on) */
 	uint64_t last_read; /* monotonic usec of the previous batch: no arrival goes before it */
 	int64_t offset;     /* CLOCK_REALTIME - CLOCK_MONOTONIC then (usec): to see steps */
 	struct mmsghdr msgs[LISTENER_BATCH];
@@ -250,6 +251,23 @@ listener_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+void
+listener_update_pidfds(struct listener *l)
+{
+	struct supervisor *sv = l->sv;
+	int want = sv->pidfds && monitor_wants_pidfds(sv);
+
+	if (want == l->passing)
+		return;
+	if (claim_pass_pidfds(sv->hb_sock.fd, want) == -1) {
+		log_warn("cannot turn %s SO_PASSPIDFD on %s", want ? "on" : "off", sv->socket_name);
+		return;
+	}
+	l->passing = want;
+	log_info("senders' pidfds with datagrams: %s", want ? "on (a policy signals, or --detect-exit)"
+							  : "off (no policy signals)");
+}
+
 /* monitor_io: read what the socket holds now. */
 static void
 listener_io_drain(void *ctx)
@@ -320,13 +338,16 @@ listener_start(struct supervisor *sv, char *err, size_t errlen)
 	 * the process that sent it even once its pid is reused; else start
 	 * times against arrival times (claim.h).
 	 */
-	sv->pidfds = sv->set->identity != IDENTITY_START_TIME && claim_kernel_pidfds(sv->hb_sock.fd);
+	sv->pidfds = sv->set->identity != IDENTITY_START_TIME &&
+		     claim_pass_pidfds(sv->hb_sock.fd, 1) == 0;
 	if (sv->set->identity == IDENTITY_PIDFD && !sv->pidfds) {
 		snprintf(err, errlen, "--identity pidfd: the kernel gives no pidfds with datagrams "
 				      "(SO_PASSPIDFD needs Linux 6.5): %s", strerror(errno));
 		free(l);
 		return NULL;
 	}
+	l->passing = sv->pidfds;
+	listener_update_pidfds(l);
 	l->last_read = vigil_now_usec();
 	l->offset = (int64_t)(listener_realtime() - l->last_read);
 	l->ev = event_new(sv->base, sv->hb_sock.fd, EV_READ | EV_PERSIST, listener_read_cb, l);

@@ -193,8 +193,9 @@ main(int argc, char **argv)
 		 sv.set->control_path, d, policy, limit,
 		 sv.set->detect_exit ? ", detecting exits" : "", who);
 	if (sv.pidfds)
-		log_info("sender identity: pidfds from the kernel (SCM_PIDFD): a signal or an exit "
-			 "watch reaches only the process that sent the heartbeats");
+		log_info("sender identity: pidfds from the kernel (SCM_PIDFD), taken with the "
+			 "datagrams while a policy signals or --detect-exit watches: a signal or an "
+			 "exit watch reaches only the process that sent the heartbeats");
 	else
 		log_info("sender identity: start times (%s): a pid whose process started after its "
 			 "datagram arrived is never acted on",

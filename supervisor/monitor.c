@@ -298,18 +298,34 @@ monitor_name(const struct vigil_msg *m, const struct monitor_sender *from, char 
 	return (int)strlen(name);
 }
 
-/* Whether w's process must be held by a pidfd: a policy may signal it, or its exit is watched. */
+/* Whether a policy has a signal step. */
 static int
-monitor_wants_pidfd(const struct supervisor *sv, const struct worker *w)
+monitor_policy_signals(const struct policy *p)
 {
-	const struct policy *p = monitor_policy(sv, w);
-
-	if (sv->set->detect_exit)
-		return 1;
 	for (size_t i = 0; i < p->n; i++)
 		if (p->step[i].sig != 0)
 			return 1;
 	return 0;
+}
+
+int
+monitor_wants_pidfds(const struct supervisor *sv)
+{
+	if (sv->set->detect_exit || monitor_policy_signals(&sv->set->policy))
+		return 1;
+	for (size_t i = 0; sv->conf != NULL && i < sv->conf->nworkers; i++) {
+		const struct config_worker *cw = &sv->conf->workers[i];
+		if ((cw->given & CONFIG_W_POLICY) && monitor_policy_signals(cw->policy))
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether w's process must be held by a pidfd: a policy may signal it, or its exit is watched. */
+static int
+monitor_wants_pidfd(const struct supervisor *sv, const struct worker *w)
+{
+	return sv->set->detect_exit || monitor_policy_signals(monitor_policy(sv, w));
 }
 
 /* A message from w's rival claimant: a heartbeat is noted (the conflict reported once), no more. */

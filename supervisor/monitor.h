@@ -71,6 +71,13 @@ struct worker *monitor_expect(struct supervisor *sv, const char *name, uint64_t 
  */
 void monitor_reconfigure(struct supervisor *sv, struct worker *w, uint64_t now);
 
+/*
+ * Whether any worker may have to be held by its pidfd: --detect-exit, or a
+ * policy (global or a [worker NAME] section's) that signals. The heartbeat
+ * socket asks the kernel for senders' pidfds only then (claim.h).
+ */
+int monitor_wants_pidfds(const struct supervisor *sv);
+
 /* At shutdown: log (debug) where each worker stood, for whoever takes over. */
 void monitor_shutdown(struct supervisor *sv);
 
