@@ -1326,28 +1326,44 @@ spawn_with_pid(pid_t want, char *const argv[])
 	return got;
 }
 
-/* Send dgram count times as uid 65534 from a child that then exits; returns its pid. */
+/*
+ * From a child process that then exits: as uid 65534 if nobody, from a socket
+ * bound at dir/bind_name if that is not NULL (unlinked before it exits),
+ * send each of the datagrams dg (NULL-terminated) to the supervisor. Returns
+ * the child's pid once it has exited cleanly.
+ */
 static pid_t
-send_as_nobody_and_exit(const char *dgram, int count)
+send_from_child(const char *const dg[], int nobody, const char *bind_name)
 {
 	pid_t pid = fork();
 
 	cr_assert_neq(pid, -1);
 	if (pid == 0) {
-		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+		struct sockaddr_un sun = {.sun_family = AF_UNIX}, me = {.sun_family = AF_UNIX};
+		char path[400];
 		memcpy(sun.sun_path, e.sock, strlen(e.sock) + 1);
-		if (setgroups(0, NULL) == -1 || setresgid(65534, 65534, 65534) == -1 ||
-		    setresuid(65534, 65534, 65534) == -1)
+		if (nobody && (setgroups(0, NULL) == -1 || setresgid(65534, 65534, 65534) == -1 ||
+			       setresuid(65534, 65534, 65534) == -1))
 			_exit(3);
 		int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-		for (int i = 0; i < count; i++)
-			if (sendto(fd, dgram, strlen(dgram), 0, (struct sockaddr *)&sun,
+		if (bind_name != NULL) {
+			int n = snprintf(path, sizeof(path), "%s/%s", e.dir, bind_name);
+			if (n < 0 || (size_t)n >= sizeof(me.sun_path))
+				_exit(5);
+			memcpy(me.sun_path, path, (size_t)n + 1);
+			if (bind(fd, (struct sockaddr *)&me, sizeof(me)) == -1)
+				_exit(6);
+		}
+		for (int i = 0; dg[i] != NULL; i++)
+			if (sendto(fd, dg[i], strlen(dg[i]), 0, (struct sockaddr *)&sun,
 				   sizeof(sun)) == -1)
 				_exit(4);
+		if (bind_name != NULL)
+			unlink(me.sun_path);
 		_exit(0);
 	}
 	int st = vt_wait_exit(pid, 10000);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the sender as nobody failed: %d", st);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the sending child failed: %d", st);
 	return pid;
 }
 
@@ -1387,7 +1403,9 @@ ParameterizedTest(struct recycle_case *c, daemons, recycled_pid_signals_nobody)
 		      1000);
 
 	kill(e.sv, SIGSTOP);
-	pid_t evil = send_as_nobody_and_exit("HEARTBEAT=1\nWORKER=evil\n", 2);
+	const char *const evil_dg[] = {"HEARTBEAT=1\nWORKER=evil\n", "HEARTBEAT=1\nWORKER=evil\n",
+				       NULL};
+	pid_t evil = send_from_child(evil_dg, 1, NULL);
 	char *argv[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
 			"/bin/sleep", "30", NULL};
 	pid_t reuse = spawn_with_pid(evil, argv);
@@ -1440,26 +1458,8 @@ Test(daemons, policy_signals_only_the_names_uid)
 Test(daemons, timeouts_to_a_gone_address_are_tried_once)
 {
 	start_supervisor("50ms");
-	pid_t pid = fork();
-	cr_assert_neq(pid, -1);
-	if (pid == 0) {
-		struct sockaddr_un sun = {.sun_family = AF_UNIX}, me = {.sun_family = AF_UNIX};
-		memcpy(sun.sun_path, e.sock, strlen(e.sock) + 1);
-		char path[400];
-		int n = snprintf(path, sizeof(path), "%s/gone.sock", e.dir);
-		if (n < 0 || (size_t)n >= sizeof(me.sun_path))
-			_exit(5);
-		memcpy(me.sun_path, path, (size_t)n + 1);
-		int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-		const char *hb = "HEARTBEAT=1\nWORKER=gone\n";
-		if (bind(fd, (struct sockaddr *)&me, sizeof(me)) == -1 ||
-		    sendto(fd, hb, strlen(hb), 0, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-			_exit(4);
-		unlink(me.sun_path);
-		_exit(0);
-	}
-	int ws = vt_wait_exit(pid, 3000);
-	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+	const char *const hb[] = {"HEARTBEAT=1\nWORKER=gone\n", NULL};
+	send_from_child(hb, 0, "gone.sock");
 	expect_state("gone", "dead", 0, 1000);
 	usleep(1000 * 1000);
 	cr_expect_geq(vt_env_worker_int(&e, "gone", "timeouts"), 10);
@@ -1472,22 +1472,10 @@ Test(daemons, timeouts_to_a_gone_address_are_tried_once)
 Test(daemons, seq_going_back_is_counted)
 {
 	start_supervisor("10s");
-	pid_t pid = fork();
-	cr_assert_neq(pid, -1);
-	if (pid == 0) {
-		struct sockaddr_un sun = {.sun_family = AF_UNIX};
-		memcpy(sun.sun_path, e.sock, strlen(e.sock) + 1);
-		int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-		const char *dg[] = {"HEARTBEAT=1\nWORKER=s\nSEQ=9223372036854775807\n",
-				    "HEARTBEAT=1\nWORKER=s\nSEQ=0\n", "HEARTBEAT=1\nWORKER=s\nSEQ=5\n"};
-		for (int i = 0; i < 3; i++)
-			if (sendto(fd, dg[i], strlen(dg[i]), 0, (struct sockaddr *)&sun,
-				   sizeof(sun)) == -1)
-				_exit(4);
-		_exit(0);
-	}
-	int ws = vt_wait_exit(pid, 3000);
-	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+	const char *const dg[] = {"HEARTBEAT=1\nWORKER=s\nSEQ=9223372036854775807\n",
+				  "HEARTBEAT=1\nWORKER=s\nSEQ=0\n", "HEARTBEAT=1\nWORKER=s\nSEQ=5\n",
+				  NULL};
+	send_from_child(dg, 0, NULL);
 	cr_assert(vt_env_wait_int(&e, "s", "last_seq", 5, 2000));
 	cr_expect_eq(sup_counter("seq_resets"), 1);
 	vt_expect_log(e.log, "worker s: SEQ went back from 9223372036854775807 to 0", 1000);
