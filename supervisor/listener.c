@@ -18,7 +18,6 @@
 #include "monitor.h"
 #include "supervisor.h"
 
-#define LISTENER_BATCH 64     /* datagrams per recvmmsg */
 #define LISTENER_MAX_BATCHES 8 /* per callback, so timers and control get their turn */
 #define LISTENER_MAX_FDS 8     /* descriptors taken per datagram; the kernel drops the rest */
 #define LISTENER_STEP_USEC 1000 /* the wall clock moved against ours beyond slewing: a step */

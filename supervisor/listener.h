@@ -12,6 +12,12 @@
 
 struct supervisor;
 
+/*
+ * Datagrams per recvmmsg. With senders' pidfds on, each holds a descriptor
+ * until it is handled: the descriptor budget keeps that many in reserve.
+ */
+#define LISTENER_BATCH 64
+
 /* Start reading sv->hb_sock.fd and install sv's monitor_io; NULL with err on failure. */
 struct listener *listener_start(struct supervisor *sv, char *err, size_t errlen);
 

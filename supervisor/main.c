@@ -137,7 +137,7 @@ main(int argc, char **argv)
 	event_config_free(cfg);
 	ctimeout_init(&sv.ctimeouts, sv.base);
 	/* As many descriptors as we may have; a pidfd per worker within the budget. */
-	fdbudget_keep(CONTROL_MAX_CLIENTS + 1 + HTTP_MAX_CONNECTIONS);
+	fdbudget_keep(CONTROL_MAX_CLIENTS + 1 + HTTP_MAX_CONNECTIONS + LISTENER_BATCH);
 	fdbudget_init(sv.set->detect_exit ? sv.set->max_workers : 0);
 	if ((sv.hooks = hooks_new(sv.base, sv.set->hook_timeout)) == NULL)
 		fatalx("cannot set up hooks (SIGCHLD)");
