@@ -72,8 +72,6 @@ monitor_event_va(struct supervisor *sv, struct sv_event *ev, const struct worker
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ev->time_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-	if (ev->silent_ms == 0)
-		ev->silent_ms = c->last_hb != 0 && now > c->last_hb ? (now - c->last_hb) / 1000 : 0;
 	snprintf(ev->worker, sizeof(ev->worker), "%s", w->name);
 	snprintf(ev->state, sizeof(ev->state), "%s", state_name(c, now));
 	events_add(&sv->events, ev);
@@ -91,8 +89,9 @@ monitor_event_of(struct supervisor *sv, enum sv_event_type type, const struct wo
 	const struct worker_claim *cl = w->claim;
 	va_list ap;
 
-	if (cl != NULL && cl->rival_pid == pid && now > cl->rival_last_hb)
-		ev.silent_ms = (now - cl->rival_last_hb) / 1000;
+	/* The silence of the process the event is about: the rival's own, or the name's. */
+	uint64_t last = cl != NULL && cl->rival_pid == pid ? cl->rival_last_hb : w->core.last_hb;
+	ev.silent_ms = last != 0 && now > last ? (now - last) / 1000 : 0;
 	va_start(ap, fmt);
 	monitor_event_va(sv, &ev, w, now, rl, level, fmt, ap);
 	va_end(ap);
@@ -108,6 +107,7 @@ monitor_event(struct supervisor *sv, enum sv_event_type type, const struct worke
 			      .missed = c->missed, .sig = sig};
 	va_list ap;
 
+	ev.silent_ms = c->last_hb != 0 && now > c->last_hb ? (now - c->last_hb) / 1000 : 0;
 	va_start(ap, fmt);
 	monitor_event_va(sv, &ev, w, now, rl, level, fmt, ap);
 	va_end(ap);
