@@ -493,7 +493,7 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 	/* A process that just took the name is tied to it now; a kept one may lack its pidfd. */
 	if (w->pid_vouched && w->core.pid != 0 &&
 	    (w->core.pid != pid_before ||
-	     ((w->start_time == 0 || w->start_time == CLAIM_GONE) && w->core.pid == from->pid)))
+	     ((w->start_time == 0 || w->start_time == CLAIM_GONE) && w->core.pid == pid)))
 		claim_join(sv, w, now, from->pid, from->pidfd, monitor_wants_pidfd(sv, w));
 	else if (w->pid_vouched && w->core.pid != 0 && registry_pidfd(w) == -1 &&
 		 monitor_wants_pidfd(sv, w))

@@ -393,6 +393,12 @@ Test(config, pidfds_are_taken_only_while_a_policy_signals)
 	cr_expect_eq(log_count("senders' pidfds with datagrams: on"), 0);
 	pid_t w = vt_env_start_worker(&e, "w1", NULL);
 	expect_state("w1", "alive", 3000);
+	/*
+	 * Without pidfds a process is told by its start time, which its first
+	 * heartbeat (sent as it starts, within the same 10 ms tick) cannot vouch
+	 * for: the next one does.
+	 */
+	cr_assert(vt_env_wait_beats(&e, "w1", 3, 3000), "w1 never heartbeat thrice");
 
 	write_conf("[worker w1]\ntimeout = 300ms\non-timeout = signal:TERM@1\n");
 	kill(e.sv, SIGHUP);
