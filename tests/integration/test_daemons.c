@@ -5,7 +5,9 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1223,6 +1225,55 @@ Test(daemons, policy_kills_a_stalled_worker_at_missed_2)
 	vt_env_end(&e);
 }
 
+/* Whether this test may steer pids (/proc/sys/kernel/ns_last_pid, root only); else skip. */
+static void
+need_ns_last_pid(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "r+");
+	if (f == NULL) {
+		if (getenv("CI") != NULL)
+			cr_assert_fail("/proc/sys/kernel/ns_last_pid: %s (needs root)",
+				       strerror(errno));
+		cr_skip_test("cannot write /proc/sys/kernel/ns_last_pid (needs root)");
+	}
+	fclose(f);
+}
+
+/*
+ * Start argv (output to the workers' log) with the pid `want` (gone by
+ * now), steering the kernel with ns_last_pid. Whatever else forks on the
+ * machine between the write and our spawn takes the pid first: so the
+ * write and a posix_spawn (a vfork, microseconds even under the
+ * sanitizers, where a fork of the test copies its whole shadow memory)
+ * follow each other closely, and up to 500 times. The caller ends it.
+ */
+static pid_t
+spawn_with_pid(pid_t want, char *const argv[])
+{
+	char last[32];
+	int n = snprintf(last, sizeof(last), "%d", (int)want - 1);
+	int fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+	posix_spawn_file_actions_t fa;
+	pid_t got = -1;
+
+	cr_assert_neq(fd, -1, "ns_last_pid: %s", strerror(errno));
+	cr_assert_eq(posix_spawn_file_actions_init(&fa), 0);
+	posix_spawn_file_actions_addopen(&fa, 1, e.wlog, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	for (int attempt = 0; attempt < 500 && got != want; attempt++) {
+		if (got > 0) {
+			kill(got, SIGKILL);
+			waitpid(got, NULL, 0);
+		}
+		if (pwrite(fd, last, (size_t)n, 0) != n ||
+		    posix_spawn(&got, argv[0], &fa, NULL, argv, environ) != 0)
+			got = -1;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(fd);
+	return got;
+}
+
 /*
  * A pid that now belongs to another process is never signalled: a nameless
  * sd_notify sender registers with its shell's pid and exits; a new process
@@ -1231,14 +1282,7 @@ Test(daemons, policy_kills_a_stalled_worker_at_missed_2)
  */
 Test(daemons, policy_never_signals_a_reused_pid)
 {
-	FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "r+");
-	if (f == NULL) {
-		if (getenv("CI") != NULL)
-			cr_assert_fail("/proc/sys/kernel/ns_last_pid: %s (needs root)",
-			               strerror(errno));
-		cr_skip_test("cannot write /proc/sys/kernel/ns_last_pid (needs root)");
-	}
-	fclose(f);
+	need_ns_last_pid();
 	start_supervisor_with("300ms", "--on-timeout=signal:KILL@1");
 	/* The shell registers as pid-$$ and exits at once. */
 	pid_t sh = start_notifier("systemd-notify --pid=$$ WATCHDOG=1 || exit 9; exit 0");
@@ -1246,18 +1290,9 @@ Test(daemons, policy_never_signals_a_reused_pid)
 	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "the notifier failed: %d", ws);
 	expect_state(pid_name(sh), "alive", sh, 1000);
 
-	/* Hand its pid to a new process (others may fork meanwhile: try a few times). */
-	pid_t reuse = -1;
-	for (int attempt = 0; attempt < 20 && reuse != sh; attempt++) {
-		if (reuse > 0)
-			vt_stop(reuse, SIGKILL, 1000);
-		f = fopen("/proc/sys/kernel/ns_last_pid", "w");
-		cr_assert_not_null(f);
-		fprintf(f, "%d", (int)sh - 1);
-		fclose(f);
-		char *argv[] = {"/bin/sleep", "60", NULL};
-		reuse = vt_env_spawn(&e, e.wlog, argv);
-	}
+	/* Hand its pid to a new process. */
+	char *argv[] = {"/bin/sleep", "30", NULL};
+	pid_t reuse = spawn_with_pid(sh, argv);
 	cr_assert_eq(reuse, sh, "could not start a process with pid %d", (int)sh);
 
 	/* Its pidfd names the dead shell; without pidfds, the start time differs. */
@@ -1265,7 +1300,7 @@ Test(daemons, policy_never_signals_a_reused_pid)
 	cr_expect(child_running(reuse), "the process that reused the pid was signalled");
 	cr_expect_eq(sup_counter("signals_sent"), 0);
 	cr_expect_geq(sup_counter("signals_refused"), 1);
-	stop_notifier(reuse);
+	vt_stop(reuse, SIGKILL, 2000);
 	vt_env_end(&e);
 }
 
@@ -1290,40 +1325,6 @@ Test(daemons, policy_signals_through_the_pidfd)
 	expect_state("w1", "stopped", 0, 2000);
 	cr_expect_eq(sup_counter("signals_sent"), 1);
 	vt_env_end(&e);
-}
-
-/* Whether this test may steer pids (/proc/sys/kernel/ns_last_pid, root only); else skip. */
-static void
-need_ns_last_pid(void)
-{
-	FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "r+");
-	if (f == NULL) {
-		if (getenv("CI") != NULL)
-			cr_assert_fail("/proc/sys/kernel/ns_last_pid: %s (needs root)",
-				       strerror(errno));
-		cr_skip_test("cannot write /proc/sys/kernel/ns_last_pid (needs root)");
-	}
-	fclose(f);
-}
-
-/*
- * Start argv with the pid `want` (gone by now), steering the kernel with
- * ns_last_pid; others may fork meanwhile: a few tries. Returns its pid.
- */
-static pid_t
-spawn_with_pid(pid_t want, char *const argv[])
-{
-	pid_t got = -1;
-	for (int attempt = 0; attempt < 30 && got != want; attempt++) {
-		if (got > 0)
-			vt_stop(got, SIGKILL, 1000);
-		FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
-		cr_assert_not_null(f);
-		fprintf(f, "%d", (int)want - 1);
-		fclose(f);
-		got = vt_env_spawn(&e, e.wlog, argv);
-	}
-	return got;
 }
 
 /*
