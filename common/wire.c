@@ -7,7 +7,11 @@
 
 #include "wire.h"
 
-enum value_type { V_FLAG, V_UINT, V_NAME, V_TEXT, V_WATCHDOG };
+/*
+ * V_NUMBER and V_ANY are the sd_notify keys vigil accepts without acting on
+ * them: a number is still checked (MAINPID=abc is an error), text is not.
+ */
+enum value_type { V_FLAG, V_UINT, V_NAME, V_TEXT, V_WATCHDOG, V_NUMBER, V_ANY, V_ZERO };
 
 struct key_def {
 	const char *key;
@@ -23,7 +27,10 @@ struct key_def {
 /* Where each key is in keys[], for key_lookup. */
 enum key_index {
 	K_HEARTBEAT, K_TIMEOUT, K_WORKER, K_SEQ, K_PID, K_INTERVAL_MS, K_MISSED, K_SILENT_MS,
-	K_LAST_SEQ, K_READY, K_STOPPING, K_WATCHDOG, K_WATCHDOG_USEC, K_STATUS, K_BARRIER, K_N
+	K_LAST_SEQ, K_READY, K_STOPPING, K_WATCHDOG, K_WATCHDOG_USEC, K_STATUS, K_BARRIER,
+	/* sd_notify(3)'s other keys: accepted, never encoded */
+	K_MAINPID, K_ERRNO, K_BUSERROR, K_EXTEND_TIMEOUT_USEC, K_RELOADING, K_MONOTONIC_USEC,
+	K_FDSTORE, K_FDSTOREREMOVE, K_FDNAME, K_FDPOLL, K_NOTIFYACCESS, K_EXIT_STATUS, K_N
 };
 
 /* Every key we understand, in encoding order. Unknown keys are ignored. */
@@ -43,6 +50,18 @@ static const struct key_def keys[K_N] = {
     [K_WATCHDOG_USEC] = KEY("WATCHDOG_USEC", VIGIL_F_WATCHDOG_USEC, V_UINT, UOFF(watchdog_usec)),
     [K_STATUS] = KEY("STATUS", VIGIL_F_STATUS, V_TEXT, 0),
     [K_BARRIER] = KEY("BARRIER", VIGIL_F_BARRIER, V_FLAG, 0),
+    [K_MAINPID] = KEY("MAINPID", VIGIL_F_MAINPID, V_NUMBER, 0),
+    [K_ERRNO] = KEY("ERRNO", VIGIL_F_ERRNO, V_NUMBER, 0),
+    [K_BUSERROR] = KEY("BUSERROR", VIGIL_F_BUSERROR, V_ANY, 0),
+    [K_EXTEND_TIMEOUT_USEC] = KEY("EXTEND_TIMEOUT_USEC", VIGIL_F_EXTEND_TIMEOUT_USEC, V_NUMBER, 0),
+    [K_RELOADING] = KEY("RELOADING", VIGIL_F_RELOADING, V_FLAG, 0),
+    [K_MONOTONIC_USEC] = KEY("MONOTONIC_USEC", VIGIL_F_MONOTONIC_USEC, V_NUMBER, 0),
+    [K_FDSTORE] = KEY("FDSTORE", VIGIL_F_FDSTORE, V_FLAG, 0),
+    [K_FDSTOREREMOVE] = KEY("FDSTOREREMOVE", VIGIL_F_FDSTOREREMOVE, V_FLAG, 0),
+    [K_FDNAME] = KEY("FDNAME", VIGIL_F_FDNAME, V_ANY, 0),
+    [K_FDPOLL] = KEY("FDPOLL", VIGIL_F_FDPOLL, V_ZERO, 0),
+    [K_NOTIFYACCESS] = KEY("NOTIFYACCESS", VIGIL_F_NOTIFYACCESS, V_ANY, 0),
+    [K_EXIT_STATUS] = KEY("EXIT_STATUS", VIGIL_F_EXIT_STATUS, V_ANY, 0),
 };
 
 /* Character classes, one table lookup a byte: a key's, a worker name's, a digit. */
@@ -75,14 +94,28 @@ static const char *const err_labels[VIGIL_WIRE_NERR] = {
     [VIGIL_WIRE_EMPTY] = "empty",
     [VIGIL_WIRE_OVERSIZED] = "oversized",
     [VIGIL_WIRE_NUL] = "nul_byte",
-    [VIGIL_WIRE_EMPTY_LINE] = "empty_line",
-    [VIGIL_WIRE_NO_EQUALS] = "no_equals",
-    [VIGIL_WIRE_BAD_KEY] = "bad_key",
     [VIGIL_WIRE_BAD_VALUE] = "bad_value",
-    [VIGIL_WIRE_DUPLICATE] = "duplicate_key",
     [VIGIL_WIRE_NO_WORKER] = "no_worker",
+    [VIGIL_WIRE_NO_CGROUP] = "no_cgroup",
     [VIGIL_WIRE_NO_MESSAGE] = "no_message",
 };
+
+static const char *const skip_names[] = {
+    [VIGIL_SKIP_NONE] = "not ignored",
+    [VIGIL_SKIP_EMPTY_LINE] = "an empty line",
+    [VIGIL_SKIP_NO_EQUALS] = "no '='",
+    [VIGIL_SKIP_BAD_KEY] = "not a key of [A-Z][A-Z0-9_]*",
+    [VIGIL_SKIP_DUPLICATE] = "a key given again (the first one counts)",
+    [VIGIL_SKIP_UNKNOWN_KEY] = "an unknown key",
+};
+
+const char *
+vigil_wire_skip_name(enum vigil_wire_skip why)
+{
+	if ((unsigned)why >= sizeof(skip_names) / sizeof(skip_names[0]))
+		return "unknown";
+	return skip_names[why];
+}
 
 const char *
 vigil_wire_strerror(enum vigil_wire_err code)
@@ -112,6 +145,38 @@ char_is(char c, unsigned char cl)
 	return (cclass[(unsigned char)c] & cl) != 0;
 }
 
+size_t
+vigil_wire_utf8_len(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len;
+	unsigned min;
+
+	if (n == 0)
+		return 0;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, min = 0x80;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, min = 0x800;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, min = 0x10000;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	unsigned cp = p[0] & (0x7fu >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3fu);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
 int
 vigil_wire_name_valid(const char *name, size_t len)
 {
@@ -128,6 +193,8 @@ vigil_wire_name_valid(const char *name, size_t len)
 static const char *
 value_end(const char *v, const char *end)
 {
+	if (v >= end)
+		return end;
 	const char *nl = memchr(v, '\n', (size_t)(end - v));
 
 	return nl != NULL ? nl : end;
@@ -154,25 +221,41 @@ key_lookup(const char *k, size_t len)
 		i = k[0] == 'S' ? K_SEQ : K_PID;
 		break;
 	case 5:
-		i = K_READY;
+		i = k[0] == 'R' ? K_READY : K_ERRNO;
 		break;
 	case 6:
-		i = k[0] == 'W' ? K_WORKER : k[0] == 'M' ? K_MISSED : K_STATUS;
+		i = k[0] == 'W'	  ? K_WORKER
+		    : k[0] == 'M' ? K_MISSED
+		    : k[0] == 'S' ? K_STATUS
+		    : k[2] == 'N' ? K_FDNAME
+				  : K_FDPOLL;
 		break;
 	case 7:
-		i = k[0] == 'T' ? K_TIMEOUT : K_BARRIER;
+		i = k[0] == 'T' ? K_TIMEOUT : k[0] == 'B' ? K_BARRIER : k[0] == 'M' ? K_MAINPID : K_FDSTORE;
 		break;
 	case 8:
-		i = k[0] == 'L' ? K_LAST_SEQ : k[0] == 'S' ? K_STOPPING : K_WATCHDOG;
+		i = k[0] == 'L'	  ? K_LAST_SEQ
+		    : k[0] == 'S' ? K_STOPPING
+		    : k[0] == 'W' ? K_WATCHDOG
+				  : K_BUSERROR;
 		break;
 	case 9:
-		i = k[0] == 'H' ? K_HEARTBEAT : K_SILENT_MS;
+		i = k[0] == 'H' ? K_HEARTBEAT : k[0] == 'S' ? K_SILENT_MS : K_RELOADING;
 		break;
 	case 11:
-		i = K_INTERVAL_MS;
+		i = k[0] == 'I' ? K_INTERVAL_MS : K_EXIT_STATUS;
+		break;
+	case 12:
+		i = K_NOTIFYACCESS;
 		break;
 	case 13:
-		i = K_WATCHDOG_USEC;
+		i = k[0] == 'W' ? K_WATCHDOG_USEC : K_FDSTOREREMOVE;
+		break;
+	case 14:
+		i = K_MONOTONIC_USEC;
+		break;
+	case 19:
+		i = K_EXTEND_TIMEOUT_USEC;
 		break;
 	default:
 		return NULL;
@@ -204,6 +287,11 @@ store(struct vigil_msg *m, const struct key_def *kd, const char *v, const char *
 			return q + 7;
 		}
 		return NULL;
+	case V_ZERO:
+		return q < end && *q == '0' && ends_at(q + 1, end) ? q + 1 : NULL;
+	case V_ANY:
+		return value_end(v, end);
+	case V_NUMBER:
 	case V_UINT: {
 		uint64_t n = 0;
 		for (; q < end && char_is(*q, C_DIGIT); q++) {
@@ -214,7 +302,8 @@ store(struct vigil_msg *m, const struct key_def *kd, const char *v, const char *
 		}
 		if (q == v || !ends_at(q, end))
 			return NULL;
-		memcpy((char *)m + kd->offset, &n, sizeof(n));
+		if (kd->type == V_UINT)
+			memcpy((char *)m + kd->offset, &n, sizeof(n));
 		return q;
 	}
 	case V_NAME:
@@ -235,21 +324,26 @@ store(struct vigil_msg *m, const struct key_def *kd, const char *v, const char *
 	return NULL;
 }
 
-/*
- * The error on a line (starting at p) that is not KEY=VALUE with a valid
- * key, in the order they are reported: empty, no '=', then a bad key.
- */
-static int
-line_error(struct vigil_wire_error *err, const char *p, const char *end, size_t line)
+/* Why the line from p to eol, not KEY=VALUE with a valid key, is ignored. */
+static enum vigil_wire_skip
+line_skip(const char *p, const char *eol)
 {
-	size_t n = (size_t)(value_end(p, end) - p);
+	if (p == eol)
+		return VIGIL_SKIP_EMPTY_LINE;
+	if (memchr(p, '=', (size_t)(eol - p)) == NULL)
+		return VIGIL_SKIP_NO_EQUALS;
+	return VIGIL_SKIP_BAD_KEY;
+}
 
-	if (n == 0)
-		return fail(err, VIGIL_WIRE_EMPTY_LINE, line, "", 0);
-	const char *eq = memchr(p, '=', n);
-	if (eq == NULL)
-		return fail(err, VIGIL_WIRE_NO_EQUALS, line, p, n);
-	return fail(err, VIGIL_WIRE_BAD_KEY, line, p, (size_t)(eq - p));
+/* Count an ignored line; the first one is kept for a log line. */
+static void
+skip(struct vigil_msg *m, enum vigil_wire_skip why, size_t line)
+{
+	if (m->ignored == 0) {
+		m->ignored_line = (uint16_t)line; /* a 4096-byte datagram has at most 4097 lines */
+		m->ignored_why = (uint8_t)why;
+	}
+	m->ignored++;
 }
 
 int
@@ -271,6 +365,8 @@ vigil_wire_decode(const char *buf, size_t len, struct vigil_msg *m, struct vigil
 	m->status = NULL;
 	m->status_len = 0;
 	m->watchdog_trigger = 0;
+	m->ignored = m->ignored_line = 0;
+	m->ignored_why = VIGIL_SKIP_NONE;
 	err->code = VIGIL_WIRE_OK;
 	err->line = 0;
 	err->key[0] = '\0';
@@ -284,29 +380,39 @@ vigil_wire_decode(const char *buf, size_t len, struct vigil_msg *m, struct vigil
 	/* A missing final newline is fine, as in sd_notify(3). */
 	if (end[-1] == '\n')
 		end--;
+	/*
+	 * As systemd reads sd_notify messages: a line that is not KEY=VALUE, an
+	 * unknown key or a known key given again is ignored (and counted), never
+	 * the datagram; only a known key with a bad value rejects it.
+	 */
 	for (;;) {
-		const char *k = p;
+		const char *k = p, *eol;
 
 		line++;
-		/*
-		 * The key, [A-Z][A-Z0-9_]* up to the first '=', checked as it is
-		 * scanned; anything else is an error of the line (line_error).
-		 */
+		/* The key, [A-Z][A-Z0-9_]* up to the first '=', checked as it is scanned. */
 		while (p < end && char_is(*p, C_KEY))
 			p++;
-		if (p == end || *p != '=' || p == k || *k < 'A' || *k > 'Z')
-			return line_error(err, k, end, line);
-		size_t klen = (size_t)(p - k);
-		const struct key_def *kd = key_lookup(k, klen);
-		const char *eol;
-		if (kd != NULL) {
-			if (m->fields & kd->field)
-				return fail(err, VIGIL_WIRE_DUPLICATE, line, k, klen);
-			if ((eol = store(m, kd, p + 1, end)) == NULL)
-				return fail(err, VIGIL_WIRE_BAD_VALUE, line, k, klen);
-			m->fields |= kd->field;
+		if (p == end || *p != '=' || p == k || *k < 'A' || *k > 'Z') {
+			eol = value_end(k, end);
+			skip(m, line_skip(k, eol), line);
 		} else {
-			eol = value_end(p + 1, end);
+			size_t klen = (size_t)(p - k);
+			const struct key_def *kd = key_lookup(k, klen);
+			if (kd == NULL) {
+				eol = value_end(p + 1, end);
+				/* X_*: sd_notify's keys for the program's own use, not ours to count. */
+				if (klen > 2 && k[0] == 'X' && k[1] == '_')
+					m->fields |= VIGIL_F_X;
+				else
+					skip(m, VIGIL_SKIP_UNKNOWN_KEY, line);
+			} else if (m->fields & kd->field) {
+				eol = value_end(p + 1, end);
+				skip(m, VIGIL_SKIP_DUPLICATE, line);
+			} else if ((eol = store(m, kd, p + 1, end)) == NULL) {
+				return fail(err, VIGIL_WIRE_BAD_VALUE, line, k, klen);
+			} else {
+				m->fields |= kd->field;
+			}
 		}
 		if (eol == end)
 			break;
@@ -329,6 +435,8 @@ vigil_wire_kind(const struct vigil_msg *m)
 		return VIGIL_MSG_TIMEOUT;
 	if (m->fields & (VIGIL_F_STATUS | VIGIL_F_WATCHDOG_USEC | VIGIL_F_BARRIER))
 		return VIGIL_MSG_UPDATE;
+	if (m->fields & VIGIL_F_SD_QUIET)
+		return VIGIL_MSG_QUIET;
 	return VIGIL_MSG_NONE;
 }
 
@@ -344,9 +452,14 @@ vigil_wire_encode(const struct vigil_msg *m, char *buf, size_t cap)
 		const struct key_def *kd = &keys[i];
 		int n = 0;
 
-		if (!(m->fields & kd->field))
+		/* sd_notify's keys that vigil does not act on: read, never written. */
+		if (!(m->fields & kd->field) || (kd->field & VIGIL_F_SD_QUIET))
 			continue;
 		switch (kd->type) {
+		case V_NUMBER:
+		case V_ANY:
+		case V_ZERO:
+			continue;
 		case V_FLAG:
 			n = snprintf(buf + off, cap - off, "%s=1\n", kd->key);
 			break;
@@ -391,23 +504,14 @@ vigil_wire_describe(const struct vigil_wire_error *err, char *buf, size_t cap)
 	case VIGIL_WIRE_NUL:
 		snprintf(buf, cap, "NUL byte in datagram");
 		break;
-	case VIGIL_WIRE_EMPTY_LINE:
-		snprintf(buf, cap, "empty line %zu", err->line);
-		break;
-	case VIGIL_WIRE_NO_EQUALS:
-		snprintf(buf, cap, "line %zu has no '='", err->line);
-		break;
-	case VIGIL_WIRE_BAD_KEY:
-		snprintf(buf, cap, "invalid key on line %zu", err->line);
-		break;
 	case VIGIL_WIRE_BAD_VALUE:
 		snprintf(buf, cap, "bad value for %s on line %zu", err->key, err->line);
 		break;
-	case VIGIL_WIRE_DUPLICATE:
-		snprintf(buf, cap, "duplicate key %s on line %zu", err->key, err->line);
-		break;
 	case VIGIL_WIRE_NO_WORKER:
 		snprintf(buf, cap, "no WORKER= in message");
+		break;
+	case VIGIL_WIRE_NO_CGROUP:
+		snprintf(buf, cap, "no WORKER=, and the sender's /proc/PID/cgroup cannot be read");
 		break;
 	case VIGIL_WIRE_NO_MESSAGE:
 		snprintf(buf, cap, "no HEARTBEAT=1, WATCHDOG=1, READY=1 or STOPPING=1");

@@ -29,6 +29,7 @@
 #define CLIENT_INTERVAL_DEFAULT 1000000ULL /* 1 s */
 #define CLIENT_INTERVAL_MIN 1000ULL        /* 1 ms */
 #define CLIENT_INTERVAL_MAX (24 * 3600 * 1000000ULL)
+#define CLIENT_TIMEOUT_MAX (7 * 24 * 3600 * 1000000ULL)
 #define CLIENT_STATUS_MAX 127
 #define CLIENT_READ_BATCH 16 /* TIMEOUTs are rare: a few per wakeup bounds a flood */
 
@@ -37,6 +38,8 @@ struct vigil_client {
 	char supervisor_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* "": abstract */
 	uint64_t interval; /* usec */
+	uint64_t timeout;  /* usec, sent as WATCHDOG_USEC= when set_timeout was called */
+	int has_timeout;
 	unsigned jitter_pct;
 	char status[CLIENT_STATUS_MAX + 1];
 	int has_status;
@@ -185,6 +188,17 @@ vigil_client_set_jitter(struct vigil_client *c, unsigned percent)
 	return 0;
 }
 
+int
+vigil_client_set_timeout(struct vigil_client *c, uint64_t usec)
+{
+	if (usec > CLIENT_TIMEOUT_MAX)
+		return client_fail(c, EINVAL, "timeout %llu us is over 168h",
+				   (unsigned long long)usec);
+	c->timeout = usec;
+	c->has_timeout = 1;
+	return 0;
+}
+
 void
 vigil_client_set_event_cb(struct vigil_client *c, vigil_event_cb cb, void *arg)
 {
@@ -211,10 +225,11 @@ vigil_client_set_status(struct vigil_client *c, const char *text)
 	if ((n = strlen(text)) > CLIENT_STATUS_MAX)
 		return client_fail(c, EINVAL, "status text is %zu bytes, at most %d", n,
 				   CLIENT_STATUS_MAX);
-	for (size_t i = 0; i < n; i++)
-		if (text[i] < 0x20 || text[i] > 0x7e)
-			return client_fail(c, EINVAL, "status text has a byte that is not printable "
-						      "ASCII at offset %zu", i);
+	for (size_t i = 0, k; i < n; i += k)
+		if ((k = vigil_wire_utf8_len(text + i, n - i)) == 0 ||
+		    (k == 1 && (text[i] < 0x20 || text[i] == 0x7f)))
+			return client_fail(c, EINVAL, "status text has a control character or a byte "
+						      "that is not UTF-8 at offset %zu", i);
 	memcpy(c->status, text, n + 1);
 	c->has_status = 1;
 	return 0;
@@ -449,6 +464,10 @@ client_beat(struct vigil_client *c)
 		return client_fail(c, ECANCELED, "the client was freed by a callback");
 	m.seq = ++c->seq;
 	m.interval_ms = c->interval / 1000;
+	if (c->has_timeout) {
+		m.fields |= VIGIL_F_WATCHDOG_USEC;
+		m.watchdog_usec = c->timeout;
+	}
 	if (c->has_status) {
 		m.fields |= VIGIL_F_STATUS;
 		m.status = c->status;

@@ -127,7 +127,18 @@ int vigil_client_heartbeat(struct vigil_client *c);
  */
 int vigil_client_dispatch(struct vigil_client *c);
 
-/* STATUS= text (printable, up to 127 bytes) sent with the next heartbeat; NULL clears. */
+/*
+ * The timeout the supervisor should give us, sent with every heartbeat as
+ * WATCHDOG_USEC= (it wins over the supervisor's --timeout); 0 asks it to
+ * stop timing us (state unwatched) until a later heartbeat sets one. At
+ * most 168 h; may change at any time. -1 with errno EINVAL. (Since 0.2.)
+ */
+int vigil_client_set_timeout(struct vigil_client *c, uint64_t usec);
+
+/*
+ * STATUS= text (UTF-8 without control characters, up to 127 bytes) sent
+ * with the next heartbeat; NULL clears.
+ */
 int vigil_client_set_status(struct vigil_client *c, const char *text);
 
 /* Say STOPPING=1: we exit cleanly, do not time us out. 0, or -1 with errno. */

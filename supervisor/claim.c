@@ -80,7 +80,8 @@ claim_judge(struct supervisor *sv, const struct worker *w, uint64_t pid, int uni
 	(void)sv;
 	(void)pid;
 	/* Stopped (it said so), exited, never seen: nothing holds the name. */
-	if (w->core.state != WORKER_ALIVE && w->core.state != WORKER_DEAD)
+	if (w->core.state != WORKER_ALIVE && w->core.state != WORKER_DEAD &&
+	    w->core.state != WORKER_UNWATCHED)
 		return CLAIM_HOLDER;
 	if (!claim_alive(w))
 		return CLAIM_HOLDER;

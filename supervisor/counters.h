@@ -12,6 +12,7 @@
 struct supervisor_counters {
 	uint64_t datagrams;                  /* received on the heartbeat socket */
 	uint64_t invalid[VIGIL_WIRE_NERR];   /* dropped, by reason */
+	uint64_t ignored_lines;              /* lines ignored in datagrams otherwise taken */
 	uint64_t rejected_full;              /* new names refused: --max-workers reached */
 	uint64_t timeouts_sent;              /* TIMEOUT datagrams delivered */
 	uint64_t timeouts_undelivered;       /* TIMEOUT datagrams the worker could not take */

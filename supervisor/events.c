@@ -16,7 +16,10 @@ static const char *const events_names[SV_EVENT_NTYPES] = {
     [SV_EVENT_TRIGGER] = "trigger",       [SV_EVENT_EXITED] = "exited",
     [SV_EVENT_FAILED] = "failed",         [SV_EVENT_UNFAILED] = "unfailed",
     [SV_EVENT_SIGNAL] = "signal",         [SV_EVENT_MISSING] = "missing",
-    [SV_EVENT_FORGOTTEN] = "forgotten", [SV_EVENT_CONFLICT] = "conflict",
+    [SV_EVENT_FORGOTTEN] = "forgotten",
+    [SV_EVENT_UNWATCHED] = "unwatched",
+    [SV_EVENT_WATCHED] = "watched",
+    [SV_EVENT_CONFLICT] = "conflict",
 };
 
 const char *

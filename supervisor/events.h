@@ -31,6 +31,8 @@ enum sv_event_type {
 	SV_EVENT_SIGNAL,     /* --on-timeout sent it a signal */
 	SV_EVENT_MISSING,    /* expected, and not seen within the startup grace */
 	SV_EVENT_FORGOTTEN,  /* dropped from the registry (vigilctl forget) */
+	SV_EVENT_UNWATCHED,  /* WATCHDOG_USEC=0: no timeout until it sets one again */
+	SV_EVENT_WATCHED,    /* WATCHDOG_USEC=N after WATCHDOG_USEC=0: watched again */
 	SV_EVENT_CONFLICT,   /* a second live process heartbeats for the name (claim.h) */
 	SV_EVENT_NTYPES
 };

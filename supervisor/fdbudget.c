@@ -17,6 +17,8 @@ static struct {
 	size_t held;   /* handed out, not given back */
 	int counted;   /* the open descriptors are counted: budget is set */
 	size_t clients; /* the control plane's connections, kept in the reserve */
+	struct rlimit given; /* the limit we were started with, for the programs we start */
+	int raised;          /* the soft limit was raised from given's */
 } fdb;
 
 /* The soft RLIMIT_NOFILE (descriptors are ints: never more than INT_MAX). */
@@ -81,10 +83,13 @@ fdbudget_init(size_t want)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		unsigned long long was = (unsigned long long)rl.rlim_cur;
+		fdb.given = rl;
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 			log_warn("cannot raise the descriptor limit from %llu to %llu", was,
 				 (unsigned long long)rl.rlim_max);
+		else
+			fdb.raised = 1;
 	}
 	fdb.limit = fdbudget_rlimit();
 	log_debug("descriptors: at most %zu, %zu of them reserved", fdb.limit,
@@ -131,4 +136,26 @@ size_t
 fdbudget_limit(void)
 {
 	return fdb.limit;
+}
+
+/*
+ * The soft limit is lowered back only for the instant of a posix_spawn (the
+ * event loop opens nothing meanwhile; descriptors already open above it stay
+ * valid), since a spawn cannot set a limit in the child alone.
+ */
+void
+fdbudget_child_begin(void)
+{
+	if (fdb.raised)
+		(void)setrlimit(RLIMIT_NOFILE, &fdb.given);
+}
+
+void
+fdbudget_child_end(void)
+{
+	if (!fdb.raised)
+		return;
+	struct rlimit rl = fdb.given;
+	rl.rlim_cur = rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
 }

@@ -59,4 +59,12 @@ size_t fdbudget_reserve(size_t limit);
 /* The budget for a limit with nopen descriptors already open: 0 if none is left. */
 size_t fdbudget_compute(size_t limit, size_t nopen);
 
+/*
+ * Around the start of a program of ours (a hook): it gets the limit the
+ * supervisor was started with, not the raised one, as systemd gives its
+ * services (a program that still uses select() breaks above 1024).
+ */
+void fdbudget_child_begin(void);
+void fdbudget_child_end(void);
+
 #endif

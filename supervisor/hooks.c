@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "duration.h"
+#include "fdbudget.h"
 #include "hooks.h"
 #include "log.h"
 #include "launch.h"
@@ -137,7 +138,9 @@ hooks_run(struct hooks *h, const char *path, const struct hook_event *ev)
 
 	/* Its own session, so that a kill at the limit takes its children; none of our fds. */
 	pid_t pid;
+	fdbudget_child_begin();
 	int rc = vigil_spawn(&pid, argv, envp, VIGIL_SPAWN_CLOSE_FDS | VIGIL_SPAWN_NEW_SESSION);
+	fdbudget_child_end();
 	if (rc != 0) {
 		errno = rc;
 		return -1;

@@ -32,6 +32,7 @@
 #include "http.h"
 #include "metrics.h"
 #include "render.h"
+#include "statuspage.h"
 #include "supervisor.h"
 
 /* A reply in progress: a document rendered in slices, sent as HTTP chunks. */
@@ -41,6 +42,8 @@ struct http_reply {
 	struct evhttp_connection *evcon;
 	struct render *render;
 	int in_flight; /* a chunk is still being written: no room for the next */
+	int head;      /* HEAD: the document is rendered only to count its bytes */
+	size_t length; /* ... counted so far */
 	struct http_reply *next;
 };
 
@@ -60,19 +63,32 @@ struct http {
 	struct log_ratelimit rl_accept;
 };
 
-/* A resource of the endpoint: a document rendered in slices (render.h). */
+/* A resource of the endpoint: a document rendered in slices (render.h), or a fixed page. */
 struct http_route {
 	const char *path;
 	const char *type; /* Content-Type */
 	enum render_kind kind;
+	const unsigned char *page; /* a fixed body instead of a document, */
+	const size_t *page_len;    /* ... and its length */
 };
+
+/*
+ * The status page may run its own inline script and style, and ask this
+ * endpoint for /status; nothing else, from anywhere (it must work air-gapped,
+ * and a worker's STATUS= text it shows can never pull anything in).
+ */
+#define HTTP_PAGE_CSP                                                                              \
+	"default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "              \
+	"connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; "                 \
+	"frame-ancestors 'none'"
 
 /* The listener's callback argument is evhttp's, so its error callback finds us here. */
 static struct http *http_instance;
 
 static const struct http_route http_routes[] = {
-    {"/metrics", METRICS_CONTENT_TYPE, RENDER_METRICS},
-    {"/status", "application/json", RENDER_STATUS},
+    {"/metrics", METRICS_CONTENT_TYPE, RENDER_METRICS, NULL, NULL},
+    {"/status", "application/json", RENDER_STATUS, NULL, NULL},
+    {"/", "text/html; charset=utf-8", RENDER_STATUS, statuspage_html, &statuspage_html_len},
 };
 #define HTTP_NROUTES (sizeof(http_routes) / sizeof(http_routes[0]))
 
@@ -230,13 +246,23 @@ http_accept_error_cb(struct evconnlistener *lev, void *arg)
 	event_add(h->resume, &pause);
 }
 
+/* A Content-Length header: evhttp adds none to a reply to HEAD, which has no body to count. */
+static void
+http_content_length(struct evhttp_request *req, size_t len)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%zu", len);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", text);
+}
+
 /* render_sink: room for the next chunk once the last one is written. */
 static int
 http_render_room(void *arg)
 {
 	struct http_reply *reply = arg;
 
-	return !reply->in_flight;
+	return reply->head || !reply->in_flight;
 }
 
 /* The chunk handed to evhttp is written out: render the next. */
@@ -257,6 +283,17 @@ http_render_emit(void *arg, struct evbuffer *chunk, int done)
 {
 	struct http_reply *reply = arg;
 
+	if (reply->head) {
+		/* HEAD: the length GET would have sent, and no body. */
+		reply->length += evbuffer_get_length(chunk);
+		evbuffer_drain(chunk, evbuffer_get_length(chunk));
+		if (done) {
+			http_content_length(reply->req, reply->length);
+			evhttp_send_reply(reply->req, HTTP_OK, "OK", NULL);
+			http_reply_free(reply);
+		}
+		return;
+	}
 	if (evbuffer_get_length(chunk) > 0) {
 		reply->in_flight = 1;
 		evhttp_send_reply_chunk_with_cb(reply->req, chunk, http_chunk_cb, reply);
@@ -293,6 +330,31 @@ http_reply_text(struct evhttp_request *req, int code, const char *reason)
 		evbuffer_free(body);
 }
 
+/* The fixed page of route: its body, or for HEAD its length alone. */
+static void
+http_reply_page(struct evhttp_request *req, const struct http_route *route, int head)
+{
+	struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
+	struct evbuffer *body = head ? NULL : evbuffer_new();
+
+	evhttp_add_header(headers, "Content-Security-Policy", HTTP_PAGE_CSP);
+	evhttp_add_header(headers, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(headers, "Referrer-Policy", "no-referrer");
+	if (head) {
+		http_content_length(req, *route->page_len);
+	} else if (body == NULL ||
+		   evbuffer_add_reference(body, route->page, *route->page_len, NULL, NULL) == -1) {
+		if (body != NULL)
+			evbuffer_free(body);
+		evhttp_clear_headers(headers);
+		http_reply_text(req, HTTP_INTERNAL, "Internal Server Error");
+		return;
+	}
+	evhttp_send_reply(req, HTTP_OK, "OK", body);
+	if (body != NULL)
+		evbuffer_free(body);
+}
+
 /* Every request: a known path, by GET (or HEAD), or an error. */
 static void
 http_request_cb(struct evhttp_request *req, void *arg)
@@ -319,12 +381,14 @@ http_request_cb(struct evhttp_request *req, void *arg)
 
 	evhttp_add_header(headers, "Content-Type", route->type);
 	evhttp_add_header(headers, "Cache-Control", "no-store");
-	if (method == EVHTTP_REQ_HEAD) {
-		evhttp_send_reply_start(req, HTTP_OK, "OK");
-		evhttp_send_reply_end(req);
+	if (route->page != NULL) {
+		http_reply_page(req, route, method == EVHTTP_REQ_HEAD);
 		return;
 	}
-	/* The body, in chunks, a slice of the document at a time, as the client reads. */
+	/*
+	 * The body, in chunks, a slice of the document at a time, as the client
+	 * reads; for HEAD, the same slices counted, then the headers alone.
+	 */
 	struct http_reply *reply = calloc(1, sizeof(*reply));
 	struct render_sink sink = {.room = http_render_room,
 				   .emit = http_render_emit,
@@ -341,9 +405,11 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	reply->h = h;
 	reply->req = req;
 	reply->evcon = evhttp_request_get_connection(req);
+	reply->head = method == EVHTTP_REQ_HEAD;
 	reply->next = h->replies;
 	h->replies = reply;
-	evhttp_send_reply_start(req, HTTP_OK, "OK");
+	if (!reply->head)
+		evhttp_send_reply_start(req, HTTP_OK, "OK");
 }
 
 struct http *
@@ -390,8 +456,8 @@ http_start(struct supervisor *sv, char *err, size_t errlen)
 	http_instance = h;
 	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(h->bound),
 				    http_accept_error_cb);
-	log_info("metrics on http://%s/metrics, status on http://%s/status", h->addr.text,
-		 h->addr.text);
+	log_info("metrics on http://%s/metrics, status on http://%s/status, status page on "
+		 "http://%s/", h->addr.text, h->addr.text, h->addr.text);
 	return h;
 }
 

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -44,9 +46,24 @@ heartbeat_socket(struct supervisor *sv, char *err, size_t errlen)
 		return -1;
 	if (n == 0) {
 		snprintf(sv->socket_name, sizeof(sv->socket_name), "%s", sv->set->socket_path);
-		return vigil_sock_bind(&sv->hb_sock, sv->set->socket_path, SOCK_DGRAM, 0660, err,
-				       errlen);
+		if (vigil_sock_bind(&sv->hb_sock, sv->set->socket_path, SOCK_DGRAM,
+				    (mode_t)sv->set->socket_mode, err, errlen) == -1)
+			return -1;
+		/* --socket-group: who may send, outside systemd (the socket unit's SocketGroup=). */
+		if (sv->set->socket_group >= 0 &&
+		    chown(sv->set->socket_path, (uid_t)-1, (gid_t)sv->set->socket_group) == -1) {
+			snprintf(err, errlen, "cannot give %s to group %lld (--socket-group): %s",
+				 sv->set->socket_path, sv->set->socket_group, strerror(errno));
+			vigil_sock_close(&sv->hb_sock);
+			return -1;
+		}
+		return 0;
 	}
+	const struct option_def *om = options_find("socket-mode", 11),
+				*og = options_find("socket-group", 12);
+	if (sv->set->given & ((1ULL << (om - options_table)) | (1ULL << (og - options_table))))
+		log_warnx("--socket-mode and --socket-group apply to a socket we create; systemd "
+			  "passed us ours: set SocketMode= and SocketGroup= in the socket unit");
 	if (n != 1) {
 		snprintf(err, errlen, "systemd passed %d sockets; expected one datagram socket", n);
 		return -1;
@@ -55,6 +72,29 @@ heartbeat_socket(struct supervisor *sv, char *err, size_t errlen)
 		return -1;
 	vigil_sock_name(sv->hb_sock.fd, sv->socket_name, sizeof(sv->socket_name));
 	return 0;
+}
+
+/*
+ * A NOTIFY_SOCKET that names our own heartbeat socket (a supervisor started
+ * from a shell that set it for sd_notify programs) is not a service
+ * manager: we would supervise ourselves. Dropped, with a line saying so.
+ */
+static void
+notify_socket_check(const struct supervisor *sv)
+{
+	const char *ns = getenv("NOTIFY_SOCKET");
+	struct stat a, b;
+
+	if (ns == NULL || ns[0] != '/')
+		return;
+	if (strcmp(ns, sv->socket_name) == 0 ||
+	    (stat(ns, &a) == 0 && stat(sv->socket_name, &b) == 0 && a.st_dev == b.st_dev &&
+	     a.st_ino == b.st_ino)) {
+		log_warnx("NOTIFY_SOCKET=%s is our own heartbeat socket, not a service manager's: "
+			  "ignored (no READY=1, STATUS= or watchdog pings to it)",
+			  ns);
+		unsetenv("NOTIFY_SOCKET");
+	}
 }
 
 /* SIGHUP: read the configuration file again (it logs what happened). */
@@ -203,6 +243,7 @@ main(int argc, char **argv)
 								  : "the kernel gives no SCM_PIDFD");
 	/* Ready only now: every socket is bound and watched. */
 	reload_expect(&sv);
+	notify_socket_check(&sv);
 	if (notify_start(&sv, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		goto out;

@@ -24,7 +24,8 @@
 
 /* What vigil_workers counts: every name state_name() gives a registered worker. */
 static const char *const metrics_states[] = {"alive",  "late",   "dead",    "stopped",
-					     "exited", "failed", "expected", "missing"};
+					     "exited", "failed", "expected", "missing",
+					     "unwatched"};
 #define METRICS_NSTATES (sizeof(metrics_states) / sizeof(metrics_states[0]))
 
 /* The supervisor's counters, each a counter of its own. */
@@ -38,6 +39,9 @@ static const struct metrics_counter {
     {"vigil_workers_rejected_total",
      "New worker names refused because --max-workers workers are registered.",
      offsetof(struct supervisor_counters, rejected_full)},
+    {"vigil_ignored_lines_total",
+     "Lines ignored in datagrams otherwise taken (unknown or malformed, as systemd ignores them).",
+     offsetof(struct supervisor_counters, ignored_lines)},
     {"vigil_timeouts_sent_total", "TIMEOUT datagrams delivered to workers.",
      offsetof(struct supervisor_counters, timeouts_sent)},
     {"vigil_timeouts_undelivered_total",
@@ -300,13 +304,6 @@ metrics_worker(const struct worker *w, uint64_t now, enum metrics_worker_metric 
 	return -1;
 }
 
-/* A slice that never ends, for a rendering in one go. */
-static uint64_t
-metrics_no_clock(void)
-{
-	return 0;
-}
-
 int
 metrics_start(struct metrics_doc *d, struct registry *r)
 {
@@ -367,13 +364,12 @@ metrics_end(struct metrics_doc *d)
 int
 metrics_render(const struct metrics_input *in, struct registry *r, struct evbuffer *out)
 {
-	struct slice sl = {.clock = metrics_no_clock, .deadline = UINT64_MAX};
 	struct metrics_doc d;
 	int rc;
 
 	if (metrics_start(&d, r) == -1)
 		return -1;
-	while ((rc = metrics_step(&d, in, out, &sl)) == 0)
+	while ((rc = metrics_step(&d, in, out, &slice_whole)) == 0)
 		;
 	metrics_end(&d);
 	return rc == 1 ? 0 : -1;

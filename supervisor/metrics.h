@@ -31,7 +31,7 @@ struct metrics_input {
 	const char *version;
 };
 
-#define METRICS_NSTATES_MAX 8 /* the states vigil_workers counts */
+#define METRICS_NSTATES_MAX 9 /* the states vigil_workers counts */
 
 /* A rendering in progress, a slice at a time (walk.h says what it sees). */
 struct metrics_doc {

@@ -277,7 +277,7 @@ monitor_note(struct worker *w, const struct vigil_msg *m, const struct monitor_s
  * The name a message speaks for, into name: its WORKER=, or for an sd_notify
  * message without one (no HEARTBEAT=1, which is ours and needs WORKER=), the
  * sender's service or pid as the kernel vouched for it. Returns its length,
- * -1 if there is none.
+ * -1 if there is none, -2 (errno set) if the sender's cgroup cannot be read.
  */
 static int
 monitor_name(const struct vigil_msg *m, const struct monitor_sender *from, char *name, size_t cap)
@@ -294,7 +294,7 @@ monitor_name(const struct vigil_msg *m, const struct monitor_sender *from, char 
 	if ((m->fields & VIGIL_F_HEARTBEAT) || !from->has_creds || from->pid == 0)
 		return -1;
 	if (identity_name(from->pid, name, cap) == -1)
-		return -1;
+		return -2;
 	return (int)strlen(name);
 }
 
@@ -399,16 +399,43 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 	char name[VIGIL_NAME_MAX + 1];
 	int namelen;
 
+	if (m->ignored != 0) {
+		/* As systemd does: the line is ignored, the rest of the message counts. */
+		sv->counters.ignored_lines += m->ignored;
+		if (log_get_level() >= LOG_LEVEL_DEBUG)
+			log_ratelimited(&sv->rl_invalid, now, LOG_LEVEL_DEBUG,
+					"ignored %u line(s) of a datagram from pid %" PRIu64
+					" on %s, the first (line %u): %s",
+					(unsigned)m->ignored, from->pid, sv->socket_name,
+					(unsigned)m->ignored_line,
+					vigil_wire_skip_name((enum vigil_wire_skip)m->ignored_why));
+	}
+	if (kind == VIGIL_MSG_QUIET)
+		return; /* MAINPID=, ERRNO=, RELOADING=1, X_*...: valid, nothing for us */
 	if (kind == VIGIL_MSG_NONE || kind == VIGIL_MSG_TIMEOUT) {
 		/* TIMEOUT is for workers, and a message with no verb asks nothing. */
 		err.code = VIGIL_WIRE_NO_MESSAGE;
 		monitor_invalid(sv, &err, now);
 		return;
 	}
-	if ((namelen = monitor_name(m, from, name, sizeof(name))) == -1) {
+	if ((namelen = monitor_name(m, from, name, sizeof(name))) < 0) {
 		/* Nameless news from a sender already gone asks nothing of anyone. */
 		if (kind != VIGIL_MSG_HEARTBEAT && !(m->fields & VIGIL_F_HEARTBEAT))
 			return;
+		if (namelen == -2) {
+			/* Not "no WORKER=": say what could not be read, and why. */
+			int e = errno;
+			sv->counters.invalid[VIGIL_WIRE_NO_CGROUP]++;
+			log_ratelimited(&sv->rl_invalid, now, LOG_LEVEL_WARN,
+					"dropped a heartbeat without WORKER= from pid %" PRIu64
+					" (uid %" PRIu64 "): cannot read /proc/%" PRIu64
+					"/cgroup to name it after its service: %s%s",
+					from->pid, from->uid, from->pid, strerror(e),
+					e == ENOENT ? " (gone already, or hidden from the supervisor: "
+						      "hidepid, ProtectProc=invisible)"
+						    : "");
+			return;
+		}
 		err.code = VIGIL_WIRE_NO_WORKER;
 		monitor_invalid(sv, &err, now);
 		return;
@@ -481,15 +508,22 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 		ev.type = STATE_EV_TRIGGER;
 		break;
 	case VIGIL_MSG_UPDATE:
-		if (w->core.timeout == timeout)
-			return; /* STATUS= or BARRIER=1: noted, nothing to judge */
-		ev.type = STATE_EV_RETIME;
+		/* STATUS= or BARRIER=1: noted, nothing to judge */
+		ev.type = w->core.timeout == timeout ? STATE_EV_NONE : STATE_EV_RETIME;
 		break;
 	default:
 		ev.type = STATE_EV_HEARTBEAT;
 		break;
 	}
-	monitor_apply(sv, w, &ev);
+	if (ev.type != STATE_EV_NONE)
+		monitor_apply(sv, w, &ev);
+	/* WATCHDOG_USEC=0 turns the watchdog off, WATCHDOG_USEC=N on again, after the rest. */
+	if (m->fields & VIGIL_F_WATCHDOG_USEC) {
+		struct state_event sw = {.type = m->watchdog_usec == 0 ? STATE_EV_UNWATCH
+								       : STATE_EV_WATCH,
+					 .now = now};
+		monitor_apply(sv, w, &sw);
+	}
 	/* A process that just took the name is tied to it now; a kept one may lack its pidfd. */
 	if (w->pid_vouched && w->core.pid != 0 &&
 	    (w->core.pid != pid_before ||
@@ -498,6 +532,8 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 	else if (w->pid_vouched && w->core.pid != 0 && registry_pidfd(w) == -1 &&
 		 monitor_wants_pidfd(sv, w))
 		claim_keep(sv, w, from->pid, from->pidfd);
+	if (ev.type == STATE_EV_NONE)
+		return;
 	/*
 	 * now is when the heartbeat arrived (the kernel's stamp, listener.c),
 	 * while monitor_apply armed the timer a whole timeout from libevent's
@@ -858,6 +894,16 @@ monitor_report(struct supervisor *sv, const struct worker *w, unsigned act, uint
 		monitor_event(sv, SV_EVENT_EXITED, w, now, 0, &sv->rl_timeouts, LOG_LEVEL_WARN,
 			      "worker %s exited (pid %" PRIu64 ", without STOPPING=1)", w->name,
 			      c->pid);
+	if (act & STATE_ACT_UNWATCHED)
+		monitor_event(sv, SV_EVENT_UNWATCHED, w, now, 0, NULL, LOG_LEVEL_INFO,
+			      "worker %s turned its watchdog off (WATCHDOG_USEC=0): no timeout "
+			      "until it sets one again",
+			      w->name);
+	if (act & STATE_ACT_WATCHED) {
+		vigil_duration_format(c->timeout, d, sizeof(d));
+		monitor_event(sv, SV_EVENT_WATCHED, w, now, 0, NULL, LOG_LEVEL_INFO,
+			      "worker %s is watched again (timeout %s)", w->name, d);
+	}
 	if (act & STATE_ACT_MISSING) {
 		vigil_duration_format(sv->set->startup_grace, d, sizeof(d));
 		monitor_event(sv, SV_EVENT_MISSING, w, now, 0, NULL, LOG_LEVEL_WARN,

@@ -24,7 +24,8 @@ notify_summary(const struct supervisor *sv, char *buf, size_t cap)
 		     {WORKER_DEAD, "dead"},
 		     {WORKER_EXITED, "exited"},
 		     {WORKER_STOPPED, "stopped"},
-		     {WORKER_MISSING, "missing"}};
+		     {WORKER_MISSING, "missing"},
+		     {WORKER_UNWATCHED, "unwatched"}};
 	const char *sep = ": ";
 	size_t n;
 

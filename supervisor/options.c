@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,8 @@ settings_init(struct settings *s)
 	s->log_level = LOG_LEVEL_INFO;
 	s->startup_grace = SETTINGS_GRACE_DEFAULT;
 	s->min_timeout = SUPERVISOR_MIN_TIMEOUT_DEFAULT;
+	s->socket_mode = SETTINGS_SOCKET_MODE_DEFAULT;
+	s->socket_group = -1;
 	allow_init(&s->allow);
 }
 
@@ -298,11 +301,61 @@ parse_startup_grace(struct settings *s, const char *arg, char *err, size_t errle
 			      "must be at most 168h", err, errlen);
 }
 
+/* An octal mode of read and write bits only (0660, 0666): no setuid, no execute. */
+static int
+parse_socket_mode(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(arg, &end, 8);
+
+	if (*arg < '0' || *arg > '7' || *end != '\0' || errno != 0 || (v & ~0666UL) != 0 ||
+	    (v & 0600) != 0600) {
+		snprintf(err, errlen, "need an octal mode of read and write bits with the owner's "
+				      "both, such as 0660 or 0666");
+		return -1;
+	}
+	s->socket_mode = (unsigned)v;
+	return 0;
+}
+
+/* A group by name, or a number. */
+static int
+parse_socket_group(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 10);
+
+	if (*arg >= '0' && *arg <= '9' && *end == '\0' && errno == 0 && v < 0xffffffffULL) {
+		s->socket_group = (long long)v;
+		return 0;
+	}
+	struct group *g = getgrnam(arg);
+	if (g == NULL) {
+		snprintf(err, errlen, "no such group");
+		return -1;
+	}
+	s->socket_group = (long long)g->gr_gid;
+	return 0;
+}
+
 /* The order of --help; the last four are handled by the command line itself. */
 const struct option_def options_table[] = {
     {.name = "socket", .short_name = 's', .flags = OPTION_ARG | OPTION_FILE | OPTION_RESTART,
      .parse = parse_socket, FIELD(socket_path), .arg = "PATH", .help = "heartbeat socket",
      .def = SUPERVISOR_SOCKET_DEFAULT},
+    {.name = "socket-mode", .flags = OPTION_ARG | OPTION_FILE | OPTION_RESTART,
+     .parse = parse_socket_mode, FIELD(socket_mode), .arg = "MODE",
+     .help = "the heartbeat socket's mode when we create it (under systemd the socket "
+	     "unit's SocketMode= decides): who may send is who may write it; 0666 lets every "
+	     "user send, for the allow-list to judge",
+     .def = "0660"},
+    {.name = "socket-group", .flags = OPTION_ARG | OPTION_FILE | OPTION_RESTART,
+     .parse = parse_socket_group, FIELD(socket_group), .arg = "GROUP",
+     .help = "the heartbeat socket's group when we create it (name or gid; under systemd, "
+	     "SocketGroup=)",
+     .def = "our own"},
     {.name = "control", .short_name = 'c', .flags = OPTION_ARG | OPTION_FILE | OPTION_RESTART,
      .parse = parse_control, FIELD(control_path), .arg = "PATH",
      .help = "control socket for vigilctl", .def = SUPERVISOR_CONTROL_DEFAULT},

@@ -42,6 +42,7 @@ enum settings_identity {
 
 #define SETTINGS_PATH_MAX 256     /* socket paths, as given (sock.c checks sun_path) */
 #define SETTINGS_GRACE_DEFAULT (30 * 1000000ULL) /* startup-grace */
+#define SETTINGS_SOCKET_MODE_DEFAULT 0660 /* socket-mode */
 #define OPTIONS_MAX 64            /* rows in the table: bits of settings.given */
 
 /* Everything the options set, with the defaults of settings_init(). */
@@ -62,6 +63,8 @@ struct settings {
 	struct netaddr metrics_addr;
 	enum log_level log_level;
 	uint64_t startup_grace; /* usec an expected worker has to heartbeat first */
+	unsigned socket_mode;   /* the heartbeat socket's mode when we bind it (not systemd) */
+	long long socket_group; /* ... and its group: a gid, or -1 to leave it as created */
 	uint64_t given;         /* bit i: option i was given */
 };
 

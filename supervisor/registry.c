@@ -266,19 +266,35 @@ registry_set_addr(struct worker *w, const struct sockaddr_un *addr, socklen_t le
 	return 0;
 }
 
+/*
+ * Keep STATUS= text as the worker wrote it where it is valid UTF-8 (café,
+ * ☕); a control character (C0, DEL, C1) or a byte that is not UTF-8 shows
+ * as '?'. At most VIGIL_STATUS_TEXT_MAX bytes, never cut inside a character.
+ */
 int
 registry_set_status(struct worker *w, const char *text, size_t len)
 {
 	/* Full size once: a worker that reports status changes it often. */
 	if (w->status == NULL && (w->status = malloc(VIGIL_STATUS_TEXT_MAX + 1)) == NULL)
 		return -1;
-	if (len > VIGIL_STATUS_TEXT_MAX)
-		len = VIGIL_STATUS_TEXT_MAX;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)text[i];
-		w->status[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	const unsigned char *p = (const unsigned char *)text;
+	size_t i = 0, o = 0;
+	while (i < len && o < VIGIL_STATUS_TEXT_MAX) {
+		size_t n = vigil_wire_utf8_len(text + i, len - i);
+		if (n == 1) {
+			w->status[o++] = p[i] >= 0x20 && p[i] != 0x7f ? (char)p[i] : '?';
+		} else if (n == 0 || (n == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)) {
+			w->status[o++] = '?'; /* not UTF-8, or a C1 control (U+0080-U+009F) */
+			n = n == 0 ? 1 : n;
+		} else if (o + n > VIGIL_STATUS_TEXT_MAX) {
+			break; /* no half of a character */
+		} else {
+			memcpy(w->status + o, p + i, n);
+			o += n;
+		}
+		i += n;
 	}
-	w->status[len] = '\0';
+	w->status[o] = '\0';
 	return 0;
 }
 

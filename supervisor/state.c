@@ -29,11 +29,21 @@ on_heartbeat(struct worker_core *w, const struct state_event *ev)
 		act |= STATE_ACT_RESUMED;
 		break;
 	case WORKER_ALIVE:
+	case WORKER_UNWATCHED:
 		break;
 	}
 	if (ev->pid != 0 && w->pid != 0 && ev->pid != w->pid) {
 		w->restarts++;
 		act |= STATE_ACT_RESTARTED;
+	} else if (w->state == WORKER_UNWATCHED) {
+		/* Its watchdog is off (WATCHDOG_USEC=0): counted, never timed. */
+		if (ev->pid != 0)
+			w->pid = ev->pid;
+		if (ev->has_seq)
+			w->last_seq = ev->seq;
+		w->heartbeats++;
+		w->last_hb = ev->now;
+		return STATE_ACT_DISARM;
 	}
 	if (ev->pid != 0)
 		w->pid = ev->pid;
@@ -125,7 +135,7 @@ static unsigned
 on_exited(struct worker_core *w, const struct state_event *ev)
 {
 	(void)ev;
-	if (w->state != WORKER_ALIVE)
+	if (w->state != WORKER_ALIVE && w->state != WORKER_UNWATCHED)
 		return 0;
 	w->state = WORKER_EXITED;
 	return STATE_ACT_EXITED;
@@ -145,10 +155,42 @@ on_expect(struct worker_core *w, const struct state_event *ev)
 	return STATE_ACT_ARM;
 }
 
+/*
+ * WATCHDOG_USEC=0: as systemd turns a service's watchdog off, the worker
+ * gets no timeout (its heartbeats still count) until it sets one again; a
+ * new process behind the name starts watched, as a restarted service does.
+ */
+static unsigned
+on_unwatch(struct worker_core *w, const struct state_event *ev)
+{
+	(void)ev;
+	if (w->state != WORKER_ALIVE && w->state != WORKER_DEAD && w->state != WORKER_EXITED)
+		return 0;
+	w->state = WORKER_UNWATCHED;
+	w->missed = 0;
+	w->graced = 0;
+	return STATE_ACT_UNWATCHED | STATE_ACT_DISARM;
+}
+
+/* A timeout again: counted from the last heartbeat, as on_retime does. */
+static unsigned
+on_watch(struct worker_core *w, const struct state_event *ev)
+{
+	if (w->state != WORKER_UNWATCHED)
+		return 0;
+	w->state = WORKER_ALIVE;
+	w->due = w->last_hb + w->timeout;
+	if (w->due < ev->now)
+		w->due = ev->now;
+	return STATE_ACT_WATCHED | STATE_ACT_ARM;
+}
+
 unsigned
 state_apply(struct worker_core *w, const struct state_event *ev)
 {
 	switch (ev->type) {
+	case STATE_EV_NONE:
+		return 0;
 	case STATE_EV_HEARTBEAT:
 		return on_heartbeat(w, ev);
 	case STATE_EV_STOPPING:
@@ -163,6 +205,10 @@ state_apply(struct worker_core *w, const struct state_event *ev)
 		return on_exited(w, ev);
 	case STATE_EV_EXPECT:
 		return on_expect(w, ev);
+	case STATE_EV_UNWATCH:
+		return on_unwatch(w, ev);
+	case STATE_EV_WATCH:
+		return on_watch(w, ev);
 	}
 	return 0;
 }
@@ -184,6 +230,8 @@ state_name(const struct worker_core *w, uint64_t now)
 		return w->failed ? "failed" : "exited";
 	case WORKER_MISSING:
 		return now < w->due ? "expected" : "missing";
+	case WORKER_UNWATCHED:
+		return "unwatched";
 	case WORKER_NEW:
 		break;
 	}

@@ -16,7 +16,9 @@ enum worker_state {
 	WORKER_STOPPED,
 	WORKER_EXITED, /* its process ended without STOPPING=1 (--detect-exit) */
 	WORKER_MISSING, /* expected (a [worker NAME] section), not seen yet */
+	WORKER_UNWATCHED, /* sent WATCHDOG_USEC=0: heartbeats counted, no timeout, until it asks again */
 };
+#define WORKER_NSTATES (WORKER_UNWATCHED + 1)
 
 /* Everything the state machine knows about one worker. Times in monotonic usec. */
 struct worker_core {
@@ -36,6 +38,7 @@ struct worker_core {
 };
 
 enum state_event_type {
+	STATE_EV_NONE, /* nothing to apply (state_apply returns 0) */
 	STATE_EV_HEARTBEAT,
 	STATE_EV_STOPPING,
 	STATE_EV_TIMER,
@@ -43,6 +46,8 @@ enum state_event_type {
 	STATE_EV_RETIME,  /* core->timeout changed (WATCHDOG_USEC=): re-arm from the last heartbeat */
 	STATE_EV_EXITED,  /* the worker's process ended (its pidfd became readable) */
 	STATE_EV_EXPECT,  /* a new worker is expected: missing, reported at core->due */
+	STATE_EV_UNWATCH, /* WATCHDOG_USEC=0: no timeout for it, as systemd turns its watchdog off */
+	STATE_EV_WATCH,   /* WATCHDOG_USEC=N again: watched, from its last heartbeat */
 };
 
 struct state_event {
@@ -66,6 +71,8 @@ enum state_action {
 	STATE_ACT_GRACE = 1u << 8,      /* log: we, not the worker, were late; one period of grace */
 	STATE_ACT_EXITED = 1u << 9,     /* log: the process ended without STOPPING=1 */
 	STATE_ACT_MISSING = 1u << 10,   /* log: an expected worker did not come in its grace */
+	STATE_ACT_UNWATCHED = 1u << 11, /* log: WATCHDOG_USEC=0 turned its timeout off */
+	STATE_ACT_WATCHED = 1u << 12,   /* log: watched again */
 };
 
 /*
@@ -83,7 +90,7 @@ unsigned state_apply(struct worker_core *w, const struct state_event *ev);
 
 /*
  * The state name shown to users at time now: "alive", "late", "dead",
- * "exited", "stopped", or "failed" for a dead or exited worker over its
+ * "exited", "stopped", "unwatched", or "failed" for a dead or exited worker over its
  * --intensity; an expected worker not seen yet is "expected" until its
  * startup grace ends (core->due), then "missing".
  */

@@ -37,6 +37,7 @@ static const struct statusdoc_field {
     {"datagrams", SD_UINT, offsetof(struct statusdoc_input, counters.datagrams)},
     {"invalid_datagrams", SD_INVALID_TOTAL, 0},
     {"invalid_by_reason", SD_INVALID_BY, 0},
+    {"ignored_lines", SD_UINT, offsetof(struct statusdoc_input, counters.ignored_lines)},
     {"rejected_workers", SD_UINT, offsetof(struct statusdoc_input, counters.rejected_full)},
     {"timeouts_sent", SD_UINT, offsetof(struct statusdoc_input, counters.timeouts_sent)},
     {"timeouts_undelivered", SD_UINT,

@@ -72,7 +72,7 @@ struct supervisor {
 	struct http *http;   /* --metrics: GET /metrics and /status; NULL: off */
 	struct registry registry;
 	struct ctimeout_table ctimeouts; /* one libevent queue per distinct timeout */
-	size_t by_state[WORKER_MISSING + 1]; /* workers in each state, for STATUS= */
+	size_t by_state[WORKER_NSTATES]; /* workers in each state, for STATUS= */
 	struct supervisor_counters counters;
 	struct monitor_io io; /* the heartbeat socket, as the monitor reaches it */
 	int pidfds;           /* datagrams come with the sender's pidfd (SCM_PIDFD; claim.h) */

@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "check.h"
 #include "duration.h"
 #include "sock.h"
 #include "status.h"
@@ -49,6 +50,7 @@ static int vigilctl_watch(struct vigilctl *ctl, int argc, char **argv);
 static int vigilctl_events(struct vigilctl *ctl, int argc, char **argv);
 static int vigilctl_forget(struct vigilctl *ctl, int argc, char **argv);
 static int vigilctl_reload(struct vigilctl *ctl, int argc, char **argv);
+static int vigilctl_plugin(struct vigilctl *ctl, int argc, char **argv);
 
 /* Every vigilctl command; usage() is generated from this table. */
 static const struct vigilctl_cmd vigilctl_cmds[] = {
@@ -60,6 +62,9 @@ static const struct vigilctl_cmd vigilctl_cmds[] = {
      vigilctl_events},
     {"forget", "NAME", "drop a stopped, dead, exited or missing worker", vigilctl_forget},
     {"reload", "", "re-read the configuration file (as SIGHUP does)", vigilctl_reload},
+    {"check", "[--warn-late] NAME...",
+     "a monitoring plugin: one line, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN",
+     vigilctl_plugin},
 };
 #define VIGILCTL_NCMDS (sizeof(vigilctl_cmds) / sizeof(vigilctl_cmds[0]))
 
@@ -595,6 +600,13 @@ vigilctl_reload(struct vigilctl *ctl, int argc, char **argv)
 	if (argc != 1)
 		return usage_error("reload takes no argument, not", argv[1]);
 	return vigilctl_simple(ctl, "reload", "message", ""); /* "reloaded ...: N worker sections" */
+}
+
+/* check: a monitoring plugin of its own (check.c), on the same control socket. */
+static int
+vigilctl_plugin(struct vigilctl *ctl, int argc, char **argv)
+{
+	return check_run(ctl->control, argc, argv);
 }
 
 int

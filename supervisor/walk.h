@@ -33,6 +33,9 @@ struct slice {
 	size_t max_bytes;
 };
 
+/* A slice that never ends, for a rendering in one go. */
+extern const struct slice slice_whole;
+
 /* Whether the slice is used up; checks the clock once every 32 calls (cheap units of work). */
 int slice_over(const struct slice *sl, unsigned *tick);
 

@@ -20,7 +20,9 @@ heartbeat_health_cb(struct vigil_client *c, void *arg)
 {
 	struct worker_ctx *w = arg;
 
-	return !w->stalled && child_healthy(w->child);
+	/* Relaying, only the program's pings go (sdproxy.c), none of our own periods. */
+	return !w->stalled && !w->stopping && !w->program_stopping && child_healthy(w->child) &&
+	       (!w->relay || w->relay_beat);
 }
 
 static void
@@ -78,7 +80,8 @@ heartbeat_start(struct worker_ctx *w, char *err, size_t errlen)
 	if (vigil_client_set_supervisor(c, w->supervisor_path) == -1 ||
 	    vigil_client_set_socket(c, w->socket_path) == -1 ||
 	    vigil_client_set_interval(c, w->interval) == -1 ||
-	    vigil_client_set_jitter(c, w->jitter_pct) == -1) {
+	    vigil_client_set_jitter(c, w->jitter_pct) == -1 ||
+	    (w->relay && vigil_client_set_timeout(c, w->timeout) == -1)) {
 		snprintf(err, errlen, "%s", vigil_client_error(c));
 		return -1;
 	}

@@ -10,12 +10,14 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <systemd/sd-login.h>
 
 #include "child.h"
 #include "duration.h"
 #include "heartbeat.h"
 #include "log.h"
 #include "sdnotify.h"
+#include "sdproxy.h"
 #include "sock.h"
 #include "vigil.h"
 #include "wire.h"
@@ -28,7 +30,8 @@ usage(FILE *fp)
 		"Usage: vigil-worker --name NAME [OPTION]...\n"
 		"Send heartbeats to vigil-supervisor and handle its TIMEOUT datagrams.\n"
 		"\n"
-		"  -n, --name NAME         worker name, [A-Za-z0-9._@:-]{1,64} (required)\n"
+		"  -n, --name NAME         worker name, [A-Za-z0-9._@:-]{1,64} (required, except\n"
+		"                          in a systemd service: then its unit's name)\n"
 		"  -S, --supervisor PATH   supervisor's heartbeat socket (default " WORKER_SUPERVISOR_DEFAULT ")\n"
 		"  -s, --socket PATH       this worker's socket, where TIMEOUTs arrive\n"
 		"                          (default " WORKER_SOCKET_DIR_DEFAULT "/NAME.sock)\n"
@@ -42,13 +45,23 @@ usage(FILE *fp)
 		"                          (default 5s)\n"
 		"  -e, --exec -- PROGRAM [ARG]...\n"
 		"                          run PROGRAM as our child and heartbeat while it runs;\n"
-		"                          its end ends us, with its exit status\n"
+		"                          its end ends us, with its exit status; it dies with us.\n"
+		"                          It gets a NOTIFY_SOCKET of ours: what it tells systemd\n"
+		"                          is passed on (sd_notify proxy)\n"
+		"  -t, --timeout DUR       with --exec: PROGRAM pings (sd_notify WATCHDOG=1) within\n"
+		"                          DUR, given to it as WATCHDOG_USEC; its pings are our\n"
+		"                          heartbeats, with DUR as our timeout (default: the\n"
+		"                          WATCHDOG_USEC systemd gave us, if any; else none: we\n"
+		"                          heartbeat every interval while it runs)\n"
+		"      --stop-timeout DUR  with --exec: KILL PROGRAM if it still runs DUR after\n"
+		"                          we passed TERM on (default 10s)\n"
 		"  -l, --log-level LEVEL   error, warning, info or debug (default info)\n"
 		"  -h, --help              show this help and exit\n"
 		"  -V, --version           show the version and exit\n"
 		"\n"
 		"Signals: TERM/INT send STOPPING=1 and exit 0 (with --exec, they are passed on\n"
-		"to PROGRAM first, and we stop when it ends); USR1 toggles a stall (no\n"
+		"to PROGRAM first, KILL follows at --stop-timeout, and we stop when it ends);\n"
+		"USR1 toggles a stall (no\n"
 		"heartbeats, still answering signals and logging TIMEOUTs).\n"
 		"Exit status: 0 after TERM/INT, 1 on a runtime error or --on-timeout exit,\n"
 		"2 on a usage error.\n");
@@ -62,7 +75,63 @@ usage_error(const char *what, const char *arg, const char *why)
 	exit(2);
 }
 
-enum { OPT_CHECK_TIMEOUT = 256 }; /* long options without a letter */
+enum { OPT_CHECK_TIMEOUT = 256, OPT_STOP_TIMEOUT }; /* long options without a letter */
+
+/* A duration option from 1ms to 24h. */
+static uint64_t
+parse_duration_opt(const char *what, const char *arg)
+{
+	const char *why;
+	uint64_t v;
+
+	if (vigil_duration_parse(arg, &v, &why) == -1)
+		usage_error(what, arg, why);
+	if (v < 1000 || v > 24 * 3600 * 1000000ULL)
+		usage_error(what, arg, "must be from 1ms to 24h");
+	return v;
+}
+
+/*
+ * The service of our own cgroup v2 path (/proc/self/cgroup's "0::" line):
+ * the last component, if it is a ".service" (a scope holds unrelated
+ * processes). For units whose ProtectProc=invisible hides /proc/1 from
+ * them, where sd_pid_get_unit() cannot find the cgroup root.
+ */
+static char *
+unit_from_self(void)
+{
+	char buf[4096];
+	FILE *f = fopen("/proc/self/cgroup", "r");
+
+	if (f == NULL)
+		return NULL;
+	while (fgets(buf, sizeof(buf), f) != NULL) {
+		if (strncmp(buf, "0::/", 4) != 0)
+			continue;
+		buf[strcspn(buf, "\n")] = '\0';
+		fclose(f);
+		const char *last = strrchr(buf, '/') + 1;
+		return strdup(last);
+	}
+	fclose(f);
+	return NULL;
+}
+
+/* The unit we run in (a systemd service's name names the worker), or NULL. */
+static char *
+unit_name(void)
+{
+	char *unit = NULL;
+
+	if ((sd_pid_get_unit(0, &unit) < 0 || unit == NULL) && (unit = unit_from_self()) == NULL)
+		return NULL;
+	size_t n = strlen(unit);
+	if (n < 9 || strcmp(unit + n - 8, ".service") != 0 || !vigil_wire_name_valid(unit, n)) {
+		free(unit);
+		return NULL;
+	}
+	return unit;
+}
 
 static void
 parse_args(int argc, char **argv, struct worker_ctx *w, enum log_level *level)
@@ -76,6 +145,8 @@ parse_args(int argc, char **argv, struct worker_ctx *w, enum log_level *level)
 	    {"on-timeout", required_argument, NULL, 'o'},
 	    {"check", required_argument, NULL, 'c'},
 	    {"check-timeout", required_argument, NULL, OPT_CHECK_TIMEOUT},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
 	    {"exec", no_argument, NULL, 'e'},
 	    {"log-level", required_argument, NULL, 'l'},
 	    {"help", no_argument, NULL, 'h'},
@@ -84,10 +155,10 @@ parse_args(int argc, char **argv, struct worker_ctx *w, enum log_level *level)
 	};
 	const char *socket_path = NULL, *why;
 	char *end;
-	int ch, exec = 0;
+	int ch, exec = 0, interval_given = 0;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:n:S:s:i:j:o:c:el:hV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:n:S:s:i:j:o:c:et:l:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			if (!vigil_wire_name_valid(optarg, strlen(optarg)))
@@ -107,6 +178,7 @@ parse_args(int argc, char **argv, struct worker_ctx *w, enum log_level *level)
 			if (w->interval < 1000 || w->interval > 24 * 3600 * 1000000ULL)
 				usage_error("invalid --interval", optarg,
 					    "must be from 1ms to 24h");
+			interval_given = 1;
 			break;
 		case 'j': {
 			unsigned long v = strtoul(optarg, &end, 10);
@@ -129,11 +201,13 @@ parse_args(int argc, char **argv, struct worker_ctx *w, enum log_level *level)
 			w->check = optarg;
 			break;
 		case OPT_CHECK_TIMEOUT:
-			if (vigil_duration_parse(optarg, &w->check_timeout, &why) == -1)
-				usage_error("invalid --check-timeout", optarg, why);
-			if (w->check_timeout < 1000 || w->check_timeout > 24 * 3600 * 1000000ULL)
-				usage_error("invalid --check-timeout", optarg,
-					    "must be from 1ms to 24h");
+			w->check_timeout = parse_duration_opt("invalid --check-timeout", optarg);
+			break;
+		case 't':
+			w->timeout = parse_duration_opt("invalid --timeout", optarg);
+			break;
+		case OPT_STOP_TIMEOUT:
+			w->stop_timeout = parse_duration_opt("invalid --stop-timeout", optarg);
 			break;
 		case 'e':
 			exec = 1;
@@ -164,8 +238,25 @@ parse_args(int argc, char **argv, struct worker_ctx *w, enum log_level *level)
 		w->exec_argv = argv + optind;
 	else if (optind < argc)
 		usage_error("unexpected argument", argv[optind], NULL);
-	if (w->name == NULL) {
-		fprintf(stderr, "vigil-worker: --name is required\n"
+	if (!exec && (w->timeout != 0 || w->stop_timeout != 0)) {
+		fprintf(stderr, "vigil-worker: --timeout and --stop-timeout need --exec (they time "
+				"its program)\nTry 'vigil-worker --help' for more information.\n");
+		exit(2);
+	}
+	if (w->stop_timeout == 0)
+		w->stop_timeout = WORKER_STOP_TIMEOUT_DEFAULT;
+	/*
+	 * The program's pings are our heartbeats when it has a watchdog period:
+	 * ours (--timeout), else the one systemd gave us for it (WatchdogSec=).
+	 * INTERVAL_MS then says half of it, as sd_watchdog_enabled(3) advises.
+	 */
+	if (exec && w->timeout == 0)
+		w->timeout = vigil_sd_watchdog_usec();
+	w->relay = exec && w->timeout != 0;
+	if (w->relay && !interval_given)
+		w->interval = w->timeout / 2 >= 1000 ? w->timeout / 2 : 1000;
+	if (w->name == NULL && (w->name = unit_name()) == NULL) {
+		fprintf(stderr, "vigil-worker: --name is required outside a systemd service\n"
 				"Try 'vigil-worker --help' for more information.\n");
 		exit(2);
 	}
@@ -178,12 +269,20 @@ parse_args(int argc, char **argv, struct worker_ctx *w, enum log_level *level)
 			    "the path does not fit a Unix socket address (107 bytes)");
 }
 
-/* Tell the service manager (if any) how we are; a failure is worth a line, not an exit. */
+/*
+ * Tell the service manager (if any) how we are; a failure is worth a line,
+ * not an exit. Relaying, the program speaks for itself (sdproxy.c): its
+ * READY=1 and STATUS=, not ours; only our STOPPING=1 goes.
+ */
+static int relaying;
+
 static void
 notify(const char *text)
 {
 	char err[VIGIL_ERRLEN];
 
+	if (relaying && strcmp(text, "STOPPING=1") != 0)
+		return;
 	if (vigil_sd_notify(text, err, sizeof(err)) == -1)
 		log_warnx("%s", err);
 }
@@ -194,9 +293,18 @@ signal_stop_cb(evutil_socket_t sig, short what, void *arg)
 	struct worker_ctx *w = arg;
 
 	if (!w->stopping && child_forward(w->child, (int)sig) == 0) {
-		/* --exec: the program goes first; its end (child.c) ends us, cleanly. */
-		log_info("received %s, passing it on to %s", strsignal((int)sig), w->exec_argv[0]);
+		/*
+		 * --exec: a clean stop, said at once (no timeout while it winds
+		 * down); the program goes first, KILLed at --stop-timeout; its
+		 * end (child.c) ends us.
+		 */
+		char d[32];
+		vigil_duration_format(w->stop_timeout, d, sizeof(d));
+		log_info("received %s, passing it on to %s (KILL in %s if it still runs)",
+			 strsignal((int)sig), w->exec_argv[0], d);
 		w->stopping = 1;
+		notify("STOPPING=1");
+		heartbeat_send_stopping(w);
 		return;
 	}
 	log_info("received %s, stopping", strsignal((int)sig));
@@ -268,6 +376,16 @@ main(int argc, char **argv)
 	vigil_duration_format(w.interval, d, sizeof(d));
 	log_info("worker %s (pid %d) heartbeating to %s every %s, listening on %s", w.name,
 		 (int)getpid(), w.supervisor_path, d, w.socket_path);
+	relaying = w.relay;
+	if (w.exec_argv != NULL && (w.proxy = sdproxy_start(&w, err, sizeof(err))) == NULL) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (w.relay) {
+		vigil_duration_format(w.timeout, d, sizeof(d));
+		log_info("%s's watchdog pings (sd_notify WATCHDOG=1, within %s) are our heartbeats",
+			 w.exec_argv[0], d);
+	}
 	/* Before the first heartbeat, which a --check must allow. */
 	if ((w.check != NULL || w.exec_argv != NULL) &&
 	    (w.child = child_start(&w, err, sizeof(err))) == NULL) {
@@ -288,6 +406,7 @@ out:
 		if (sigs[i] != NULL)
 			event_free(sigs[i]);
 	child_free(w.child);
+	sdproxy_free(w.proxy);
 	heartbeat_stop(&w);
 	event_base_free(w.base);
 	return w.exit_status;

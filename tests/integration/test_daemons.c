@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -226,10 +227,10 @@ Test(daemons, garbage_datagrams_are_dropped_and_counted)
 	    {"", 0},
 	    {"hello", 5},
 	    {"HEARTBEAT=1\nWORKER=bad/name\n", 28},
-	    {"HEARTBEAT=1\n\nWORKER=w\n", 22},
+	    {"HEARTBEAT=1\nWORKER=w\nWATCHDOG=no\n", 33},
 	    {"HEARTBEAT=1\nWORKER=w\nSEQ=x\n", 27},
 	    {"HEARTBEAT=1\0WORKER=w\n", 21},
-	    {"heartbeat=1\nWORKER=w\n", 21},
+	    {"heartbeat=1\nWORKER=w\n", 21}, /* a line ignored: nothing left to do */
 	    {"HEARTBEAT=1\n", 12},        /* no WORKER */
 	    {"FOO=1\nWORKER=w\n", 15},    /* nothing we understand */
 	    {"TIMEOUT=1\nWORKER=w\n", 19}, /* meant for workers */
@@ -266,7 +267,10 @@ Test(daemons, garbage_datagrams_are_dropped_and_counted)
 	cr_expect_eq(json_integer_value(json_object_get(by, "empty")), 1);
 	cr_expect_eq(json_integer_value(json_object_get(by, "nul_byte")), 1);
 	cr_expect_eq(json_integer_value(json_object_get(by, "no_worker")), 1);
-	cr_expect_eq(json_integer_value(json_object_get(by, "no_message")), 2);
+	cr_expect_eq(json_integer_value(json_object_get(by, "bad_value")), 3);
+	cr_expect_eq(json_integer_value(json_object_get(by, "no_message")), 4);
+	/* "hello", "heartbeat=1" and "FOO=1": lines ignored, as systemd ignores them. */
+	cr_expect_eq(json_integer_value(json_object_get(sup, "ignored_lines")), 3);
 	cr_expect_eq(json_array_size(json_object_get(st, "workers")), 0, "garbage registered a worker");
 	json_decref(st);
 	cr_expect_eq(kill(e.sv, 0), 0, "supervisor died");
@@ -1614,8 +1618,14 @@ write_hook(const char *name, const char *body)
 Test(daemons, hook_runs_with_the_workers_facts)
 {
 	char policy[512], out[450], text[2048];
-	const char *hook = write_hook("hook.sh", "{ env; echo \"CWD=$(pwd)\"; } > \"$0.out.tmp\" && "
+	const char *hook = write_hook("hook.sh", "{ env; echo \"NOFILE=$(ulimit -n)\"; echo \"CWD=$(pwd)\"; } > \"$0.out.tmp\" && "
 						 "mv \"$0.out.tmp\" \"$0.out\"");
+	/* The supervisor raises its soft descriptor limit; its hooks get the one it was given. */
+	struct rlimit rl;
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_assert_gt(rl.rlim_max, 777, "the hard descriptor limit is too low for this test");
+	rl.rlim_cur = 777;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
 
 	snprintf(policy, sizeof(policy), "--on-timeout=exec:%s@1", hook);
 	snprintf(out, sizeof(out), "%s.out", hook);
@@ -1639,6 +1649,7 @@ Test(daemons, hook_runs_with_the_workers_facts)
 	cr_assert_not_null(silent, "%s", text);
 	cr_expect_geq(atoi(silent + 16), 300, "%s", text);
 	cr_expect_null(strstr(text, "HOME="), "the hook inherited our environment: %s", text);
+	cr_expect(strstr(text, "NOFILE=777\n") != NULL, "the hook's descriptor limit: %s", text);
 	cr_expect(strstr(text, "CWD=/\n") != NULL, "the hook runs from our start directory: %s", text);
 	vt_expect_log(e.log, "for worker w1 (timeout, missed 1) exited 0", 1000);
 	cr_expect_eq(sup_counter("hooks_started"), 1, "the hook ran at MISSED 1 only");

@@ -148,7 +148,7 @@ Test(http, metrics_and_status_of_a_live_and_a_killed_worker)
 	cr_expect_gt(vt_metric(text, "vigil_worker_last_heartbeat_age_seconds{worker=\"w2\"}"), 0.6,
 		     "%s", text);
 	cr_expect_gt(vt_metric(text, "vigil_datagrams_total"), 0, "%s", text);
-	cr_expect_eq(vt_metric(text, "vigil_invalid_datagrams_total{reason=\"bad_key\"}"), 0,
+	cr_expect_eq(vt_metric(text, "vigil_invalid_datagrams_total{reason=\"bad_value\"}"), 0,
 		     "%s", text);
 	cr_expect_eq(vt_metric(text, "vigil_http_connections"), 1, "%s", text);
 
@@ -175,7 +175,7 @@ Test(http, metrics_and_status_of_a_live_and_a_killed_worker)
 	cr_expect_str_eq(out, "w1=alive,w2=dead\n");
 
 	/* Anything else. */
-	cr_expect_eq(http_code("", "/"), 404);
+	cr_expect_eq(http_code("", "/index.html"), 404);
 	cr_expect_eq(http_code("", "/metrics/x"), 404);
 	cr_expect_eq(http_code("-X POST", "/nope"), 404);
 	cr_expect_eq(http_code("-X POST", "/metrics"), 405);
@@ -185,6 +185,69 @@ Test(http, metrics_and_status_of_a_live_and_a_killed_worker)
 	cr_expect_eq(http_code("", "/metrics?debug=1"), 200, "a query string is ignored");
 	sh(out, sizeof(out), 0, "curl -s -i -X POST --max-time 5 http://%s/metrics", e.addr);
 	cr_expect_not_null(strstr(out, "\r\nAllow: GET, HEAD\r\n"), "405 without Allow:\n%s", out);
+	vt_env_end(&e);
+}
+
+/* The headers curl -I (HEAD) or -D (GET) received for path, in out. */
+static void
+headers_of(char *out, size_t cap, const char *how, const char *path)
+{
+	sh(out, cap, 0, "curl -s --max-time 5 %s 'http://%s%s'", how, e.addr, path);
+}
+
+/* The value of header name (with its ": ") in a header block, as a number; -1 if absent. */
+static long
+header_number(const char *block, const char *name)
+{
+	const char *p = strcasestr(block, name);
+	return p != NULL ? atol(p + strlen(name)) : -1;
+}
+
+/*
+ * GET / is the status page: HTML, self-contained (nothing loaded from
+ * elsewhere, which its Content-Security-Policy also forbids), read-only
+ * (POST is 405). HEAD of it and of the documents says the length GET sends.
+ */
+Test(http, status_page_and_the_lengths_of_head)
+{
+	char out[16384], head[2048], path[512];
+
+	need_tools();
+	start_supervisor();
+	vt_env_start_worker(&e, "w1", NULL);
+	expect_state("w1", "alive");
+
+	vt_env_path(&e, "page.html", path, sizeof(path));
+	cr_assert_eq(sh(head, sizeof(head), 0, "curl -s --max-time 5 -D - -o %s 'http://%s/'", path,
+			e.addr),
+		     0);
+	cr_expect(strstr(head, "HTTP/1.1 200 OK\r\n") == head, "%s", head);
+	cr_expect_not_null(strcasestr(head, "\r\nContent-Type: text/html; charset=utf-8\r\n"), "%s",
+			   head);
+	cr_expect_not_null(strcasestr(head, "\r\nContent-Security-Policy: default-src 'none'; "),
+			   "%s", head);
+	long get_len = header_number(head, "\r\nContent-Length: ");
+	cr_assert_eq(sh(out, sizeof(out), 0, "wc -c <%s", path), 0);
+	cr_expect_eq(atol(out), get_len, "GET / sent %ld bytes, said %ld", atol(out), get_len);
+	cr_expect(vt_file_contains(path, "<!DOCTYPE html>"), "not the page");
+	cr_expect(vt_file_contains(path, "fetch(\"status\""), "the page does not poll /status");
+	/* Self-contained: no attribute or rule that loads anything. */
+	cr_expect_neq(sh(out, sizeof(out), 0, "grep -Einq '(src|href) *=|url\\(|@import|//[a-z0-9.-]+\\.[a-z]' %s",
+			 path),
+		      0, "the page loads something from elsewhere: %s", out);
+
+	headers_of(head, sizeof(head), "-I", "/");
+	cr_expect_eq(header_number(head, "\r\nContent-Length: "), get_len, "HEAD /:\n%s", head);
+	cr_expect_eq(http_code("-X POST", "/"), 405, "the page is read-only");
+	/* The documents: HEAD counts what GET would send (a moment apart, the same size here). */
+	headers_of(head, sizeof(head), "-I", "/status");
+	long status_len = header_number(head, "\r\nContent-Length: ");
+	headers_of(out, sizeof(out), "-o /dev/null -w '%{size_download}'", "/status");
+	cr_expect(status_len > 0 && labs(status_len - atol(out)) <= 8,
+		  "HEAD /status says %ld, GET sent %s", status_len, out);
+	headers_of(head, sizeof(head), "-I", "/metrics");
+	cr_expect_gt(header_number(head, "\r\nContent-Length: "), 1000, "HEAD /metrics:\n%s", head);
+	cr_expect_null(strcasestr(head, "Transfer-Encoding"), "HEAD /metrics:\n%s", head);
 	vt_env_end(&e);
 }
 

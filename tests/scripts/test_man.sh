@@ -9,11 +9,11 @@
 # vigil.conf pass --check-config, and every key of the shipped file has its
 # entry in vigil.conf(5).
 # Usage: test_man.sh SOURCE_DIR BUILD_DIR CMAKE INSTALL_PREFIX INSTALL_MANDIR
-#                    VIGIL_SUPERVISOR VIGIL_WORKER VIGILCTL
+#                    VIGIL_SUPERVISOR VIGIL_WORKER VIGILCTL VIGIL_FLEET
 set -uo pipefail
 
 src=$1 build=$2 cmake=$3 prefix=$4 mandir=$5
-declare -A bin=([vigil-supervisor]=$6 [vigil-worker]=$7 [vigilctl]=$8)
+declare -A bin=([vigil-supervisor]=$6 [vigil-worker]=$7 [vigilctl]=$8 [vigil-fleet]=$9)
 export LC_ALL=C.UTF-8 MANWIDTH=80 MANPAGER=cat PAGER=cat
 unset MANPATH MANOPT
 
@@ -46,9 +46,10 @@ declare -A page=(
 	[vigil-supervisor]=$root$mandir/man8/vigil-supervisor.8
 	[vigil-worker]=$root$mandir/man8/vigil-worker.8
 	[vigilctl]=$root$mandir/man8/vigilctl.8
+	[vigil-fleet]=$root$mandir/man8/vigil-fleet.8
 	[vigil.conf]=$root$mandir/man5/vigil.conf.5
 )
-for p in vigil-supervisor vigil-worker vigilctl vigil.conf; do
+for p in vigil-supervisor vigil-worker vigilctl vigil-fleet vigil.conf; do
 	check "$p: installed as ${page[$p]#"$root"}" test -s "${page[$p]}"
 done
 [[ $fail -eq 0 ]] || { echo "man: $pass passed, $fail failed"; exit 1; }
@@ -63,11 +64,11 @@ render_clean() {
 	groff -mandoc -ww -z -Tutf8 "$p" 2>"$err" || { cat "$err"; return 1; }
 	[[ ! -s $err ]] || { echo "groff -ww $p warns:"; cat "$err"; return 1; }
 }
-for p in vigil-supervisor vigil-worker vigilctl vigil.conf; do
+for p in vigil-supervisor vigil-worker vigilctl vigil-fleet vigil.conf; do
 	check "$p: renders without a warning" render_clean "${page[$p]}"
 done
 if command -v mandoc >/dev/null; then
-	for p in vigil-supervisor vigil-worker vigilctl vigil.conf; do
+	for p in vigil-supervisor vigil-worker vigilctl vigil-fleet vigil.conf; do
 		# Warnings and errors; STYLE's "referenced manual not found" depends on the machine.
 		check "$p: mandoc -Tlint -Wwarning is clean" mandoc -Tlint -Wwarning "${page[$p]}"
 	done
@@ -93,7 +94,7 @@ page_pairs() {
 		sed -nE 's/^\.It Fl ([A-Za-z]) , Fl (-[a-z][a-z-]*).*/\1:-\2/p; s/^\.It Fl (-[a-z][a-z-]*).*/:-\1/p' |
 		sort -u
 }
-for p in vigil-supervisor vigil-worker vigilctl; do
+for p in vigil-supervisor vigil-worker vigilctl vigil-fleet; do
 	h=$dir/$p.help
 	if ! "${bin[$p]}" --help >"$h" 2>"$dir/$p.help.err" || [[ -s $dir/$p.help.err ]]; then
 		bad "$p --help: exit 0, nothing on stderr"

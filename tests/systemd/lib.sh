@@ -4,6 +4,8 @@
 # mktemp directory and machine name, so suites may run side by side.
 #   vt_setup BUILD_DIR   checks, mounts, `cmake --install`; sets $build $base
 #                        $root $confdir $bindir; cleans up at exit
+#   vt_mount             checks and mounts only, installs nothing (a suite that
+#                        installs otherwise, e.g. the .debs); sets $base $root
 #   (write drop-ins and configuration under $root here)
 #   vt_boot              boots; sets $pid1; `ct CMD...` runs CMD inside
 #   check DESCRIPTION COMMAND...; wait_until SECONDS COMMAND...
@@ -39,8 +41,7 @@ vt_cleanup() {
 	rmdir "$base" 2>/dev/null || true
 }
 
-vt_setup() {
-	build=$(cd "$1" && pwd)
+vt_mount() {
 	[[ $(id -u) -eq 0 ]] || skip "needs root (to mount an overlay and boot a container)"
 	command -v systemd-nspawn >/dev/null || skip "systemd-nspawn is missing (scripts/deps test installs systemd-container)"
 	command -v jq >/dev/null || skip "jq is missing (scripts/deps test installs it)"
@@ -52,6 +53,11 @@ vt_setup() {
 	mount -t overlay overlay -o "lowerdir=/,upperdir=$base/upper,workdir=$base/work" "$base/root" ||
 		skip "cannot mount an overlay of / on $base/root"
 	root=$base/root
+}
+
+vt_setup() {
+	build=$(cd "$1" && pwd)
+	vt_mount
 	# Install exactly as a user would, into the container's root.
 	DESTDIR=$root cmake --install "$build" >"$base/install.log" 2>&1 || {
 		cat "$base/install.log"

@@ -175,7 +175,11 @@ Test(client, bad_settings_are_refused_with_einval)
 	cr_expect_eq(vigil_client_set_socket(c, longpath), -1);
 	cr_expect(strstr(vigil_client_error(c), "too long") != NULL, "%s", vigil_client_error(c));
 	cr_expect_eq(vigil_client_set_status(c, "tab\there"), -1);
+	cr_expect_eq(vigil_client_set_status(c, "bad \xc3("), -1, "not UTF-8");
+	cr_expect_eq(vigil_client_set_status(c, "C1 \xc2\x9b"), 0, "valid UTF-8 (the supervisor shows '?')");
+	cr_expect_eq(vigil_client_set_status(c, "caf\xc3\xa9 " "\xe2\x98\x95"), 0, "UTF-8 text");
 	cr_expect_eq(vigil_client_set_status(c, "fine text"), 0);
+	cr_expect_eq(vigil_client_set_timeout(c, 169ULL * 3600 * 1000000), -1, "over 168h");
 	cr_expect_eq(vigil_client_fd(c), -1, "not open yet");
 	cr_expect_eq(vigil_client_heartbeat(c), -1, "a heartbeat before open");
 	cr_expect_eq(errno, ENOTCONN);
@@ -216,11 +220,16 @@ Test(client, a_heartbeat_carries_name_seq_interval_pid_and_status)
 	cr_expect(memcmp(m.status, "warming up", m.status_len) == 0);
 	cr_expect_str_eq(from.sun_path, wrk_path, "sent from the worker's own socket");
 
+	cr_expect_not(m.fields & VIGIL_F_WATCHDOG_USEC, "no timeout asked for");
+
 	vigil_client_set_status(c, NULL);
+	cr_assert_eq(vigil_client_set_timeout(c, 3000000), 0, "a timeout, at any time");
 	cr_assert_eq(vigil_client_heartbeat(c), 0);
 	sup_recv(&m, buf, sizeof(buf), &from, &fromlen);
 	cr_expect_eq(m.seq, 2);
 	cr_expect_not(m.fields & VIGIL_F_STATUS, "status cleared");
+	cr_expect(m.fields & VIGIL_F_WATCHDOG_USEC, "the timeout goes with the heartbeat");
+	cr_expect_eq(m.watchdog_usec, 3000000);
 	cr_expect_eq(vigil_client_seq(c), 2);
 
 	cr_assert_eq(vigil_client_stopping(c), 0);

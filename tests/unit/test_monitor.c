@@ -324,3 +324,46 @@ Test(monitor, a_second_live_process_is_a_rival_not_a_restart)
 	cr_expect_eq(find("solo")->core.pid, me);
 	cr_expect_eq(find("solo")->core.restarts, 1);
 }
+
+/*
+ * sd_notify's keys that ask nothing of us are quiet (no invalid count, no
+ * worker); ignored lines are counted; a nameless ping whose sender's cgroup
+ * cannot be read is no_cgroup, not no_worker.
+ */
+Test(monitor, quiet_keys_ignored_lines_and_unreadable_cgroups)
+{
+	struct vigil_msg m = {.fields = VIGIL_F_MAINPID | VIGIL_F_ERRNO | VIGIL_F_WORKER,
+			      .ignored = 3};
+	snprintf(m.worker, sizeof(m.worker), "web");
+	struct monitor_sender from = {.has_creds = 1, .pidfd = -1, .pid = 42};
+	monitor_message(&sv, &m, &from, T0, T0);
+	cr_expect_eq(sv.counters.invalid[VIGIL_WIRE_NO_MESSAGE], 0, "MAINPID=, ERRNO= refused");
+	cr_expect_eq(sv.counters.ignored_lines, 3);
+	cr_expect_eq(sv.registry.count, 0);
+	/* No WORKER=, from a pid no process has (above pid_max): its cgroup cannot be read. */
+	struct vigil_msg ping = {.fields = VIGIL_F_WATCHDOG};
+	struct monitor_sender gone = {.has_creds = 1, .pidfd = -1, .pid = 4194304 + 7};
+	monitor_message(&sv, &ping, &gone, T0, T0);
+	cr_expect_eq(sv.counters.invalid[VIGIL_WIRE_NO_CGROUP], 1);
+	cr_expect_eq(sv.counters.invalid[VIGIL_WIRE_NO_WORKER], 0);
+}
+
+/* WATCHDOG_USEC=0: unwatched, no timer; WATCHDOG_USEC=N: alive, armed from the last heartbeat. */
+Test(monitor, watchdog_usec_0_unwatches_and_n_watches_again)
+{
+	heartbeat("web", 42, 1, T0);
+	struct vigil_msg m = {.fields = VIGIL_F_WORKER | VIGIL_F_WATCHDOG_USEC, .watchdog_usec = 0};
+	snprintf(m.worker, sizeof(m.worker), "web");
+	struct monitor_sender from = {.has_creds = 1, .pidfd = -1, .pid = 42};
+	monitor_message(&sv, &m, &from, T0 + 100 * MS, T0 + 100 * MS);
+	cr_expect_eq(find("web")->core.state, WORKER_UNWATCHED);
+	cr_expect_not(event_pending(find("web")->timer, EV_TIMEOUT, NULL), "still armed");
+	cr_expect_eq(sv.by_state[WORKER_UNWATCHED], 1);
+	cr_expect_eq(sv.by_state[WORKER_ALIVE], 0);
+	m.watchdog_usec = 2000 * MS;
+	monitor_message(&sv, &m, &from, T0 + 200 * MS, T0 + 200 * MS);
+	cr_expect_eq(find("web")->core.state, WORKER_ALIVE);
+	cr_expect_eq(find("web")->core.timeout, 2000 * MS);
+	cr_expect_eq(find("web")->core.due, T0 + 2000 * MS, "from its last heartbeat");
+	cr_expect(event_pending(find("web")->timer, EV_TIMEOUT, NULL), "not armed");
+}

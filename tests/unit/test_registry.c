@@ -467,14 +467,28 @@ Test(registry, address_kept_to_size)
 	cr_expect_eq(memcmp(w->addr->sun_path, "\0abs\0x", 6), 0);
 }
 
-/* Peer text is cut to VIGIL_STATUS_TEXT_MAX and kept printable. */
+/* Peer text is cut to VIGIL_STATUS_TEXT_MAX; valid UTF-8 kept, control and invalid bytes '?'. */
 Test(registry, status_is_cut_and_sanitized)
 {
 	struct worker *w = add("web-1");
 	char longtext[VIGIL_STATUS_TEXT_MAX + 50];
 
 	cr_assert_eq(registry_set_status(w, "ok\x1b[2J\x7f\xc3\xa9!", 10), 0);
-	cr_expect_str_eq(w->status, "ok?[2J??" "?!"); /* split: no trigraph */
+	cr_expect_str_eq(w->status, "ok?[2J?\xc3\xa9!", "'%s'", w->status);
+	/* café ☕, as a program would write it. */
+	static const char cafe[] = "caf\xc3\xa9 " "\xe2\x98\x95";
+	cr_assert_eq(registry_set_status(w, cafe, strlen(cafe)), 0);
+	cr_expect_str_eq(w->status, cafe, "'%s'", w->status);
+	/* Invalid: a stray continuation, an overlong '/', a surrogate, a cut sequence, a C1 control. */
+	static const char bad[] = "a\x80" "b\xc0\xaf" "c\xed\xa0\x80" "d\xc2\x9b" "e\xe2\x98";
+	cr_assert_eq(registry_set_status(w, bad, strlen(bad)), 0);
+	cr_expect_str_eq(w->status, "a?b??c???d?e?" "?", "'%s'", w->status);
+	/* Cut at the limit, never inside a character. */
+	memset(longtext, 'x', sizeof(longtext));
+	memcpy(longtext + VIGIL_STATUS_TEXT_MAX - 1, "\xe2\x98\x95", 3);
+	cr_assert_eq(registry_set_status(w, longtext, sizeof(longtext)), 0);
+	cr_expect_eq(strlen(w->status), VIGIL_STATUS_TEXT_MAX - 1, "%zu bytes kept",
+		     strlen(w->status));
 	memset(longtext, 'x', sizeof(longtext));
 	cr_assert_eq(registry_set_status(w, longtext, sizeof(longtext)), 0);
 	cr_expect_eq(strlen(w->status), VIGIL_STATUS_TEXT_MAX);

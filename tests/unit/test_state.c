@@ -625,3 +625,55 @@ Test(state, a_retime_counts_from_the_last_heartbeat)
 	cr_expect_eq(timer(), STATE_ACT_ARM, "the old deadline passes: not due yet");
 	cr_expect_eq(w.timeouts, 0);
 }
+
+/*
+ * WATCHDOG_USEC=0 turns the watchdog off, as systemd does: heartbeats still
+ * count, no timer, a state of its own; WATCHDOG_USEC=N turns it on again,
+ * counted from the last heartbeat; a new pid starts watched.
+ */
+Test(state, unwatched_until_it_asks_again)
+{
+	beat(42, 1);
+	now += 100 * MS;
+	unsigned act = event_now(STATE_EV_UNWATCH);
+	cr_expect_eq(act, STATE_ACT_UNWATCHED | STATE_ACT_DISARM, "actions 0x%x", act);
+	cr_expect_eq(w.state, WORKER_UNWATCHED);
+	cr_expect_str_eq(state_name(&w, now), "unwatched");
+	now += 10 * TIMEOUT;
+	cr_expect_eq(timer(), STATE_ACT_DISARM, "no timeout while unwatched");
+	cr_expect_eq(w.timeouts, 0);
+	act = beat(42, 2);
+	cr_expect_eq(act, STATE_ACT_DISARM, "a heartbeat is counted, not timed: 0x%x", act);
+	cr_expect_eq(w.state, WORKER_UNWATCHED);
+	cr_expect_eq(w.heartbeats, 2);
+	cr_expect_eq(w.last_seq, 2);
+	uint64_t hb = now;
+	now += 100 * MS;
+	cr_expect_eq(event_now(STATE_EV_RETIME), 0, "a new timeout alone does not re-arm it");
+	act = event_now(STATE_EV_WATCH);
+	cr_expect_eq(act, STATE_ACT_WATCHED | STATE_ACT_ARM, "actions 0x%x", act);
+	cr_expect_eq(w.state, WORKER_ALIVE);
+	cr_expect_eq(w.due, hb + TIMEOUT, "from the last heartbeat");
+	cr_expect_eq(event_now(STATE_EV_WATCH), 0, "already watched: nothing");
+	/* Off again, then a new process behind the name: watched, a restart. */
+	event_now(STATE_EV_UNWATCH);
+	act = beat(43, 1);
+	cr_expect(act & STATE_ACT_RESTARTED, "actions 0x%x", act);
+	cr_expect(act & STATE_ACT_ARM, "actions 0x%x", act);
+	cr_expect_eq(w.state, WORKER_ALIVE);
+	/* A stopped or new worker is not turned off; an exit is still reported. */
+	stopping(43);
+	cr_expect_eq(event_now(STATE_EV_UNWATCH), 0);
+	cr_expect_eq(w.state, WORKER_STOPPED);
+	beat(43, 2);
+	event_now(STATE_EV_UNWATCH);
+	cr_expect_eq(event_now(STATE_EV_EXITED), STATE_ACT_EXITED);
+}
+
+Test(state, none_does_nothing)
+{
+	beat(42, 1);
+	struct worker_core before = w;
+	cr_expect_eq(event_now(STATE_EV_NONE), 0);
+	cr_expect_eq(memcmp(&before, &w, sizeof(w)), 0);
+}

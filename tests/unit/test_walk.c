@@ -21,12 +21,6 @@
 static struct registry r;
 static int clock_calls;
 
-static uint64_t
-clock_zero(void)
-{
-	return 0;
-}
-
 /* Every look at the clock finds the slice over. */
 static uint64_t
 clock_late(void)
@@ -35,7 +29,6 @@ clock_late(void)
 	return UINT64_MAX;
 }
 
-static const struct slice whole = {.clock = clock_zero, .deadline = UINT64_MAX};
 static const struct slice thin = {.clock = clock_late, .deadline = 1};
 
 static void
@@ -78,6 +71,8 @@ Test(walk, thin_slices_still_hand_out_every_worker_in_name_order)
 	while (!walk_prepare(&w, &thin))
 		steps++;
 	cr_expect_gt(steps, 100, "a walk of 3000 in %zu steps: not sliced", steps);
+	/* A step that found its slice over at its first look at the clock ended there. */
+	cr_expect_eq(clock_calls, (int)steps, "%d clock reads in %zu steps", clock_calls, steps);
 	char prev[VIGIL_NAME_MAX + 1] = "";
 	size_t n = 0;
 	for (struct worker *x; (x = walk_next(&w)) != NULL; n++) {
@@ -97,7 +92,7 @@ Test(walk, workers_removed_mid_walk_are_skipped_and_freed_at_its_end)
 
 	add_workers(500);
 	cr_assert_eq(walk_start(&w, &r), 0);
-	cr_assert_eq(walk_prepare(&w, &whole), 1);
+	cr_assert_eq(walk_prepare(&w, &slice_whole), 1);
 	/* Gone after the snapshot: the even ones. */
 	for (size_t k = 0; k < 500; k += 2) {
 		char name[32];
@@ -144,7 +139,7 @@ Test(walk, a_status_document_in_a_thousand_slices_is_the_one_made_at_once)
 	size_t steps_whole, steps_thin;
 
 	add_workers(2000);
-	char *a = render_status(&whole, &steps_whole);
+	char *a = render_status(&slice_whole, &steps_whole);
 	char *b = render_status(&thin, &steps_thin);
 	cr_expect_eq(steps_whole, 0);
 	cr_expect_gt(steps_thin, 250, "only %zu slices", steps_thin);
@@ -169,7 +164,8 @@ Test(walk, a_slice_stops_at_its_byte_cap)
 {
 	struct statusdoc d;
 	struct statusdoc_input in = {.now = 5000000, .version = "x"};
-	struct slice capped = {.clock = clock_zero, .deadline = UINT64_MAX, .max_bytes = 4096};
+	struct slice capped = slice_whole;
+	capped.max_bytes = 4096;
 	struct evbuffer *out = evbuffer_new();
 	size_t parts = 0;
 	int rc;

@@ -391,25 +391,6 @@ ParameterizedTestParameters(wire_reject, rejects)
 	    {"HEARTBEAT=1\0\nWORKER=a", 21, VIGIL_WIRE_NUL, 0, ""},
 	    {"HEARTBEAT=1\nWORKER=a\n\0", 22, VIGIL_WIRE_NUL, 0, ""},
 	    {"\0", 1, VIGIL_WIRE_NUL, 0, ""},
-	    /* Empty lines: only one final newline is allowed. */
-	    {"\n", 0, VIGIL_WIRE_EMPTY_LINE, 1, ""},
-	    {"HEARTBEAT=1\n\nWORKER=a\n", 0, VIGIL_WIRE_EMPTY_LINE, 2, ""},
-	    {"\nHEARTBEAT=1", 0, VIGIL_WIRE_EMPTY_LINE, 1, ""},
-	    {"HEARTBEAT=1\nWORKER=a\n\n", 0, VIGIL_WIRE_EMPTY_LINE, 3, ""},
-	    /* No '=': the key named is the whole line. */
-	    {"HEARTBEAT", 0, VIGIL_WIRE_NO_EQUALS, 1, "HEARTBEAT"},
-	    {"HEARTBEAT=1\nWORKER\n", 0, VIGIL_WIRE_NO_EQUALS, 2, "WORKER"},
-	    /* Keys must be [A-Z][A-Z0-9_]*. */
-	    {"heartbeat=1", 0, VIGIL_WIRE_BAD_KEY, 1, "heartbeat"},
-	    {"Heartbeat=1", 0, VIGIL_WIRE_BAD_KEY, 1, "Heartbeat"},
-	    {"HEARTBEAT=1\n1SEQ=1", 0, VIGIL_WIRE_BAD_KEY, 2, "1SEQ"},
-	    {"_SEQ=1", 0, VIGIL_WIRE_BAD_KEY, 1, "_SEQ"},
-	    {"=1", 0, VIGIL_WIRE_BAD_KEY, 1, ""},
-	    {"HEARTBEAT=1\n=", 0, VIGIL_WIRE_BAD_KEY, 2, ""},
-	    {"HEART BEAT=1", 0, VIGIL_WIRE_BAD_KEY, 1, "HEART BEAT"},
-	    {" HEARTBEAT=1", 0, VIGIL_WIRE_BAD_KEY, 1, " HEARTBEAT"},
-	    {"HEARTBEAT =1", 0, VIGIL_WIRE_BAD_KEY, 1, "HEARTBEAT "},
-	    {"WORK-ER=a", 0, VIGIL_WIRE_BAD_KEY, 1, "WORK-ER"},
 	    /* Flags take exactly "1". */
 	    {"HEARTBEAT=2", 0, VIGIL_WIRE_BAD_VALUE, 1, "HEARTBEAT"},
 	    {"HEARTBEAT=", 0, VIGIL_WIRE_BAD_VALUE, 1, "HEARTBEAT"},
@@ -449,15 +430,18 @@ ParameterizedTestParameters(wire_reject, rejects)
 	    {"WORKER=a b", 0, VIGIL_WIRE_BAD_VALUE, 1, "WORKER"},
 	    {"WORKER=caf\xc3\xa9", 0, VIGIL_WIRE_BAD_VALUE, 1, "WORKER"},
 	    {"WORKER=" NAME65, 0, VIGIL_WIRE_BAD_VALUE, 1, "WORKER"},
-	    /* A known key given twice, even with the same value. */
-	    {"HEARTBEAT=1\nWORKER=a\nHEARTBEAT=1", 0, VIGIL_WIRE_DUPLICATE, 3, "HEARTBEAT"},
-	    {"SEQ=1\nSEQ=1\n", 0, VIGIL_WIRE_DUPLICATE, 2, "SEQ"},
-	    {"WORKER=a\nWORKER=b", 0, VIGIL_WIRE_DUPLICATE, 2, "WORKER"},
-	    {"STATUS=a\nSTATUS=b", 0, VIGIL_WIRE_DUPLICATE, 2, "STATUS"},
-	    {"WATCHDOG=1\nWATCHDOG=trigger", 0, VIGIL_WIRE_DUPLICATE, 2, "WATCHDOG"},
+	    /* sd_notify's keys that vigil does not act on are still checked. */
+	    {"MAINPID=abc", 0, VIGIL_WIRE_BAD_VALUE, 1, "MAINPID"},
+	    {"WATCHDOG=1\nERRNO=-1", 0, VIGIL_WIRE_BAD_VALUE, 2, "ERRNO"},
+	    {"EXTEND_TIMEOUT_USEC=1s", 0, VIGIL_WIRE_BAD_VALUE, 1, "EXTEND_TIMEOUT_USEC"},
+	    {"RELOADING=yes", 0, VIGIL_WIRE_BAD_VALUE, 1, "RELOADING"},
+	    {"FDSTORE=0", 0, VIGIL_WIRE_BAD_VALUE, 1, "FDSTORE"},
+	    {"FDPOLL=1", 0, VIGIL_WIRE_BAD_VALUE, 1, "FDPOLL"},
+	    {"MONOTONIC_USEC=", 0, VIGIL_WIRE_BAD_VALUE, 1, "MONOTONIC_USEC"},
 	    /* The first problem is the one reported. */
 	    {"SEQ=x\nheartbeat=1", 0, VIGIL_WIRE_BAD_VALUE, 1, "SEQ"},
-	    {"HEARTBEAT=1\nhb\nSEQ=x", 0, VIGIL_WIRE_NO_EQUALS, 2, "hb"},
+	    /* An ignored line before it does not hide a bad value. */
+	    {"HEARTBEAT=1\nhb\nSEQ=x", 0, VIGIL_WIRE_BAD_VALUE, 3, "SEQ"},
 	};
 
 	return cr_make_param_array(struct reject_case, cases, ARRAY_LEN(cases));
@@ -478,16 +462,127 @@ ParameterizedTest(struct reject_case *c, wire_reject, rejects)
 			 werr.key, c->key);
 }
 
-Test(wire_reject, long_key_is_truncated_in_error)
+/* ---- ignored lines: as systemd does, a line is ignored and the rest of the datagram counts ---- */
+
+struct ignore_case {
+	char in[CASE_MAX];
+	uint32_t fields;  /* what the rest of the datagram carries */
+	unsigned ignored; /* lines ignored */
+	unsigned line;    /* the first of them */
+	enum vigil_wire_skip why;
+};
+
+ParameterizedTestParameters(wire_ignore, ignores)
+{
+	static struct ignore_case cases[] = {
+	    /* The example: nothing but the WATCHDOG=1 counts, and it does. */
+	    {"WATCHDOG=1\nX_FOO=1\nnonsense\nx_debug=1\n", VIGIL_F_WATCHDOG | VIGIL_F_X, 2, 3,
+	     VIGIL_SKIP_NO_EQUALS},
+	    /* Empty lines: one final newline is the optional end, any other is a line. */
+	    {"\n", 0, 1, 1, VIGIL_SKIP_EMPTY_LINE},
+	    {"HEARTBEAT=1\n\nWORKER=a\n", VIGIL_F_HEARTBEAT | VIGIL_F_WORKER, 1, 2,
+	     VIGIL_SKIP_EMPTY_LINE},
+	    {"\nHEARTBEAT=1", VIGIL_F_HEARTBEAT, 1, 1, VIGIL_SKIP_EMPTY_LINE},
+	    {"HEARTBEAT=1\nWORKER=a\n\n", VIGIL_F_HEARTBEAT | VIGIL_F_WORKER, 1, 3,
+	     VIGIL_SKIP_EMPTY_LINE},
+	    /* No '='. */
+	    {"HEARTBEAT", 0, 1, 1, VIGIL_SKIP_NO_EQUALS},
+	    {"HEARTBEAT=1\nWORKER\n", VIGIL_F_HEARTBEAT, 1, 2, VIGIL_SKIP_NO_EQUALS},
+	    /* Keys must be [A-Z][A-Z0-9_]*. */
+	    {"heartbeat=1", 0, 1, 1, VIGIL_SKIP_BAD_KEY},
+	    {"Heartbeat=1\nWATCHDOG=1", VIGIL_F_WATCHDOG, 1, 1, VIGIL_SKIP_BAD_KEY},
+	    {"HEARTBEAT=1\n1SEQ=1", VIGIL_F_HEARTBEAT, 1, 2, VIGIL_SKIP_BAD_KEY},
+	    {"_SEQ=1", 0, 1, 1, VIGIL_SKIP_BAD_KEY},
+	    {"=1", 0, 1, 1, VIGIL_SKIP_BAD_KEY},
+	    {"HEARTBEAT=1\n=", VIGIL_F_HEARTBEAT, 1, 2, VIGIL_SKIP_BAD_KEY},
+	    {"HEART BEAT=1", 0, 1, 1, VIGIL_SKIP_BAD_KEY},
+	    {" HEARTBEAT=1", 0, 1, 1, VIGIL_SKIP_BAD_KEY},
+	    {"HEARTBEAT =1", 0, 1, 1, VIGIL_SKIP_BAD_KEY},
+	    {"WORK-ER=a", 0, 1, 1, VIGIL_SKIP_BAD_KEY},
+	    /* A known key given again: the first one counts (systemd reads the first match). */
+	    {"HEARTBEAT=1\nWORKER=a\nHEARTBEAT=1", VIGIL_F_HEARTBEAT | VIGIL_F_WORKER, 1, 3,
+	     VIGIL_SKIP_DUPLICATE},
+	    {"SEQ=1\nSEQ=1\n", VIGIL_F_SEQ, 1, 2, VIGIL_SKIP_DUPLICATE},
+	    {"WATCHDOG=1\nWATCHDOG=trigger", VIGIL_F_WATCHDOG, 1, 2, VIGIL_SKIP_DUPLICATE},
+	    /* Unknown keys are counted; X_* keys are sd_notify's own and are not. */
+	    {"FOO_BAR=x\nHEARTBEAT=1\nWORKER=a", VIGIL_F_HEARTBEAT | VIGIL_F_WORKER, 1, 1,
+	     VIGIL_SKIP_UNKNOWN_KEY},
+	    {"FOO=1\nFOO=2", 0, 2, 1, VIGIL_SKIP_UNKNOWN_KEY},
+	    {"HEARTBEAT_X=yes\nSEQ_=-1\nXSEQ=abc", 0, 3, 1, VIGIL_SKIP_UNKNOWN_KEY},
+	    {"X_A=1\nX_A=2\nX_B=", VIGIL_F_X, 0, 0, VIGIL_SKIP_NONE},
+	    {"X_=1", 0, 1, 1, VIGIL_SKIP_UNKNOWN_KEY},
+	};
+
+	return cr_make_param_array(struct ignore_case, cases, ARRAY_LEN(cases));
+}
+
+TestSuite(wire_ignore, .init = poison);
+
+ParameterizedTest(struct ignore_case *c, wire_ignore, ignores)
+{
+	const char *in = show(c->in, strlen(c->in));
+
+	cr_assert_eq(decode_str(c->in), 0, "decode(\"%s\") rejected: %s", in, why());
+	cr_expect_eq(msg.fields, c->fields, "decode(\"%s\"): fields 0x%x, expected 0x%x", in,
+		     (unsigned)msg.fields, (unsigned)c->fields);
+	cr_expect_eq(msg.ignored, c->ignored, "decode(\"%s\"): %u lines ignored, expected %u", in,
+		     (unsigned)msg.ignored, c->ignored);
+	cr_expect_eq(msg.ignored_line, c->line, "decode(\"%s\"): first ignored line %u, not %u",
+		     in, (unsigned)msg.ignored_line, c->line);
+	cr_expect_eq(msg.ignored_why, c->why, "decode(\"%s\"): ignored as \"%s\", not \"%s\"", in,
+		     vigil_wire_skip_name((enum vigil_wire_skip)msg.ignored_why),
+		     vigil_wire_skip_name(c->why));
+}
+
+Test(wire_ignore, a_long_bad_key_is_one_ignored_line)
 {
 	char in[200];
 
 	memset(in, 'k', 100);
-	memcpy(in + 100, "=1", 3);
-	cr_assert_eq(decode_str(in), -1, "a 100-character lowercase key was accepted");
-	cr_expect_eq(werr.code, VIGIL_WIRE_BAD_KEY, "code %s", vigil_wire_strerror(werr.code));
-	cr_expect_eq(strlen(werr.key), VIGIL_NAME_MAX, "key of %zu characters", strlen(werr.key));
-	cr_expect_eq(strspn(werr.key, "k"), VIGIL_NAME_MAX, "key \"%s\"", werr.key);
+	memcpy(in + 100, "=1\nWATCHDOG=1", 14);
+	cr_assert_eq(decode_str(in), 0, "rejected: %s", why());
+	cr_expect_eq(msg.fields, VIGIL_F_WATCHDOG);
+	cr_expect_eq(msg.ignored, 1);
+	cr_expect_eq(msg.ignored_why, VIGIL_SKIP_BAD_KEY);
+}
+
+Test(wire_ignore, skip_names_are_distinct)
+{
+	for (int a = 0; a <= VIGIL_SKIP_UNKNOWN_KEY; a++)
+		for (int b = 0; b < a; b++)
+			cr_expect_str_neq(vigil_wire_skip_name((enum vigil_wire_skip)a),
+					  vigil_wire_skip_name((enum vigil_wire_skip)b));
+	cr_expect_str_eq(vigil_wire_skip_name((enum vigil_wire_skip)99), "unknown");
+}
+
+/* Every sd_notify key of sd_notify(3) that vigil does not act on: accepted quietly. */
+Test(wire_kind, sd_notify_keys_are_quiet)
+{
+	static const char *const quiet[] = {
+	    "MAINPID=4711", "ERRNO=2", "BUSERROR=org.freedesktop.DBus.Error.TimedOut",
+	    "EXTEND_TIMEOUT_USEC=5000000", "RELOADING=1", "MONOTONIC_USEC=123456789",
+	    "FDSTORE=1", "FDSTOREREMOVE=1", "FDNAME=listen", "FDPOLL=0", "NOTIFYACCESS=all",
+	    "EXIT_STATUS=3", "X_MY_APP=anything at all",
+	    "MAINPID=1\nERRNO=5\nRELOADING=1\nMONOTONIC_USEC=1",
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(quiet); i++) {
+		cr_assert_eq(decode_str(quiet[i]), 0, "decode(\"%s\") rejected: %s",
+			     show(quiet[i], strlen(quiet[i])), why());
+		cr_expect_eq(msg.ignored, 0, "decode(\"%s\"): %u lines ignored",
+			     show(quiet[i], strlen(quiet[i])), (unsigned)msg.ignored);
+		cr_expect_eq(vigil_wire_kind(&msg), VIGIL_MSG_QUIET, "kind of \"%s\" is %d",
+			     show(quiet[i], strlen(quiet[i])), (int)vigil_wire_kind(&msg));
+	}
+	/* With a verb, the verb decides. */
+	cr_assert_eq(decode_str("MAINPID=1\nWATCHDOG=1"), 0);
+	cr_expect_eq(vigil_wire_kind(&msg), VIGIL_MSG_HEARTBEAT);
+	cr_assert_eq(decode_str("RELOADING=1\nSTATUS=reloading"), 0);
+	cr_expect_eq(vigil_wire_kind(&msg), VIGIL_MSG_UPDATE);
+	/* Read, never written: encoding leaves them out. */
+	char out[64];
+	cr_assert_eq(decode_str("MAINPID=1\nRELOADING=1\nWATCHDOG=1\nX_A=1"), 0);
+	cr_expect_eq(vigil_wire_encode(&msg, out, sizeof(out)), (int)strlen("WATCHDOG=1\n"));
 }
 
 /* ---- describe: a log line that names the line and, where it helps, the key ---- */
@@ -503,11 +598,7 @@ ParameterizedTestParameters(wire_describe, names_key_and_line)
 	static struct describe_case cases[] = {
 	    {"WORKER=a\nSEQ=x", 0, {"SEQ", "line 2"}},
 	    {"HEARTBEAT=1\nWORKER=a\nWATCHDOG=yes", 0, {"WATCHDOG", "line 3"}},
-	    {"SEQ=1\nPID=2\nSEQ=3", 0, {"duplicate", "SEQ", "line 3"}},
-	    {"WORKER=a\nWORKER=a", 0, {"WORKER", "line 2"}},
-	    {"HEARTBEAT=1\n\nWORKER=a", 0, {"empty", "line 2"}},
-	    {"HEARTBEAT=1\nWORKER=a\nFOO", 0, {"'='", "line 3"}},
-	    {"HEARTBEAT=1\nhb=1", 0, {"key", "line 2"}},
+	    {"SEQ=1\nPID=2\nMAINPID=x", 0, {"MAINPID", "line 3"}},
 	    {"HEARTBEAT=1\nWORKER=a\0", 21, {"NUL"}},
 	};
 
@@ -572,12 +663,9 @@ Test(wire_strerror, labels_are_the_documented_reasons)
 	    [VIGIL_WIRE_EMPTY] = "empty",
 	    [VIGIL_WIRE_OVERSIZED] = "oversized",
 	    [VIGIL_WIRE_NUL] = "nul_byte",
-	    [VIGIL_WIRE_EMPTY_LINE] = "empty_line",
-	    [VIGIL_WIRE_NO_EQUALS] = "no_equals",
-	    [VIGIL_WIRE_BAD_KEY] = "bad_key",
 	    [VIGIL_WIRE_BAD_VALUE] = "bad_value",
-	    [VIGIL_WIRE_DUPLICATE] = "duplicate_key",
 	    [VIGIL_WIRE_NO_WORKER] = "no_worker",
+	    [VIGIL_WIRE_NO_CGROUP] = "no_cgroup",
 	    [VIGIL_WIRE_NO_MESSAGE] = "no_message",
 	};
 
