@@ -23,6 +23,7 @@ const struct vigil_status_field vigil_status_fields[] = {
     F("timeout_ms", NULL, VIGIL_STATUS_UINT, timeout_ms),
     F("interval_ms", NULL, VIGIL_STATUS_UINT, interval_ms),
     F("uid", NULL, VIGIL_STATUS_UINT, uid),
+    F("conflict_pid", NULL, VIGIL_STATUS_UINT, conflict_pid),
     F("status", "STATUS", VIGIL_STATUS_STR, status),
 };
 const size_t vigil_status_nfields = sizeof(vigil_status_fields) / sizeof(vigil_status_fields[0]);

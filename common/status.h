@@ -29,6 +29,7 @@ struct vigil_status_row {
 	uint64_t timeout_ms;
 	uint64_t interval_ms; /* 0 when the worker did not say */
 	uint64_t uid;         /* who registered the name (the kernel's word) */
+	uint64_t conflict_pid; /* a second live process heartbeating for the name; 0: none */
 	char status[VIGIL_STATUS_TEXT_MAX + 1];
 };
 

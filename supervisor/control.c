@@ -338,8 +338,13 @@ control_dispatch(struct control_client *cl, const struct command *cmd, struct ev
 		return 0;
 	}
 	if (c->privileged && !control_privileged(cl)) {
-		control_error(out, "permission denied: %s changes state, which only root and uid %u "
-				   "may do", c->name, (unsigned)geteuid());
+		if (geteuid() == 0)
+			control_error(out, "permission denied: %s changes state, which only root "
+					   "may do", c->name);
+		else
+			control_error(out, "permission denied: %s changes state, which only root "
+					   "and uid %u (the supervisor's) may do",
+				      c->name, (unsigned)geteuid());
 		return 0;
 	}
 	/* Arguments are worker names: printable, no blanks (command.c saw to that). */

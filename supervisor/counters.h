@@ -24,6 +24,9 @@ struct supervisor_counters {
 	uint64_t signals_sent;               /* --on-timeout signals delivered */
 	uint64_t signals_refused;            /* not sent: the pid is no longer the worker's, or gone */
 	uint64_t exits_unwatched;            /* --detect-exit: workers not watched, no descriptor left */
+	uint64_t helper_pings;               /* from another live process of a name's service (claim.h) */
+	uint64_t conflict_beats;             /* from a rival claimant: counted for no name (claim.h) */
+	uint64_t seq_resets;                 /* SEQ= lower than the last from the same process */
 };
 
 #endif

@@ -17,7 +17,8 @@ static const char *const events_names[SV_EVENT_NTYPES] = {
     [SV_EVENT_FAILED] = "failed",         [SV_EVENT_UNFAILED] = "unfailed",
     [SV_EVENT_SIGNAL] = "signal",         [SV_EVENT_MISSING] = "missing",
     [SV_EVENT_FORGOTTEN] = "forgotten",   [SV_EVENT_UNWATCHED] = "unwatched",
-    [SV_EVENT_WATCHED] = "watched",       [SV_EVENT_RESTORED] = "restored",
+    [SV_EVENT_WATCHED] = "watched",       [SV_EVENT_CONFLICT] = "conflict",
+    [SV_EVENT_RESTORED] = "restored",
 };
 
 const char *
@@ -126,6 +127,8 @@ events_to_json(const struct sv_event *ev)
 		return NULL;
 	if (ev->pid != 0)
 		json_object_set_new(o, "pid", events_uint(ev->pid));
+	if (ev->other_pid != 0)
+		json_object_set_new(o, "other_pid", events_uint(ev->other_pid));
 	json_object_set_new(o, "seq", events_uint(ev->seq));
 	if (ev->type == SV_EVENT_TIMEOUT || ev->type == SV_EVENT_SIGNAL) {
 		json_object_set_new(o, "missed", events_uint(ev->missed));

@@ -33,6 +33,7 @@ enum sv_event_type {
 	SV_EVENT_FORGOTTEN,  /* dropped from the registry (vigilctl forget) */
 	SV_EVENT_UNWATCHED,  /* WATCHDOG_USEC=0: no timeout until it sets one again */
 	SV_EVENT_WATCHED,    /* WATCHDOG_USEC=N after WATCHDOG_USEC=0: watched again */
+	SV_EVENT_CONFLICT,   /* a second live process heartbeats for the name (claim.h) */
 	SV_EVENT_RESTORED,   /* taken over from the snapshot of a previous supervisor (store.h) */
 	SV_EVENT_NTYPES
 };
@@ -43,6 +44,7 @@ struct sv_event {
 	char worker[VIGIL_NAME_MAX + 1];
 	char state[16]; /* the worker's state right after */
 	uint64_t pid;   /* 0: unknown */
+	uint64_t other_pid; /* conflict: the rival; a rival's timeout: the name's own process */
 	uint64_t seq;
 	uint64_t missed;
 	uint64_t silent_ms;

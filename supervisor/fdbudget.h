@@ -20,7 +20,8 @@
 /*
  * Kept free of the budget, at most half the limit: the clients the
  * control plane may hold at once (given by the caller: CONTROL_MAX_CLIENTS,
- * one more accepted only to be refused, HTTP_MAX_CONNECTIONS), a reload's
+ * one more accepted only to be refused, HTTP_MAX_CONNECTIONS, and the
+ * senders' pidfds a batch of datagrams holds, LISTENER_BATCH), a reload's
  * configuration file, and a few for the rest (a hook's /dev/null in the
  * child's copy of the table, /proc/PID/stat before a signal, the journal).
  */

@@ -12,15 +12,20 @@
 
 #include <event2/event.h>
 
+#include "claim.h"
 #include "duration.h"
 #include "listener.h"
 #include "monitor.h"
 #include "supervisor.h"
 
-#define LISTENER_BATCH 64     /* datagrams per recvmmsg */
 #define LISTENER_MAX_BATCHES 8 /* per callback, so timers and control get their turn */
 #define LISTENER_MAX_FDS 8     /* descriptors taken per datagram; the kernel drops the rest */
 #define LISTENER_STEP_USEC 1000 /* the wall clock moved against ours beyond slewing: a step */
+
+/* Linux 6.5 (SO_PASSPIDFD): Debian 12's headers (6.1) do not have it. */
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04
+#endif
 
 /* One received datagram, decoded, waiting for its turn in the batch. */
 struct listener_item {
@@ -36,15 +41,16 @@ struct listener {
 	struct supervisor *sv;
 	struct event *ev;
 	int filled; /* messages the last recvmmsg wrote lengths into, to reset */
+	int passing; /* the kernel passes senders' pidfds (SO_PASSPIDFD is on) */
 	uint64_t last_read; /* monotonic usec of the previous batch: no arrival goes before it */
 	int64_t offset;     /* CLOCK_REALTIME - CLOCK_MONOTONIC then (usec): to see steps */
 	struct mmsghdr msgs[LISTENER_BATCH];
 	struct iovec iov[LISTENER_BATCH];
 	struct sockaddr_un addrs[LISTENER_BATCH];
-	/* In the kernel's order: the arrival stamp, the credentials, then any descriptors. */
+	/* In the kernel's order: the arrival stamp, the credentials, the pidfd, any descriptors. */
 	union {
 		char buf[CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(struct ucred)) +
-			 CMSG_SPACE(LISTENER_MAX_FDS * sizeof(int))];
+			 CMSG_SPACE(sizeof(int)) + CMSG_SPACE(LISTENER_MAX_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} cmsg[LISTENER_BATCH];
 	struct listener_item items[LISTENER_BATCH];
@@ -117,6 +123,11 @@ listener_control(struct msghdr *mh, struct monitor_sender *from, uint64_t *stamp
 			from->pid = uc.pid > 0 ? (uint64_t)uc.pid : 0;
 			from->uid = uc.uid;
 			from->gid = uc.gid;
+		} else if (c->cmsg_type == SCM_PIDFD && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			/* Negative: the kernel could not make one (the sender was reaped). */
+			int fd;
+			memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+			from->pidfd = fd >= 0 ? fd : -1;
 		} else if (c->cmsg_type == SCM_RIGHTS) {
 			fds = 1;
 		}
@@ -152,7 +163,8 @@ listener_decode(struct listener_item *it, struct mmsghdr *mm, const struct liste
 	size_t len = mm->msg_len;
 	uint64_t stamp_us;
 
-	it->from = (struct monitor_sender){.addr = mh->msg_name, .addrlen = mh->msg_namelen};
+	it->from = (struct monitor_sender){.addr = mh->msg_name, .addrlen = mh->msg_namelen,
+					   .pidfd = -1};
 	it->has_fds = listener_control(mh, &it->from, &stamp_us);
 	it->now = listener_arrival(ck, stamp_us);
 	if (mh->msg_flags & MSG_TRUNC)
@@ -187,6 +199,9 @@ listener_batch(struct listener *l, int n, const struct listener_clock *ck)
 			monitor_message(sv, &it->m, &it->from, it->now, ck->mono);
 		else
 			monitor_invalid(sv, &it->err, it->now);
+		/* A worker that must be held by its pidfd took a copy (claim.h); no other stays. */
+		if (it->from.pidfd != -1)
+			close(it->from.pidfd);
 	}
 }
 
@@ -233,6 +248,23 @@ listener_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (n < LISTENER_BATCH)
 			return;
 	}
+}
+
+void
+listener_update_pidfds(struct listener *l)
+{
+	struct supervisor *sv = l->sv;
+	int want = sv->pidfds && monitor_wants_pidfds(sv);
+
+	if (want == l->passing)
+		return;
+	if (claim_pass_pidfds(sv->hb_sock.fd, want) == -1) {
+		log_warn("cannot turn %s SO_PASSPIDFD on %s", want ? "on" : "off", sv->socket_name);
+		return;
+	}
+	l->passing = want;
+	log_info("senders' pidfds with datagrams: %s", want ? "on (a policy signals, or --detect-exit)"
+							  : "off (no policy signals)");
 }
 
 /* monitor_io: read what the socket holds now. */
@@ -299,6 +331,22 @@ listener_start(struct supervisor *sv, char *err, size_t errlen)
 		free(l);
 		return NULL;
 	}
+	/*
+	 * The sender's identity for signals and exit watches: a pidfd the
+	 * kernel passes with each datagram (SCM_PIDFD, Linux 6.5), which names
+	 * the process that sent it even once its pid is reused; else start
+	 * times against arrival times (claim.h).
+	 */
+	sv->pidfds = sv->set->identity != IDENTITY_START_TIME &&
+		     claim_pass_pidfds(sv->hb_sock.fd, 1) == 0;
+	if (sv->set->identity == IDENTITY_PIDFD && !sv->pidfds) {
+		snprintf(err, errlen, "--identity pidfd: the kernel gives no pidfds with datagrams "
+				      "(SO_PASSPIDFD needs Linux 6.5): %s", strerror(errno));
+		free(l);
+		return NULL;
+	}
+	l->passing = sv->pidfds;
+	listener_update_pidfds(l);
 	l->last_read = vigil_now_usec();
 	l->offset = (int64_t)(listener_realtime() - l->last_read);
 	l->ev = event_new(sv->base, sv->hb_sock.fd, EV_READ | EV_PERSIST, listener_read_cb, l);

@@ -135,6 +135,7 @@ main(int argc, char **argv)
 	    .ctl_sock = {.fd = -1},
 	    .rl_timeouts = {.burst = SUPERVISOR_TIMEOUT_LOG_BURST},
 	    .rl_restart = {.burst = SUPERVISOR_TIMEOUT_LOG_BURST},
+	    .rl_registered = {.burst = SUPERVISOR_TIMEOUT_LOG_BURST},
 	};
 	struct options_cli cli;
 	struct config *conf;
@@ -160,6 +161,13 @@ main(int argc, char **argv)
 	}
 	sv.cli = &cli;
 	reload_start(&sv, conf);
+	/*
+	 * Run from "/": hooks inherit our working directory, which must not be
+	 * where we were started (a mount kept busy, a user's home). Every path
+	 * given was made absolute against it (options_absolute).
+	 */
+	if (chdir("/") == -1)
+		fatal("cannot change directory to /");
 	status = 1;
 	log_init("vigil-supervisor", conf->set.log_level);
 	log_libevent();
@@ -179,7 +187,7 @@ main(int argc, char **argv)
 	event_config_free(cfg);
 	ctimeout_init(&sv.ctimeouts, sv.base);
 	/* As many descriptors as we may have; a pidfd per worker within the budget. */
-	fdbudget_keep(CONTROL_MAX_CLIENTS + 1 + HTTP_MAX_CONNECTIONS);
+	fdbudget_keep(CONTROL_MAX_CLIENTS + 1 + HTTP_MAX_CONNECTIONS + LISTENER_BATCH);
 	fdbudget_init(sv.set->detect_exit ? sv.set->max_workers : 0);
 	if ((sv.hooks = hooks_new(sv.base, sv.set->hook_timeout)) == NULL)
 		fatalx("cannot set up hooks (SIGCHLD)");
@@ -236,6 +244,15 @@ main(int argc, char **argv)
 		 sv.socket_name, sv.hb_sock.path[0] == '\0' ? " (from systemd)" : "",
 		 sv.set->control_path, d, policy, limit,
 		 sv.set->detect_exit ? ", detecting exits" : "", who);
+	if (sv.pidfds)
+		log_info("sender identity: pidfds from the kernel (SCM_PIDFD), taken with the "
+			 "datagrams while a policy signals or --detect-exit watches: a signal or an "
+			 "exit watch reaches only the process that sent the heartbeats");
+	else
+		log_info("sender identity: start times (%s): a pid whose process started after its "
+			 "datagram arrived is never acted on",
+			 sv.set->identity == IDENTITY_START_TIME ? "--identity start-time"
+								  : "the kernel gives no SCM_PIDFD");
 	/*
 	 * What the previous supervisor knew, before the first heartbeat is read
 	 * and before the expected workers it already had are added as missing.

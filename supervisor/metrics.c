@@ -67,6 +67,15 @@ static const struct metrics_counter {
     {"vigil_exits_unwatched_total",
      "Workers not watched for their exit (--detect-exit): the descriptor budget was spent.",
      offsetof(struct supervisor_counters, exits_unwatched)},
+    {"vigil_helper_pings_total",
+     "Messages from a helper of a name's service (another live process of its unit), counted "
+     "for the name with its main process's pid.",
+     offsetof(struct supervisor_counters, helper_pings)},
+    {"vigil_conflict_heartbeats_total",
+     "Heartbeats from a rival claimant: a second live process for a name, counted for none.",
+     offsetof(struct supervisor_counters, conflict_beats)},
+    {"vigil_seq_resets_total", "Heartbeats whose SEQ= went back for the same process.",
+     offsetof(struct supervisor_counters, seq_resets)},
 };
 #define METRICS_NCOUNTERS (sizeof(metrics_counters) / sizeof(metrics_counters[0]))
 

@@ -17,6 +17,7 @@
 
 #include <event2/event.h>
 
+#include "claim.h"
 #include "config.h"
 #include "duration.h"
 #include "events.h"
@@ -30,6 +31,9 @@
 #define MONITOR_TIMER_PRIORITY 1 /* below the sockets: drain heartbeats before judging */
 
 static void monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event *ev);
+static void monitor_exit_cb(evutil_socket_t fd, short what, void *arg);
+static void monitor_rival_cb(evutil_socket_t fd, short what, void *arg);
+static const struct policy *monitor_policy(const struct supervisor *sv, const struct worker *w);
 
 /*
  * The supervisor the timer and exit callbacks act for: there is one per
@@ -47,6 +51,52 @@ static void monitor_event(struct supervisor *sv, enum sv_event_type type, const 
 			  uint64_t now, int sig, struct log_ratelimit *rl, enum log_level level,
 			  const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 
+/*
+ * The same about another process than w's own (pid, a rival claimant), with
+ * w's process as other_pid; rl as above.
+ */
+static void monitor_event_of(struct supervisor *sv, enum sv_event_type type, const struct worker *w,
+			     uint64_t pid, uint64_t other_pid, uint64_t now,
+			     struct log_ratelimit *rl, enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 9, 10)));
+
+static void
+monitor_event_va(struct supervisor *sv, struct sv_event *ev, const struct worker *w, uint64_t now,
+		 struct log_ratelimit *rl, enum log_level level, const char *fmt, va_list ap)
+{
+	const struct worker_core *c = &w->core;
+	struct log_fields f = {.worker = w->name, .event = events_name(ev->type), .pid = ev->pid,
+			       .missed = ev->type == SV_EVENT_TIMEOUT ? ev->missed : 0};
+	struct timespec ts;
+	char msg[900];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ev->time_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	snprintf(ev->worker, sizeof(ev->worker), "%s", w->name);
+	snprintf(ev->state, sizeof(ev->state), "%s", state_name(c, now));
+	events_add(&sv->events, ev);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_fields(rl, now, level, &f, "%s", msg);
+}
+
+static void
+monitor_event_of(struct supervisor *sv, enum sv_event_type type, const struct worker *w,
+		 uint64_t pid, uint64_t other_pid, uint64_t now, struct log_ratelimit *rl,
+		 enum log_level level, const char *fmt, ...)
+{
+	struct sv_event ev = {.type = type, .pid = pid, .other_pid = other_pid,
+			      .seq = w->core.last_seq, .missed = type == SV_EVENT_TIMEOUT};
+	const struct worker_claim *cl = w->claim;
+	va_list ap;
+
+	/* The silence of the process the event is about: the rival's own, or the name's. */
+	uint64_t last = cl != NULL && cl->rival_pid == pid ? cl->rival_last_hb : w->core.last_hb;
+	ev.silent_ms = last != 0 && now > last ? (now - last) / 1000 : 0;
+	va_start(ap, fmt);
+	monitor_event_va(sv, &ev, w, now, rl, level, fmt, ap);
+	va_end(ap);
+}
+
 static void
 monitor_event(struct supervisor *sv, enum sv_event_type type, const struct worker *w,
 	      uint64_t now, int sig, struct log_ratelimit *rl, enum log_level level,
@@ -55,23 +105,14 @@ monitor_event(struct supervisor *sv, enum sv_event_type type, const struct worke
 	const struct worker_core *c = &w->core;
 	struct sv_event ev = {.type = type, .pid = c->pid, .seq = c->last_seq,
 			      .missed = c->missed, .sig = sig};
-	struct log_fields f = {.worker = w->name, .event = events_name(type), .pid = c->pid,
-			       .missed = type == SV_EVENT_TIMEOUT ? c->missed : 0};
-	struct timespec ts;
-	char msg[900];
 	va_list ap;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ev.time_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 	ev.silent_ms = c->last_hb != 0 && now > c->last_hb ? (now - c->last_hb) / 1000 : 0;
-	snprintf(ev.worker, sizeof(ev.worker), "%s", w->name);
-	snprintf(ev.state, sizeof(ev.state), "%s", state_name(c, now));
-	events_add(&sv->events, &ev);
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	monitor_event_va(sv, &ev, w, now, rl, level, fmt, ap);
 	va_end(ap);
-	log_fields(rl, now, level, &f, "%s", msg);
 }
+
 
 void
 monitor_invalid(struct supervisor *sv, const struct vigil_wire_error *err, uint64_t now)
@@ -147,19 +188,23 @@ monitor_timer_cb(evutil_socket_t fd, short what, void *arg)
 uint64_t
 monitor_timeout_for(const struct supervisor *sv, const struct worker *w)
 {
+	/* What a peer claims is held to --min-timeout: many names must not buy a spinning loop. */
+	uint64_t floor = sv->set->min_timeout;
 	if (w->watchdog_usec != 0)
-		return w->watchdog_usec;
+		return w->watchdog_usec < floor ? floor : w->watchdog_usec;
 	if (w->conf != NULL && (w->conf->given & CONFIG_W_TIMEOUT))
 		return w->conf->timeout;
 	if (w->phi != NULL) {
 		uint64_t t = phi_timeout(w->phi, w->core.interval, &sv->set->phi);
 		if (t != 0)
-			return t < SUPERVISOR_TIMEOUT_MIN   ? SUPERVISOR_TIMEOUT_MIN
+			return t < floor		    ? floor
 			       : t > SUPERVISOR_TIMEOUT_MAX ? SUPERVISOR_TIMEOUT_MAX
 							    : t;
 	}
 	if (sv->set->timeout != 0)
 		return sv->set->timeout;
+	if (w->core.interval != 0 && SUPERVISOR_INTERVAL_FACTOR * w->core.interval < floor)
+		return floor;
 	if (w->core.interval != 0)
 		return SUPERVISOR_INTERVAL_FACTOR * w->core.interval;
 	return SUPERVISOR_TIMEOUT_FALLBACK;
@@ -182,6 +227,7 @@ monitor_register(struct supervisor *sv, const char *name, uint64_t now)
 		return NULL;
 	}
 	monitor_sv = sv;
+	claim_set_callbacks(monitor_exit_cb, monitor_rival_cb);
 	w->conf = sv->conf != NULL ? config_worker(sv->conf, w->name) : NULL;
 	if (sv->set->phi.threshold != 0 && (w->phi = calloc(1, sizeof(*w->phi))) == NULL) {
 		log_warn("cannot register worker %s", name);
@@ -250,6 +296,97 @@ monitor_name(const struct vigil_msg *m, const struct monitor_sender *from, char 
 	if (identity_name(from->pid, name, cap) == -1)
 		return -2;
 	return (int)strlen(name);
+}
+
+/* Whether a policy has a signal step. */
+static int
+monitor_policy_signals(const struct policy *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->step[i].sig != 0)
+			return 1;
+	return 0;
+}
+
+int
+monitor_wants_pidfds(const struct supervisor *sv)
+{
+	if (sv->set->detect_exit || monitor_policy_signals(&sv->set->policy))
+		return 1;
+	for (size_t i = 0; sv->conf != NULL && i < sv->conf->nworkers; i++) {
+		const struct config_worker *cw = &sv->conf->workers[i];
+		if ((cw->given & CONFIG_W_POLICY) && monitor_policy_signals(cw->policy))
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether w's process must be held by a pidfd: a policy may signal it, or its exit is watched. */
+static int
+monitor_wants_pidfd(const struct supervisor *sv, const struct worker *w)
+{
+	return sv->set->detect_exit || monitor_policy_signals(monitor_policy(sv, w));
+}
+
+/* A message from w's rival claimant: a heartbeat is noted (the conflict reported once), no more. */
+static void
+monitor_rival(struct supervisor *sv, struct worker *w, enum vigil_msg_kind kind, uint64_t pid,
+	      uint64_t now)
+{
+	sv->counters.conflict_beats++;
+	if (kind == VIGIL_MSG_STOPPING && w->claim != NULL && w->claim->rival_pid == pid) {
+		log_info("worker %s: its rival claimant pid %" PRIu64 " stopped", w->name, pid);
+		registry_drop_rival(w);
+		return;
+	}
+	if (kind != VIGIL_MSG_HEARTBEAT)
+		return;
+	int fresh = claim_rival_heartbeat(sv, w, pid, now);
+	if (fresh == 1)
+		monitor_event_of(sv, SV_EVENT_CONFLICT, w, w->core.pid, pid, now, &sv->rl_restart,
+				 LOG_LEVEL_WARN,
+				 "worker %s: conflict: pid %" PRIu64 " heartbeats for the name while "
+				 "pid %" PRIu64 " holds it and lives; its heartbeats count for "
+				 "nothing, and the silence of either is reported",
+				 w->name, pid, w->core.pid);
+	else if (fresh == -1)
+		log_ratelimited(&sv->rl_restart, now, LOG_LEVEL_WARN,
+				"worker %s: cannot track rival claimant pid %" PRIu64 ": out of memory",
+				w->name, pid);
+}
+
+/*
+ * The pid a message from `from` speaks for w with (claim.h): the sender's,
+ * its service's main process for a name from its unit, w's own for a
+ * helper; UINT64_MAX for a rival claimant's, which was handled here.
+ */
+static uint64_t
+monitor_claimant(struct supervisor *sv, struct worker *w, const struct vigil_msg *m,
+		 const struct monitor_sender *from, enum vigil_msg_kind kind, const char *name,
+		 uint64_t now)
+{
+	int unit = !(m->fields & VIGIL_F_WORKER) && strncmp(name, "pid-", 4) != 0;
+	uint64_t pid = from->pid;
+
+	if (pid == 0 || pid == w->core.pid)
+		return pid;
+	if (unit)
+		pid = identity_main_pid(pid, name);
+	if (pid != w->core.pid && w->core.pid != 0 && w->pid_vouched) {
+		switch (claim_judge(sv, w, pid, unit)) {
+		case CLAIM_HOLDER:
+			break;
+		case CLAIM_HELPER:
+			pid = w->core.pid;
+			break;
+		case CLAIM_RIVAL:
+			monitor_rival(sv, w, kind, pid, now);
+			return UINT64_MAX;
+		}
+	}
+	if (pid != from->pid)
+		sv->counters.helper_pings++;
+	return pid;
 }
 
 void
@@ -330,13 +467,17 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 				name, from->uid, from->pid, (unsigned)w->owner);
 		return;
 	}
-	uint64_t timeout = w->core.timeout;
+	/* Whose message: the name's process, its successor, a helper or a rival (claim.h). */
+	uint64_t pid = monitor_claimant(sv, w, m, from, kind, name, now);
+	if (pid == UINT64_MAX)
+		return; /* a rival's: it keeps nothing alive */
+	uint64_t timeout = w->core.timeout, pid_before = w->core.pid;
 	monitor_note(w, m, from);
 	/*
 	 * Identity comes from the kernel; PID= is only a fallback without
 	 * credentials, for display: nothing is signalled or watched on its word.
 	 */
-	ev.pid = from->pid != 0 ? from->pid : ((m->fields & VIGIL_F_PID) ? m->pid : 0);
+	ev.pid = pid != 0 ? pid : ((m->fields & VIGIL_F_PID) ? m->pid : 0);
 	if (kind == VIGIL_MSG_HEARTBEAT && w->core.heartbeats > 0 && now > w->core.last_hb)
 		registry_note_interval(w, now - w->core.last_hb);
 	/* --timeout phi:T: the silence this heartbeat ends joins the history first. */
@@ -348,6 +489,15 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 		w->pid_vouched = from->pid != 0;
 	ev.seq = m->seq;
 	ev.has_seq = (m->fields & VIGIL_F_SEQ) != 0;
+	if (ev.has_seq && kind == VIGIL_MSG_HEARTBEAT && ev.pid == pid_before &&
+	    w->core.heartbeats > 0 && ev.seq < w->core.last_seq) {
+		/* The same process went back: a bug or a replay, worth a look; taken all the same. */
+		sv->counters.seq_resets++;
+		log_ratelimited(&sv->rl_seq, now, LOG_LEVEL_WARN,
+				"worker %s: SEQ went back from %" PRIu64 " to %" PRIu64
+				" (pid %" PRIu64 ", counted in seq_resets)",
+				name, w->core.last_seq, ev.seq, ev.pid);
+	}
 	switch (kind) {
 	case VIGIL_MSG_STOPPING:
 		ev.type = STATE_EV_STOPPING;
@@ -374,6 +524,14 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 					 .now = now};
 		monitor_apply(sv, w, &sw);
 	}
+	/* A process that just took the name is tied to it now; a kept one may lack its pidfd. */
+	if (w->pid_vouched && w->core.pid != 0 &&
+	    (w->core.pid != pid_before ||
+	     ((w->start_time == 0 || w->start_time == CLAIM_GONE) && w->core.pid == pid)))
+		claim_join(sv, w, now, from->pid, from->pidfd, monitor_wants_pidfd(sv, w));
+	else if (w->pid_vouched && w->core.pid != 0 && registry_pidfd(w) == -1 &&
+		 monitor_wants_pidfd(sv, w))
+		claim_keep(sv, w, from->pid, from->pidfd);
 	if (ev.type == STATE_EV_NONE)
 		return;
 	/*
@@ -439,10 +597,20 @@ monitor_send_timeout(struct supervisor *sv, struct worker *w, uint64_t now)
 	if (w->addr->sun_path[0] != '\0')
 		alen = strnlen(w->addr->sun_path, alen);
 	log_escape(w->addr->sun_path, alen, addr, sizeof(addr));
+	int gone = errno == ENOENT || errno == ECONNREFUSED || errno == ENOTSOCK;
 	log_ratelimited(&sv->rl_undelivered, now, LOG_LEVEL_WARN,
 			"cannot deliver TIMEOUT to worker %s at %s: %s%s", w->name, addr,
 			strerror(errno),
-			errno == EAGAIN ? " (its queue is full: the worker is not reading)" : "");
+			errno == EAGAIN ? " (its queue is full: the worker is not reading)"
+			: gone	       ? " (no more TIMEOUTs to it until it heartbeats from an address)"
+				       : "");
+	/*
+	 * Nobody listens there any more: forget the address, so that the next
+	 * periods (a spray of names with tiny timeouts) cost nothing; the next
+	 * heartbeat brings it back.
+	 */
+	if (gone)
+		registry_set_addr(w, NULL, 0);
 }
 
 /*
@@ -480,61 +648,70 @@ monitor_exit_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	registry_unwatch_exit(w);
+	w->start_time = CLAIM_GONE; /* whatever takes its pid next is not it */
 	monitor_apply(sv, w, &ev);
 }
 
 /*
- * --detect-exit: watch the process the kernel vouched for with a pidfd,
- * replacing any earlier watch. At the timers' priority, below the sockets,
- * so that a STOPPING=1 sent just before a clean exit is read first.
+ * --detect-exit: watch w's process through the pidfd kept for it (claim.h),
+ * or one taken now. At the timers' priority, below the sockets, so that a
+ * STOPPING=1 sent just before a clean exit is read first.
  */
 static void
 monitor_watch_exit(struct supervisor *sv, struct worker *w, uint64_t now)
 {
-	registry_unwatch_exit(w);
 	/*
 	 * Beyond the descriptor budget its timer alone supervises it, so that
 	 * pidfds never take what the control socket, /metrics and a reload need.
 	 * Counted once until it is watched; tried again at its next heartbeat.
 	 */
-	if (fdbudget_acquire() == -1) {
-		if (!w->exit_unwatched) {
-			w->exit_unwatched = 1;
-			if (sv->counters.exits_unwatched++ == 0)
-				log_warnx("--detect-exit: descriptor budget reached (%zu watched, "
-					  "limit %zu): further workers are not watched for exit; "
-					  "raise LimitNOFILE=",
-					  fdbudget_held(), fdbudget_limit());
-		}
-		return;
-	}
-	w->exit_unwatched = 0;
-	int fd = (int)syscall(SYS_pidfd_open, (pid_t)w->core.pid, 0);
-	if (fd == -1) {
-		fdbudget_release();
-		if (errno == ESRCH) {
+	if (registry_pidfd(w) == -1 && claim_keep(sv, w, 0, -1) == -1) {
+		if (errno == ENOSPC) {
+			if (!w->exit_unwatched) {
+				w->exit_unwatched = 1;
+				if (sv->counters.exits_unwatched++ == 0)
+					log_warnx("--detect-exit: descriptor budget reached (%zu "
+						  "watched, limit %zu): further workers are not "
+						  "watched for exit; raise LimitNOFILE=",
+						  fdbudget_held(), fdbudget_limit());
+			}
+		} else if (errno == ESRCH) {
 			/* Gone between its datagram and now. */
 			struct state_event ev = {.type = STATE_EV_EXITED, .now = now};
 			monitor_apply(sv, w, &ev);
-		} else {
+		} else if (errno != EMFILE && errno != EAGAIN) {
+			/* (EMFILE, EAGAIN: tried again at its next heartbeat) */
 			log_ratelimited(&sv->rl_exit, now, LOG_LEVEL_WARN,
 					"cannot watch worker %s (pid %" PRIu64 ") for its exit: %s",
 					w->name, w->core.pid, strerror(errno));
 		}
 		return;
 	}
-	w->exit_ev = event_new(sv->base, fd, EV_READ, monitor_exit_cb, w);
-	if (w->exit_ev == NULL || event_priority_set(w->exit_ev, MONITOR_TIMER_PRIORITY) == -1 ||
-	    event_add(w->exit_ev, NULL) == -1) {
-		if (w->exit_ev != NULL)
-			event_free(w->exit_ev);
-		w->exit_ev = NULL;
-		close(fd);
-		fdbudget_release();
+	w->exit_unwatched = 0;
+	if (event_add(w->claim->exit_ev, NULL) == -1)
 		log_ratelimited(&sv->rl_exit, now, LOG_LEVEL_WARN,
 				"cannot watch worker %s (pid %" PRIu64 ") for its exit", w->name,
 				w->core.pid);
-	}
+}
+
+/* A rival claimant fell silent for the name's timeout: its death is reported, the conflict ends. */
+static void
+monitor_rival_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct supervisor *sv = monitor_sv;
+	uint64_t now = vigil_now_usec(), pid = w->claim->rival_pid;
+	char d[32];
+
+	(void)fd;
+	(void)what;
+	vigil_duration_format(w->core.timeout, d, sizeof(d));
+	monitor_event_of(sv, SV_EVENT_TIMEOUT, w, pid, w->core.pid, now, &sv->rl_timeouts,
+			 LOG_LEVEL_WARN,
+			 "worker %s: its rival claimant pid %" PRIu64 " timed out (timeout %s, "
+			 "%" PRIu64 " heartbeats); pid %" PRIu64 " keeps the name",
+			 w->name, pid, d, w->claim->rival_beats, w->core.pid);
+	registry_drop_rival(w);
 }
 
 void
@@ -564,16 +741,15 @@ monitor_signal_refused(struct supervisor *sv, const struct worker *w, int sig, u
 
 /*
  * --on-timeout signal:SIG@N: signal the process the kernel vouched for,
- * never a pid that now belongs to another process. With --detect-exit the
- * pidfd names the very process (pidfd_send_signal); otherwise its start
- * time must still be the one seen when the pid joined the name.
+ * never a pid that now belongs to another process nor one of another uid
+ * (claim_signal).
  */
 static void
 monitor_signal(struct supervisor *sv, struct worker *w, int sig, uint64_t now)
 {
 	const struct worker_core *c = &w->core;
-	const char *how;
-	int rc;
+	const char *how = "";
+	char why[200];
 
 	if (c->pid == 0 || !w->pid_vouched) {
 		monitor_signal_refused(sv, w, sig, now,
@@ -581,22 +757,8 @@ monitor_signal(struct supervisor *sv, struct worker *w, int sig, uint64_t now)
 						   : "its pid is only claimed (PID=), not vouched for");
 		return;
 	}
-	if (w->exit_ev != NULL) {
-		rc = (int)syscall(SYS_pidfd_send_signal, (int)event_get_fd(w->exit_ev), sig, NULL, 0);
-		how = "through its pidfd";
-	} else {
-		uint64_t started = identity_start_time(c->pid);
-		if (w->start_time == 0 || started != w->start_time) {
-			monitor_signal_refused(sv, w, sig, now,
-					       started == 0 ? "the process is gone (or hidden from us)"
-							    : "the pid now belongs to another process");
-			return;
-		}
-		rc = kill((pid_t)c->pid, sig);
-		how = "its start time checked";
-	}
-	if (rc == -1) {
-		monitor_signal_refused(sv, w, sig, now, strerror(errno));
+	if (claim_signal(sv, w, sig, &how, why, sizeof(why)) == -1) {
+		monitor_signal_refused(sv, w, sig, now, why);
 		return;
 	}
 	sv->counters.signals_sent++;
@@ -663,6 +825,36 @@ monitor_incident(struct supervisor *sv, struct worker *w, uint64_t now)
 			      w->name, d);
 }
 
+/* A second after registrations went unlogged: say how many, if no line has said it since. */
+static void
+monitor_summary_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct supervisor *sv = arg;
+	uint64_t n = sv->rl_registered.suppressed;
+
+	(void)fd;
+	(void)what;
+	if (n == 0)
+		return;
+	sv->rl_registered.suppressed = 0;
+	log_info("%" PRIu64 " more workers registered without a line each (at most %" PRIu64
+		 " such lines a second; vigilctl events shows every one)",
+		 n, sv->rl_registered.burst);
+}
+
+/* Arm the summary of unlogged registrations, once. */
+static void
+monitor_summary_later(struct supervisor *sv)
+{
+	struct timeval sec = {.tv_sec = 1};
+
+	if (sv->registered_summary == NULL &&
+	    (sv->registered_summary = evtimer_new(sv->base, monitor_summary_cb, sv)) == NULL)
+		return;
+	if (!evtimer_pending(sv->registered_summary, NULL))
+		evtimer_add(sv->registered_summary, &sec);
+}
+
 /* Step 1: the events and log lines of the transition itself. */
 static void
 monitor_report(struct supervisor *sv, const struct worker *w, unsigned act, uint64_t now)
@@ -672,9 +864,14 @@ monitor_report(struct supervisor *sv, const struct worker *w, unsigned act, uint
 
 	if (act & STATE_ACT_REGISTERED) {
 		vigil_duration_format(c->timeout, d, sizeof(d));
-		monitor_event(sv, SV_EVENT_REGISTERED, w, now, 0, NULL, LOG_LEVEL_INFO,
+		/* Rate-limited: a spray of names must not flood the journal (a summary follows). */
+		uint64_t dropped = sv->rl_registered.suppressed;
+		monitor_event(sv, SV_EVENT_REGISTERED, w, now, 0, &sv->rl_registered,
+			      LOG_LEVEL_INFO,
 			      "worker %s registered (pid %" PRIu64 ", seq %" PRIu64 ", timeout %s)",
 			      w->name, c->pid, c->last_seq, d);
+		if (sv->rl_registered.suppressed > dropped)
+			monitor_summary_later(sv);
 	}
 	/* Rate-limited: a one-shot sender (socat) is a new pid every time. */
 	if (act & STATE_ACT_RESTARTED)
@@ -724,12 +921,12 @@ monitor_report(struct supervisor *sv, const struct worker *w, unsigned act, uint
 static void
 monitor_track_pid(struct supervisor *sv, struct worker *w, uint64_t pid_before)
 {
+	(void)sv;
 	if (w->core.pid == pid_before)
 		return;
-	w->start_time = monitor_policy(sv, w)->n > 0 && w->pid_vouched
-				? identity_start_time(w->core.pid)
-				: 0;
+	w->start_time = 0; /* until claim_join ties the new process to the name */
 	registry_unwatch_exit(w);
+	registry_drop_rival(w);
 	w->exit_unwatched = 0; /* the new process is counted anew if it cannot be watched */
 }
 
@@ -829,7 +1026,9 @@ monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event 
 	 * is never mistaken for a worker that exited; never on a pid only claimed.
 	 */
 	if (sv->set->detect_exit && w->pid_vouched && c->pid != 0 && c->pid == pid_before &&
-	    ev->type == STATE_EV_HEARTBEAT && w->exit_ev == NULL)
+	    ev->type == STATE_EV_HEARTBEAT &&
+	    (w->claim == NULL || w->claim->exit_ev == NULL ||
+	     !event_pending(w->claim->exit_ev, EV_READ, NULL)))
 		monitor_watch_exit(sv, w, now);
 }
 
@@ -840,6 +1039,11 @@ monitor_shutdown(struct supervisor *sv)
 	struct worker **list;
 	uint64_t now = vigil_now_usec();
 
+	if (sv->registered_summary != NULL) {
+		monitor_summary_cb(-1, 0, sv);
+		event_free(sv->registered_summary);
+		sv->registered_summary = NULL;
+	}
 	if (log_get_level() < LOG_LEVEL_DEBUG || r->count == 0 ||
 	    (list = calloc(r->count, sizeof(*list))) == NULL)
 		return;
@@ -896,10 +1100,9 @@ monitor_reconfigure(struct supervisor *sv, struct worker *w, uint64_t now)
 	uint64_t timeout = monitor_timeout_for(sv, w);
 	struct state_event ev = {.type = STATE_EV_RETIME, .now = now};
 
-	/* A policy that now signals needs the start time of the process it may signal. */
-	if (w->start_time == 0 && w->pid_vouched && w->core.pid != 0 &&
-	    monitor_policy(sv, w)->n > 0)
-		w->start_time = identity_start_time(w->core.pid);
+	/* A policy that now signals needs a hold on the process it may signal. */
+	if (w->pid_vouched && w->core.pid != 0 && monitor_wants_pidfd(sv, w))
+		claim_keep(sv, w, 0, -1);
 	if (timeout == w->core.timeout)
 		return;
 	w->core.timeout = timeout;

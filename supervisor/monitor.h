@@ -30,7 +30,7 @@ void monitor_set_io(struct supervisor *sv, const struct monitor_io *io);
  */
 void monitor_drain(struct supervisor *sv);
 
-/* Who sent a datagram: the kernel's word (SCM_CREDENTIALS) and its address. */
+/* Who sent a datagram: the kernel's word (SCM_CREDENTIALS, SCM_PIDFD) and its address. */
 struct monitor_sender {
 	int has_creds; /* SCM_CREDENTIALS came with it (always, with SO_PASSCRED) */
 	uint64_t pid;  /* 0 if no credentials came with the datagram */
@@ -38,6 +38,7 @@ struct monitor_sender {
 	uint64_t gid;
 	const struct sockaddr_un *addr;
 	socklen_t addrlen;
+	int pidfd; /* the sender's pidfd (SCM_PIDFD), -1 if none; the caller closes it after */
 };
 
 /*
@@ -84,6 +85,13 @@ uint64_t monitor_timeout_for(const struct supervisor *sv, const struct worker *w
  */
 struct worker *monitor_adopt(struct supervisor *sv, const char *name, size_t len, uint64_t now);
 void monitor_restored(struct supervisor *sv, struct worker *w, int arm, uint64_t now);
+
+/*
+ * Whether any worker may have to be held by its pidfd: --detect-exit, or a
+ * policy (global or a [worker NAME] section's) that signals. The heartbeat
+ * socket asks the kernel for senders' pidfds only then (claim.h).
+ */
+int monitor_wants_pidfds(const struct supervisor *sv);
 
 /* At shutdown: log (debug) where each worker stood, for whoever takes over. */
 void monitor_shutdown(struct supervisor *sv);

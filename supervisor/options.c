@@ -34,9 +34,32 @@ settings_init(struct settings *s)
 	s->phi.min_sd = PHI_MIN_STDDEV_DEFAULT;
 	s->log_level = LOG_LEVEL_INFO;
 	s->startup_grace = SETTINGS_GRACE_DEFAULT;
+	s->min_timeout = SUPERVISOR_MIN_TIMEOUT_DEFAULT;
 	s->socket_mode = SETTINGS_SOCKET_MODE_DEFAULT;
 	s->socket_group = -1;
 	allow_init(&s->allow);
+}
+
+int
+options_absolute(const char *path, char *out, size_t cap)
+{
+	/* The directory we were started in, read once: the supervisor then runs from "/". */
+	static char start[4096];
+
+	if (path[0] == '/') {
+		if (strlen(path) >= cap)
+			return -1;
+		memset(out, 0, cap);
+		snprintf(out, cap, "%s", path);
+		return 0;
+	}
+	if (start[0] == '\0' && getcwd(start, sizeof(start)) == NULL)
+		snprintf(start, sizeof(start), "/");
+	if (strlen(start) + 1 + strlen(path) >= cap)
+		return -1;
+	memset(out, 0, cap);
+	snprintf(out, cap, "%s/%s", strcmp(start, "/") == 0 ? "" : start, path);
+	return 0;
 }
 
 static int
@@ -46,12 +69,11 @@ parse_path(char *dst, size_t cap, const char *arg, char *err, size_t errlen)
 		snprintf(err, errlen, "empty path");
 		return -1;
 	}
-	if (strlen(arg) >= cap) {
-		snprintf(err, errlen, "too long (at most %zu bytes)", cap - 1);
+	/* Whole, so that a reload compares it with memcmp; relative to where we started. */
+	if (options_absolute(arg, dst, cap) == -1) {
+		snprintf(err, errlen, "too long (at most %zu bytes, made absolute)", cap - 1);
 		return -1;
 	}
-	memset(dst, 0, cap); /* whole, so that a reload compares it with memcmp */
-	snprintf(dst, cap, "%s", arg);
 	return 0;
 }
 
@@ -184,6 +206,29 @@ static int
 parse_detect_exit(struct settings *s, const char *arg, char *err, size_t errlen)
 {
 	return parse_bool(&s->detect_exit, arg, err, errlen);
+}
+
+static int
+parse_identity(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	if (strcmp(arg, "auto") == 0)
+		s->identity = IDENTITY_AUTO;
+	else if (strcmp(arg, "pidfd") == 0)
+		s->identity = IDENTITY_PIDFD;
+	else if (strcmp(arg, "start-time") == 0)
+		s->identity = IDENTITY_START_TIME;
+	else {
+		snprintf(err, errlen, "use auto, pidfd or start-time");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_min_timeout(struct settings *s, const char *arg, char *err, size_t errlen)
+{
+	return parse_duration(&s->min_timeout, arg, SUPERVISOR_TIMEOUT_MIN, 3600 * 1000000ULL,
+			      "must be from 1ms to 1h", err, errlen);
 }
 
 static int
@@ -364,6 +409,18 @@ const struct option_def options_table[] = {
      .parse = parse_detect_exit, FIELD(detect_exit),
      .help = "report a worker whose process ends as exited at once (a pidfd per worker), "
 	     "not a timeout later"},
+    {.name = "identity", .flags = OPTION_ARG | OPTION_FILE | OPTION_RESTART,
+     .parse = parse_identity, FIELD(identity), .arg = "MODE",
+     .help = "how a signal or an exit watch is tied to the process that sent the heartbeats: "
+	     "pidfd (a pidfd the kernel passes with each datagram, SCM_PIDFD, Linux 6.5+), "
+	     "start-time (the pid's start time, refused if later than the datagram's arrival), "
+	     "or auto (pidfd where the kernel has it)",
+     .def = "auto"},
+    {.name = "min-timeout", .flags = OPTION_ARG | OPTION_FILE, .parse = parse_min_timeout,
+     FIELD(min_timeout), .arg = "DUR",
+     .help = "the least timeout a worker may claim for itself (WATCHDOG_USEC=, INTERVAL_MS=): "
+	     "shorter claims are raised to it",
+     .def = "10ms"},
     {.name = "metrics", .short_name = 'M', .flags = OPTION_ARG | OPTION_FILE | OPTION_RESTART,
      .parse = parse_metrics, FIELD(metrics), .arg = "ADDR:PORT",
      .help = "serve GET /metrics (Prometheus) and GET /status (JSON) over HTTP, "
@@ -554,6 +611,9 @@ options_parse_argv(int argc, char **argv, struct options_cli *cli, void (*usage)
 		switch (options_table[i].special) {
 		case OPTION_SPECIAL_CONFIG:
 			cli->config_path = optarg;
+			if (optarg[0] != '/' && options_absolute(optarg, cli->config_abs,
+								 sizeof(cli->config_abs)) == 0)
+				cli->config_path = cli->config_abs;
 			cli->config_given = 1;
 			continue;
 		case OPTION_SPECIAL_CHECK:

@@ -31,6 +31,14 @@
 #define SUPERVISOR_INTERVAL_MAX_MS (24 * 3600 * 1000ULL)     /* INTERVAL_MS beyond: 24h */
 #define SUPERVISOR_TIMEOUT_LOG_BURST 100 /* "timed out" lines per second, at most */
 #define SUPERVISOR_HOOK_TIMEOUT (10 * 1000000ULL) /* --hook-timeout default */
+#define SUPERVISOR_MIN_TIMEOUT_DEFAULT 10000ULL /* --min-timeout: a peer's claim, at least 10ms */
+
+/* --identity: how the process behind a datagram is told apart from a later one with its pid. */
+enum settings_identity {
+	IDENTITY_AUTO = 0,   /* pidfds from the kernel if it gives them, else start times */
+	IDENTITY_PIDFD,      /* SCM_PIDFD, or refuse to start */
+	IDENTITY_START_TIME, /* start times against arrival times, even where SCM_PIDFD works */
+};
 
 #define SETTINGS_PATH_MAX 256     /* socket paths, as given (sock.c checks sun_path) */
 #define SETTINGS_GRACE_DEFAULT (30 * 1000000ULL) /* startup-grace */
@@ -45,6 +53,8 @@ struct settings {
 	struct phi_params phi;  /* timeout phi:T; threshold 0 when off */
 	size_t max_workers;
 	int detect_exit;        /* watch each worker's process with a pidfd */
+	enum settings_identity identity; /* pidfds from the kernel, or start times */
+	uint64_t min_timeout;   /* usec: the least timeout a peer may claim (WATCHDOG_USEC=, INTERVAL_MS=) */
 	struct policy policy;   /* on-timeout: signals and hooks at given MISSED counts */
 	uint64_t hook_timeout;  /* usec: a hook still running then is killed */
 	struct intensity intensity; /* R/W: when a worker is failed */
@@ -101,13 +111,20 @@ struct options_cli {
 		const char *arg;
 	} *args;
 	size_t nargs;
-	const char *config_path; /* --config, else the default */
+	const char *config_path; /* --config (made absolute), else the default */
+	char config_abs[4096];   /* a relative --config, made absolute */
 	int config_given;        /* --config was given: the file must exist */
 	int check_config;        /* --check-config */
 };
 
 /* The defaults. */
 void settings_init(struct settings *s);
+
+/*
+ * path, made absolute against the directory the supervisor started in (it
+ * then runs from "/"), into out (zero-filled); -1 if it does not fit cap.
+ */
+int options_absolute(const char *path, char *out, size_t cap);
 
 /* The row called name (len bytes), or NULL. */
 const struct option_def *options_find(const char *name, size_t len);

@@ -51,6 +51,7 @@ worker_release(struct worker *w)
 	if (event_initialized(w->timer))
 		event_del(w->timer);
 	registry_unwatch_exit(w);
+	registry_drop_rival(w);
 	free(w->addr);
 	free(w->status);
 	free(w->phi);
@@ -199,16 +200,45 @@ registry_unpin(struct registry *r)
 		registry_free_removed(r);
 }
 
+/* The claim holds nothing any more: free it. */
+static void
+registry_claim_tidy(struct worker *w)
+{
+	if (w->claim != NULL && w->claim->exit_ev == NULL && w->claim->rival_timer == NULL) {
+		free(w->claim);
+		w->claim = NULL;
+	}
+}
+
 void
 registry_unwatch_exit(struct worker *w)
 {
-	if (w->exit_ev == NULL)
+	if (w->claim == NULL || w->claim->exit_ev == NULL)
 		return;
-	evutil_socket_t fd = event_get_fd(w->exit_ev);
-	event_free(w->exit_ev);
+	evutil_socket_t fd = event_get_fd(w->claim->exit_ev);
+	event_free(w->claim->exit_ev);
 	close(fd);
 	fdbudget_release();
-	w->exit_ev = NULL;
+	w->claim->exit_ev = NULL;
+	registry_claim_tidy(w);
+}
+
+void
+registry_drop_rival(struct worker *w)
+{
+	if (w->claim == NULL || w->claim->rival_timer == NULL)
+		return;
+	event_free(w->claim->rival_timer);
+	w->claim->rival_timer = NULL;
+	w->claim->rival_pid = 0;
+	registry_claim_tidy(w);
+}
+
+int
+registry_pidfd(const struct worker *w)
+{
+	return w->claim != NULL && w->claim->exit_ev != NULL ? (int)event_get_fd(w->claim->exit_ev)
+							     : -1;
 }
 
 int
@@ -217,6 +247,12 @@ registry_set_addr(struct worker *w, const struct sockaddr_un *addr, socklen_t le
 	if (len > sizeof(*addr)) {
 		errno = EINVAL; /* not an AF_UNIX address: the kernel never gives one */
 		return -1;
+	}
+	if (addr == NULL || len == 0) {
+		free(w->addr);
+		w->addr = NULL;
+		w->addrlen = 0;
+		return 0;
 	}
 	if (w->addr != NULL && len == w->addrlen && memcmp(w->addr, addr, len) == 0)
 		return 0;
@@ -351,6 +387,7 @@ registry_row(const struct worker *w, uint64_t now, struct vigil_status_row *row)
 	row->timeouts = c->timeouts;
 	row->heartbeats = c->heartbeats;
 	row->restarts = c->restarts;
+	row->conflict_pid = w->claim != NULL && w->claim->rival_timer != NULL ? w->claim->rival_pid : 0;
 	row->silent_s = now > c->last_hb ? (double)(now - c->last_hb) / 1e6 : 0.0;
 	row->timeout_ms = c->timeout / 1000;
 	row->interval_ms = c->interval / 1000;

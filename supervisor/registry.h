@@ -23,13 +23,28 @@ struct event;
 struct phi_hist;
 struct config_worker;
 
+/*
+ * What a worker holds of the processes behind its name beyond the pid,
+ * allocated only when there is something to hold (claim.h decides): the
+ * process's pidfd, and a second live process that heartbeats for the name.
+ */
+struct worker_claim {
+	struct event *exit_ev;     /* on its process's pidfd, which it owns; added under
+				      --detect-exit (readable when the process ends); NULL: none */
+	struct event *rival_timer; /* the rival's silence; NULL: no rival */
+	uint64_t rival_pid;        /* the rival claimant, as the kernel vouched for it */
+	uint64_t rival_start;      /* its start time (/proc/PID/stat), to tell it alive */
+	uint64_t rival_last_hb;    /* monotonic usec */
+	uint64_t rival_beats;      /* heartbeats it sent, none of which counted */
+};
+
 #define REGISTRY_INTERVALS 4 /* inter-arrival times kept per worker, for status NAME */
 
 struct worker {
 	struct worker *next; /* hash chain */
 	struct worker_core core;
 	struct event *timer;      /* storage in this allocation; see registry_add */
-	struct event *exit_ev;    /* --detect-exit: readable when its process ends; owns the pidfd */
+	struct worker_claim *claim; /* its process's pidfd, a rival claimant; NULL: neither */
 	struct sockaddr_un *addr; /* where TIMEOUT goes: the heartbeats' source; NULL: none */
 	char *status;             /* STATUS= text, printable; NULL until the worker sends one */
 	struct phi_hist *phi;     /* --timeout phi:T: its intervals, allocated at registration */
@@ -87,10 +102,16 @@ void registry_prefetch(const struct registry *r, const char *name, size_t len);
 struct worker *registry_add(struct registry *r, const char *name, size_t len);
 
 /*
- * Stop watching w's process for its exit: free exit_ev, close its pidfd and
- * give that descriptor back to the budget (fdbudget.h), if it has one.
+ * Let go of w's process: free its exit_ev, close its pidfd and give that
+ * descriptor back to the budget (fdbudget.h), if it has one.
  */
 void registry_unwatch_exit(struct worker *w);
+
+/* Forget w's rival claimant (its timer too), if it has one. */
+void registry_drop_rival(struct worker *w);
+
+/* w's pidfd, or -1 if none is kept. */
+int registry_pidfd(const struct worker *w);
 
 /*
  * Remove w: its timer and exit watch go at once; its memory is freed now,
@@ -105,7 +126,7 @@ void registry_unpin(struct registry *r);
 
 /*
  * Remember addr (len bytes) as where w is answered, if it differs from the
- * one kept; -1 (errno ENOMEM) leaves the old one.
+ * one kept (NULL: none any more); -1 (errno ENOMEM) leaves the old one.
  */
 int registry_set_addr(struct worker *w, const struct sockaddr_un *addr, socklen_t len);
 

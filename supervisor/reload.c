@@ -16,6 +16,7 @@
 #include "config.h"
 #include "configure.h"
 #include "duration.h"
+#include "listener.h"
 #include "monitor.h"
 #include "options.h"
 #include "reload.h"
@@ -151,6 +152,8 @@ reload_apply(struct supervisor *sv, char *msg, size_t msglen)
 	}
 	free(list);
 	config_free(old);
+	if (sv->listener != NULL)
+		listener_update_pidfds(sv->listener);
 
 	int len = snprintf(msg, msglen, "reloaded %s: %zu worker section%s, %zu expected",
 			   nc->loaded ? path : "(no file)", nc->nworkers,

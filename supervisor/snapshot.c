@@ -113,7 +113,8 @@ static const struct snap_number snap_counters[] = {
     {22, C(timer_late_max), UINT64_MAX}, {23, C(senders_refused), UINT64_MAX},
     {24, C(impersonations), UINT64_MAX}, {25, C(signals_sent), UINT64_MAX},
     {26, C(signals_refused), UINT64_MAX}, {27, C(exits_unwatched), UINT64_MAX},
-    {28, C(ignored_lines), UINT64_MAX},
+    {28, C(ignored_lines), UINT64_MAX},  {29, C(helper_pings), UINT64_MAX},
+    {30, C(conflict_beats), UINT64_MAX}, {31, C(seq_resets), UINT64_MAX},
 };
 #undef C
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))

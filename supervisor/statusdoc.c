@@ -51,6 +51,9 @@ static const struct statusdoc_field {
     {"hooks_refused", SD_UINT, offsetof(struct statusdoc_input, hooks_refused)},
     {"hooks_killed", SD_UINT, offsetof(struct statusdoc_input, hooks_killed)},
     {"exits_unwatched", SD_UINT, offsetof(struct statusdoc_input, counters.exits_unwatched)},
+    {"helper_pings", SD_UINT, offsetof(struct statusdoc_input, counters.helper_pings)},
+    {"conflict_heartbeats", SD_UINT, offsetof(struct statusdoc_input, counters.conflict_beats)},
+    {"seq_resets", SD_UINT, offsetof(struct statusdoc_input, counters.seq_resets)},
     {"stalls", SD_UINT, offsetof(struct statusdoc_input, counters.stalls)},
     {"timer_lateness_max_ms", SD_MS_REAL, offsetof(struct statusdoc_input, counters.timer_late_max)},
 };

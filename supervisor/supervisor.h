@@ -77,6 +77,7 @@ struct supervisor {
 	size_t by_state[WORKER_NSTATES]; /* workers in each state, for STATUS= */
 	struct supervisor_counters counters;
 	struct monitor_io io; /* the heartbeat socket, as the monitor reaches it */
+	int pidfds;           /* datagrams come with the sender's pidfd (SCM_PIDFD; claim.h) */
 	uint64_t last_stall_seen; /* monotonic usec: a timer last ran a whole pause late */
 	struct events events; /* the recent ones, for status history; totals by type */
 	struct event *watchdog;   /* pings systemd's watchdog, if it asked */
@@ -93,6 +94,9 @@ struct supervisor {
 	struct log_ratelimit rl_refused;  /* senders refused or impersonating */
 	struct log_ratelimit rl_exit;     /* --detect-exit could not watch a process */
 	struct log_ratelimit rl_restart;  /* "restarted": a one-shot sender restarts every time */
+	struct log_ratelimit rl_seq;      /* SEQ= going backwards */
+	struct log_ratelimit rl_registered; /* "registered": a spray of names (summed up later) */
+	struct event *registered_summary;   /* the sum of the lines rl_registered dropped */
 };
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <time.h>
@@ -101,6 +102,13 @@ vigilctl_connect(struct vigilctl *ctl)
 
 	if (vigil_sock_addr(ctl->control, &sun, &len, err, sizeof(err)) == -1) {
 		fprintf(stderr, "vigilctl: %s\n", err);
+		return -1;
+	}
+	struct stat st;
+	if (stat(ctl->control, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		fprintf(stderr, "vigilctl: cannot connect to %s: not a socket (%s; --control takes "
+				"the supervisor's control socket)\n",
+			ctl->control, S_ISDIR(st.st_mode) ? "a directory" : "a file");
 		return -1;
 	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

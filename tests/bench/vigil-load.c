@@ -31,13 +31,15 @@ usage(FILE *fp)
 {
 	fprintf(fp, "Usage: vigil-load --supervisor PATH [--workers N] [--sockets M]\n"
 		    "                  [--rate PER_SEC | --flood] [--duration DUR] [--garbage]\n"
-		    "                  [--prefix NAME] [--once | --prime]\n"
+		    "                  [--prefix NAME] [--once | --prime] [--claim LINE]\n"
 		    "Send heartbeats (or, with --garbage, malformed datagrams) to a supervisor.\n"
 		    "--once: one heartbeat per worker, then stop (paced by --rate unless\n"
 		    "--flood); sends wait for room in the supervisor's queue instead of being\n"
 		    "refused.\n"
 		    "--prime: as --once (flat out), print 'vigil-load: primed', wait for\n"
 		    "SIGUSR1, then send the load from the same pid.\n"
+		    "--claim LINE: add LINE to every heartbeat (e.g. WATCHDOG_USEC=1: each name\n"
+		    "claims the shortest timeout).\n"
 		    "Defaults: 100 workers, 4 sockets, 1000 datagrams/s, 5s, prefix 'load'.\n");
 }
 
@@ -58,16 +60,16 @@ main(int argc, char **argv)
 	    {"flood", no_argument, NULL, 'f'},            {"duration", required_argument, NULL, 'd'},
 	    {"garbage", no_argument, NULL, 'g'},          {"prefix", required_argument, NULL, 'p'},
 	    {"once", no_argument, NULL, 'o'},             {"help", no_argument, NULL, 'h'},
-	    {"prime", no_argument, NULL, 'P'},
+	    {"prime", no_argument, NULL, 'P'},           {"claim", required_argument, NULL, 'c'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *sup = NULL, *prefix = "load", *why;
+	const char *sup = NULL, *prefix = "load", *why, *claim = "";
 	unsigned long workers = 100, nsocks = 4, rate = 1000;
 	uint64_t duration = 5 * VIGIL_USEC_PER_SEC;
 	int flood = 0, garbage = 0, once = 0, prime = 0, ch;
 	char *end;
 
-	while ((ch = getopt_long(argc, argv, "S:n:m:r:fd:gp:oPh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "S:n:m:r:fd:gp:oPc:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'S':
 			sup = optarg;
@@ -105,6 +107,11 @@ main(int argc, char **argv)
 			break;
 		case 'P':
 			prime = 1;
+			break;
+		case 'c':
+			if (strchr(optarg, '\n') != NULL || strlen(optarg) > 200)
+				return usage_error("--claim", optarg);
+			claim = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -160,7 +167,7 @@ main(int argc, char **argv)
 		}
 		for (unsigned long w = 0; w < workers; w++) {
 			int blen = snprintf(buf, sizeof(buf), "HEARTBEAT=1\nWORKER=%s-%lu\nSEQ=%" PRIu64
-					    "\n", prefix, w, ++seq[w]);
+					    "\n%s", prefix, w, ++seq[w], claim);
 			if (sendto(fds[w % nsocks], buf, (size_t)blen, MSG_NOSIGNAL,
 				   (struct sockaddr *)&sun, len) != blen) {
 				perror("vigil-load: priming");
@@ -216,8 +223,8 @@ main(int argc, char **argv)
 				break;
 			}
 		} else {
-			blen = snprintf(buf, sizeof(buf), "HEARTBEAT=1\nWORKER=%s-%lu\nSEQ=%" PRIu64 "\n",
-					prefix, w, ++seq[w]);
+			blen = snprintf(buf, sizeof(buf), "HEARTBEAT=1\nWORKER=%s-%lu\nSEQ=%" PRIu64 "\n%s",
+					prefix, w, ++seq[w], claim);
 		}
 		if (sendto(fds[n % nsocks], buf, (size_t)blen, MSG_NOSIGNAL, (struct sockaddr *)&sun,
 			   len) == blen)

@@ -36,7 +36,8 @@ struct raw_batch {
 	struct iovec iov[RAW_BATCH];
 	struct sockaddr_un addrs[RAW_BATCH];
 	union {
-		char buf[CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(struct ucred))];
+		char buf[CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(struct ucred)) +
+			 CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} cmsg[RAW_BATCH];
 	char bufs[RAW_BATCH][VIGIL_WIRE_MAX + 1];
@@ -53,10 +54,12 @@ raw_signal(int sig)
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "Usage: vigil-raw --socket PATH [--duration DUR] [--timestamp]\n"
+	fprintf(fp, "Usage: vigil-raw --socket PATH [--duration DUR] [--timestamp] [--pidfd]\n"
 		    "Receive datagrams on PATH with recvmmsg and nothing else, until SIGTERM,\n"
 		    "SIGINT or DUR has passed; print datagrams, bytes and CPU per datagram.\n"
-		    "--timestamp: with each datagram's arrival stamp (SO_TIMESTAMPNS).\n");
+		    "--timestamp: with each datagram's arrival stamp (SO_TIMESTAMPNS).\n"
+		    "--pidfd: with each sender's pidfd (SO_PASSPIDFD), closed at once, as the\n"
+		    "supervisor does for a worker it does not hold.\n");
 }
 
 static int
@@ -68,9 +71,32 @@ usage_error(const char *what, const char *arg)
 }
 
 
+/* Linux 6.5; Debian 12's headers (6.1) do not have them. */
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04
+#endif
+
+/* Close the pidfd that came with a datagram (--pidfd), as the supervisor does. */
+static void
+raw_close_pidfd(struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_PIDFD) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+}
+
 /* Receive until the socket is empty; add to *count and *bytes, first bytes to *sum. */
 static int
-raw_drain(int fd, struct raw_batch *b, uint64_t *count, uint64_t *bytes, unsigned *sum)
+raw_drain(int fd, struct raw_batch *b, uint64_t *count, uint64_t *bytes, unsigned *sum,
+	  int pidfds)
 {
 	for (;;) {
 		for (int i = 0; i < RAW_BATCH; i++) {
@@ -83,13 +109,15 @@ raw_drain(int fd, struct raw_batch *b, uint64_t *count, uint64_t *bytes, unsigne
 			mh->msg_controllen = sizeof(b->cmsg[i].buf);
 			mh->msg_flags = 0;
 		}
-		int n = recvmmsg(fd, b->msgs, RAW_BATCH, MSG_DONTWAIT, NULL);
+		int n = recvmmsg(fd, b->msgs, RAW_BATCH, MSG_DONTWAIT | MSG_CMSG_CLOEXEC, NULL);
 		if (n == -1)
 			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
 		for (int i = 0; i < n; i++) {
 			*bytes += b->msgs[i].msg_len;
 			if (b->msgs[i].msg_len > 0)
 				*sum += (unsigned char)b->bufs[i][0];
+			if (pidfds)
+				raw_close_pidfd(&b->msgs[i].msg_hdr);
 		}
 		*count += (uint64_t)n;
 		if (n < RAW_BATCH)
@@ -104,14 +132,15 @@ main(int argc, char **argv)
 	    {"socket", required_argument, NULL, 's'},
 	    {"duration", required_argument, NULL, 'd'},
 	    {"timestamp", no_argument, NULL, 't'},
+	    {"pidfd", no_argument, NULL, 'p'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *path = NULL, *why;
 	uint64_t duration = 0;
-	int ch, one = 1, stamps = 0;
+	int ch, one = 1, stamps = 0, pidfds = 0;
 
-	while ((ch = getopt_long(argc, argv, "s:d:th", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:d:tph", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			path = optarg;
@@ -122,6 +151,9 @@ main(int argc, char **argv)
 			break;
 		case 't':
 			stamps = 1;
+			break;
+		case 'p':
+			pidfds = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -151,6 +183,11 @@ main(int argc, char **argv)
 	}
 	if (setsockopt(s.fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) == -1) {
 		fprintf(stderr, "vigil-raw: cannot enable SO_PASSCRED on %s: %s\n", path,
+			strerror(errno));
+		return 1;
+	}
+	if (pidfds && setsockopt(s.fd, SOL_SOCKET, SO_PASSPIDFD, &one, sizeof(one)) == -1) {
+		fprintf(stderr, "vigil-raw: cannot enable SO_PASSPIDFD on %s: %s\n", path,
 			strerror(errno));
 		return 1;
 	}
@@ -192,7 +229,7 @@ main(int argc, char **argv)
 			perror("vigil-raw: poll");
 			return 1;
 		}
-		if (r > 0 && raw_drain(s.fd, b, &count, &bytes, &sum) == -1) {
+		if (r > 0 && raw_drain(s.fd, b, &count, &bytes, &sum, pidfds) == -1) {
 			fprintf(stderr, "vigil-raw: receive on %s: %s\n", path, strerror(errno));
 			return 1;
 		}

@@ -378,3 +378,38 @@ Test(config, a_reload_of_what_is_not_a_small_regular_file_answers_at_once)
 	expect_num("w1", "timeout_ms", 1000, 2000);
 	vt_env_end(&e);
 }
+
+/*
+ * Senders' pidfds are asked of the kernel only while a policy signals (each
+ * costs about 1.5 us a datagram): off without one, on after a reload that
+ * brings a worker's signal step, and that worker is then signalled through
+ * its pidfd; off again when the step goes.
+ */
+Test(config, pidfds_are_taken_only_while_a_policy_signals)
+{
+	write_conf("[worker w1]\ntimeout = 300ms\n");
+	start_supervisor();
+	vt_expect_log(e.log, "sender identity: pidfds from the kernel", 2000);
+	cr_expect_eq(log_count("senders' pidfds with datagrams: on"), 0);
+	pid_t w = vt_env_start_worker(&e, "w1", NULL);
+	expect_state("w1", "alive", 3000);
+	/*
+	 * Without pidfds a process is told by its start time, which its first
+	 * heartbeat (sent as it starts, within the same 10 ms tick) cannot vouch
+	 * for: the next one does.
+	 */
+	cr_assert(vt_env_wait_beats(&e, "w1", 3, 3000), "w1 never heartbeat thrice");
+
+	write_conf("[worker w1]\ntimeout = 300ms\non-timeout = signal:TERM@1\n");
+	kill(e.sv, SIGHUP);
+	vt_expect_log(e.log, "senders' pidfds with datagrams: on", 2000);
+	kill(w, SIGUSR1); /* stall: alive, silent */
+	int ws = vt_wait_exit(w, 3000);
+	cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "w1 did not exit on SIGTERM: %d", ws);
+	vt_expect_log(e.log, "--on-timeout, through its pidfd)", 1000);
+
+	write_conf("[worker w1]\ntimeout = 300ms\n");
+	kill(e.sv, SIGHUP);
+	vt_expect_log(e.log, "senders' pidfds with datagrams: off", 2000);
+	vt_env_end(&e);
+}

@@ -5,7 +5,9 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -923,6 +925,12 @@ Test(usage, vigilctl_without_supervisor_says_which_socket)
 	int rc = vt_run(argv, out, sizeof(out), 1);
 	cr_expect_eq(rc, 1, "exit %d: %s", rc, out);
 	cr_expect(strstr(out, "cannot connect to /nonexistent/vigil/control.sock") != NULL, "%s", out);
+
+	/* A directory is named for what it is, not "Connection refused (is it running?)". */
+	char *dir[] = {VIGIL_CTL_BIN, "--control", "/tmp", "status", NULL};
+	rc = vt_run(dir, out, sizeof(out), 1);
+	cr_expect_eq(rc, 1, "exit %d: %s", rc, out);
+	cr_expect(strstr(out, "cannot connect to /tmp: not a socket (a directory") != NULL, "%s", out);
 }
 
 /*
@@ -1021,7 +1029,7 @@ Test(daemons, watchdog_usec_sets_the_timeout)
 	json_decref(st);
 	expect_state(name, "dead", sh, 2000);
 	vt_expect_log(e.log, "timeout 400ms", 1000);
-	/* No claim makes a timer spin: WATCHDOG_USEC=1 is held to 1 ms. */
+	/* No claim makes a timer spin: WATCHDOG_USEC=1 is held to --min-timeout, 10 ms. */
 	char pidarg[32], *out = NULL;
 	snprintf(pidarg, sizeof(pidarg), "--pid=%d", (int)sh);
 	cr_assert_neq(asprintf(&out, "NOTIFY_SOCKET=%s", e.sock), -1);
@@ -1031,13 +1039,13 @@ Test(daemons, watchdog_usec_sets_the_timeout)
 	cr_assert_eq(vt_run(argv, buf, sizeof(buf), 1), 0, "systemd-notify: %s", buf);
 	uint64_t end = vt_now_ms() + 2000;
 	json_int_t ms = -1;
-	while (vt_now_ms() < end && ms != 1) {
+	while (vt_now_ms() < end && ms != 10) {
 		st = vt_env_status(&e);
 		ms = json_integer_value(json_object_get(vt_worker(st, name), "timeout_ms"));
 		json_decref(st);
 		usleep(20000);
 	}
-	cr_expect_eq(ms, 1, "WATCHDOG_USEC=1 gave a timeout of %lld ms", (long long)ms);
+	cr_expect_eq(ms, 10, "WATCHDOG_USEC=1 gave a timeout of %lld ms", (long long)ms);
 	stop_notifier(sh);
 	vt_env_end(&e);
 }
@@ -1221,6 +1229,55 @@ Test(daemons, policy_kills_a_stalled_worker_at_missed_2)
 	vt_env_end(&e);
 }
 
+/* Whether this test may steer pids (/proc/sys/kernel/ns_last_pid, root only); else skip. */
+static void
+need_ns_last_pid(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "r+");
+	if (f == NULL) {
+		if (getenv("CI") != NULL)
+			cr_assert_fail("/proc/sys/kernel/ns_last_pid: %s (needs root)",
+				       strerror(errno));
+		cr_skip_test("cannot write /proc/sys/kernel/ns_last_pid (needs root)");
+	}
+	fclose(f);
+}
+
+/*
+ * Start argv (output to the workers' log) with the pid `want` (gone by
+ * now), steering the kernel with ns_last_pid. Whatever else forks on the
+ * machine between the write and our spawn takes the pid first: so the
+ * write and a posix_spawn (a vfork, microseconds even under the
+ * sanitizers, where a fork of the test copies its whole shadow memory)
+ * follow each other closely, and up to 500 times. The caller ends it.
+ */
+static pid_t
+spawn_with_pid(pid_t want, char *const argv[])
+{
+	char last[32];
+	int n = snprintf(last, sizeof(last), "%d", (int)want - 1);
+	int fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+	posix_spawn_file_actions_t fa;
+	pid_t got = -1;
+
+	cr_assert_neq(fd, -1, "ns_last_pid: %s", strerror(errno));
+	cr_assert_eq(posix_spawn_file_actions_init(&fa), 0);
+	posix_spawn_file_actions_addopen(&fa, 1, e.wlog, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	for (int attempt = 0; attempt < 500 && got != want; attempt++) {
+		if (got > 0) {
+			kill(got, SIGKILL);
+			waitpid(got, NULL, 0);
+		}
+		if (pwrite(fd, last, (size_t)n, 0) != n ||
+		    posix_spawn(&got, argv[0], &fa, NULL, argv, environ) != 0)
+			got = -1;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(fd);
+	return got;
+}
+
 /*
  * A pid that now belongs to another process is never signalled: a nameless
  * sd_notify sender registers with its shell's pid and exits; a new process
@@ -1229,14 +1286,7 @@ Test(daemons, policy_kills_a_stalled_worker_at_missed_2)
  */
 Test(daemons, policy_never_signals_a_reused_pid)
 {
-	FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "r+");
-	if (f == NULL) {
-		if (getenv("CI") != NULL)
-			cr_assert_fail("/proc/sys/kernel/ns_last_pid: %s (needs root)",
-			               strerror(errno));
-		cr_skip_test("cannot write /proc/sys/kernel/ns_last_pid (needs root)");
-	}
-	fclose(f);
+	need_ns_last_pid();
 	start_supervisor_with("300ms", "--on-timeout=signal:KILL@1");
 	/* The shell registers as pid-$$ and exits at once. */
 	pid_t sh = start_notifier("systemd-notify --pid=$$ WATCHDOG=1 || exit 9; exit 0");
@@ -1244,25 +1294,17 @@ Test(daemons, policy_never_signals_a_reused_pid)
 	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "the notifier failed: %d", ws);
 	expect_state(pid_name(sh), "alive", sh, 1000);
 
-	/* Hand its pid to a new process (others may fork meanwhile: try a few times). */
-	pid_t reuse = -1;
-	for (int attempt = 0; attempt < 20 && reuse != sh; attempt++) {
-		if (reuse > 0)
-			vt_stop(reuse, SIGKILL, 1000);
-		f = fopen("/proc/sys/kernel/ns_last_pid", "w");
-		cr_assert_not_null(f);
-		fprintf(f, "%d", (int)sh - 1);
-		fclose(f);
-		char *argv[] = {"/bin/sleep", "60", NULL};
-		reuse = vt_env_spawn(&e, e.wlog, argv);
-	}
+	/* Hand its pid to a new process. */
+	char *argv[] = {"/bin/sleep", "30", NULL};
+	pid_t reuse = spawn_with_pid(sh, argv);
 	cr_assert_eq(reuse, sh, "could not start a process with pid %d", (int)sh);
 
-	vt_expect_log(e.log, "the pid now belongs to another process", 3000);
+	/* Its pidfd names the dead shell; without pidfds, the start time differs. */
+	vt_expect_log(e.log, "did not send SIGKILL to pid", 3000);
 	cr_expect(child_running(reuse), "the process that reused the pid was signalled");
 	cr_expect_eq(sup_counter("signals_sent"), 0);
 	cr_expect_geq(sup_counter("signals_refused"), 1);
-	stop_notifier(reuse);
+	vt_stop(reuse, SIGKILL, 2000);
 	vt_env_end(&e);
 }
 
@@ -1289,6 +1331,272 @@ Test(daemons, policy_signals_through_the_pidfd)
 	vt_env_end(&e);
 }
 
+/*
+ * From a child process that then exits: as uid 65534 if nobody, from a socket
+ * bound at dir/bind_name if that is not NULL (unlinked before it exits),
+ * send each of the datagrams dg (NULL-terminated) to the supervisor. Returns
+ * the child's pid once it has exited cleanly.
+ */
+static pid_t
+send_from_child(const char *const dg[], int nobody, const char *bind_name)
+{
+	pid_t pid = fork();
+
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		struct sockaddr_un sun = {.sun_family = AF_UNIX}, me = {.sun_family = AF_UNIX};
+		char path[400];
+		memcpy(sun.sun_path, e.sock, strlen(e.sock) + 1);
+		if (nobody && (setgroups(0, NULL) == -1 || setresgid(65534, 65534, 65534) == -1 ||
+			       setresuid(65534, 65534, 65534) == -1))
+			_exit(3);
+		int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+		if (bind_name != NULL) {
+			int n = snprintf(path, sizeof(path), "%s/%s", e.dir, bind_name);
+			if (n < 0 || (size_t)n >= sizeof(me.sun_path))
+				_exit(5);
+			memcpy(me.sun_path, path, (size_t)n + 1);
+			if (bind(fd, (struct sockaddr *)&me, sizeof(me)) == -1)
+				_exit(6);
+		}
+		for (int i = 0; dg[i] != NULL; i++)
+			if (sendto(fd, dg[i], strlen(dg[i]), 0, (struct sockaddr *)&sun,
+				   sizeof(sun)) == -1)
+				_exit(4);
+		if (bind_name != NULL)
+			unlink(me.sun_path);
+		_exit(0);
+	}
+	int st = vt_wait_exit(pid, 10000);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the sending child failed: %d", st);
+	return pid;
+}
+
+struct recycle_case {
+	int start_time; /* --identity start-time, else auto (pidfds: this kernel has them) */
+	int detect_exit;
+};
+
+ParameterizedTestParameters(daemons, recycled_pid_signals_nobody)
+{
+	static struct recycle_case cases[] = {
+	    {0, 0}, {1, 0}, {0, 1}, {1, 1}};
+	return cr_make_param_array(struct recycle_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/*
+ * The hostile sequence (issue 13): uid 65534 sends two heartbeats for evil
+ * and exits while the supervisor is not reading (stopped here); its pid goes
+ * to another process of the same uid before the supervisor reads them. The
+ * policy's SIGTERM must reach nobody, whether the supervisor holds the
+ * sender by the pidfd the kernel passed (SCM_PIDFD) or checks start times
+ * against the datagrams' arrival, with and without --detect-exit.
+ */
+ParameterizedTest(struct recycle_case *c, daemons, recycled_pid_signals_nobody)
+{
+	char ident[64];
+
+	need_ns_last_pid();
+	snprintf(ident, sizeof(ident), "--identity=%s", c->start_time ? "start-time" : "auto");
+	vt_env_start_supervisor(&e, "--timeout", "300ms", "--allow-user=65534",
+				"--on-timeout=signal:TERM@1", ident,
+				c->detect_exit ? "--detect-exit" : NULL, NULL);
+	open_socket_to_all();
+	vt_expect_log(e.log,
+		      c->start_time ? "sender identity: start times"
+				    : "sender identity: pidfds from the kernel",
+		      1000);
+
+	kill(e.sv, SIGSTOP);
+	const char *const evil_dg[] = {"HEARTBEAT=1\nWORKER=evil\n", "HEARTBEAT=1\nWORKER=evil\n",
+				       NULL};
+	pid_t evil = send_from_child(evil_dg, 1, NULL);
+	char *argv[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+			"/bin/sleep", "30", NULL};
+	pid_t reuse = spawn_with_pid(evil, argv);
+	usleep(100 * 1000); /* setpriv has become the sleep */
+	kill(e.sv, SIGCONT);
+	cr_assert_eq(reuse, evil, "could not start a process with pid %d", (int)evil);
+
+	vt_expect_log(e.log, "worker evil: did not send SIGTERM to pid", 3000);
+	cr_expect(child_running(reuse), "the process that reused the pid was signalled");
+	cr_expect_eq(sup_counter("signals_sent"), 0);
+	cr_expect_geq(sup_counter("signals_refused"), 1);
+	vt_stop(reuse, SIGKILL, 2000);
+	vt_env_end(&e);
+}
+
+/*
+ * The process signalled belongs to the name's uid: a root worker that
+ * dropped to uid 65534 after registering is not signalled in its name.
+ */
+Test(daemons, policy_signals_only_the_names_uid)
+{
+	start_supervisor_with("300ms", "--on-timeout=signal:TERM@1");
+	pid_t pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+		memcpy(sun.sun_path, e.sock, strlen(e.sock) + 1);
+		int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+		const char *hb = "HEARTBEAT=1\nWORKER=dropper\n";
+		if (sendto(fd, hb, strlen(hb), 0, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+		    setgroups(0, NULL) == -1 || setresgid(65534, 65534, 65534) == -1 ||
+		    setresuid(65534, 65534, 65534) == -1)
+			_exit(3);
+		pause();
+		_exit(0);
+	}
+	vt_expect_log(e.log, "worker dropper: did not send SIGTERM", 3000);
+	vt_expect_log(e.log, "it runs as uid 65534 (effective 65534), not as the name's uid 0", 100);
+	cr_expect(child_running(pid), "the process of another uid was signalled");
+	cr_expect_eq(sup_counter("signals_sent"), 0);
+	vt_stop(pid, SIGKILL, 2000);
+	vt_env_end(&e);
+}
+
+/*
+ * A sender whose address is gone (its socket closed and unlinked) is told
+ * once that it timed out: the next periods send nothing (a spray of names
+ * claiming the floor costs no sendto each), until it heartbeats again.
+ */
+Test(daemons, timeouts_to_a_gone_address_are_tried_once)
+{
+	start_supervisor("50ms");
+	const char *const hb[] = {"HEARTBEAT=1\nWORKER=gone\n", NULL};
+	send_from_child(hb, 0, "gone.sock");
+	expect_state("gone", "dead", 0, 1000);
+	usleep(1000 * 1000);
+	cr_expect_geq(vt_env_worker_int(&e, "gone", "timeouts"), 10);
+	cr_expect_eq(sup_counter("timeouts_undelivered"), 1);
+	vt_expect_log(e.log, "no more TIMEOUTs to it until it heartbeats from an address", 100);
+	vt_env_end(&e);
+}
+
+/* A SEQ that goes back for the same process (2^63-1, then 0, then 5) is counted and logged. */
+Test(daemons, seq_going_back_is_counted)
+{
+	start_supervisor("10s");
+	const char *const dg[] = {"HEARTBEAT=1\nWORKER=s\nSEQ=9223372036854775807\n",
+				  "HEARTBEAT=1\nWORKER=s\nSEQ=0\n", "HEARTBEAT=1\nWORKER=s\nSEQ=5\n",
+				  NULL};
+	send_from_child(dg, 0, NULL);
+	cr_assert(vt_env_wait_int(&e, "s", "last_seq", 5, 2000));
+	cr_expect_eq(sup_counter("seq_resets"), 1);
+	vt_expect_log(e.log, "worker s: SEQ went back from 9223372036854775807 to 0", 1000);
+	vt_env_end(&e);
+}
+
+/*
+ * Two live processes heartbeat for one WORKER= name: the second is a rival
+ * claimant, reported once as a conflict (no restarts), shown in status; the
+ * death of either is reported within the timeout while the other heartbeats.
+ */
+Test(daemons, two_claimants_are_a_conflict)
+{
+	char sock2[320], sock3[320];
+
+	snprintf(sock2, sizeof(sock2), "%s/twin-2.sock", e.dir);
+	snprintf(sock3, sizeof(sock3), "%s/twin-3.sock", e.dir);
+	start_supervisor("600ms");
+	pid_t a = start_worker("twin", NULL);
+	expect_state("twin", "alive", a, 3000);
+	/* Its start time is taken at its second heartbeat when the first came within a tick. */
+	cr_assert(vt_env_wait_beats(&e, "twin", 3, 3000), "twin never heartbeat thrice");
+
+	uint64_t t0 = vt_now_ms();
+	pid_t b = vt_env_start_worker(&e, "twin", "--socket", sock2, NULL);
+	cr_assert(vt_env_wait_int(&e, "twin", "conflict_pid", b, 600 + 1000),
+		  "no conflict shown in status within a period");
+	char want[128];
+	snprintf(want, sizeof(want), "worker twin: conflict: pid %d heartbeats for the name while "
+				     "pid %d holds it", (int)b, (int)a);
+	vt_expect_log(e.log, want, 100);
+	cr_log_info("conflict seen %llu ms after the second claimant started",
+		    (unsigned long long)(vt_now_ms() - t0));
+	usleep(500 * 1000);
+	json_t *st = vt_env_status(&e);
+	json_t *w = vt_worker(st, "twin");
+	cr_expect_eq(json_integer_value(json_object_get(w, "pid")), a);
+	cr_expect_eq(json_integer_value(json_object_get(w, "restarts")), 0, "a rival counted as a restart");
+	cr_expect_geq(json_integer_value(json_object_get(json_object_get(st, "supervisor"),
+							"conflict_heartbeats")),
+		      3);
+	json_decref(st);
+	cr_expect_eq(vt_file_contains(e.log, "restarted"), 0, "a restart was logged");
+
+	/* The rival dies: reported within its timeout, though the holder heartbeats on. */
+	uint64_t killed = vt_now_ms();
+	vt_stop(b, SIGKILL, 2000);
+	snprintf(want, sizeof(want), "worker twin: its rival claimant pid %d timed out", (int)b);
+	vt_expect_log(e.log, want, 600 + 400);
+	uint64_t took = vt_now_ms() - killed;
+	cr_expect_leq(took, 600 + 400, "the rival's death reported after %llu ms",
+		      (unsigned long long)took);
+	expect_state("twin", "alive", a, 100);
+	cr_expect(vt_env_wait_int(&e, "twin", "conflict_pid", 0, 500));
+
+	/* A new rival; then the holder dies: the rival takes the name, as a restart. */
+	pid_t c = vt_env_start_worker(&e, "twin", "--socket", sock3, NULL);
+	cr_assert(vt_env_wait_int(&e, "twin", "conflict_pid", c, 1600), "no second conflict");
+	killed = vt_now_ms();
+	vt_stop(a, SIGKILL, 2000);
+	expect_state("twin", "alive", c, 600 + 400);
+	took = vt_now_ms() - killed;
+	cr_expect_leq(took, 600 + 400, "the holder's death reported after %llu ms",
+		      (unsigned long long)took);
+	snprintf(want, sizeof(want), "worker twin restarted (new pid %d", (int)c);
+	vt_expect_log(e.log, want, 100);
+	vt_env_end(&e);
+}
+
+/*
+ * NotifyAccess=main: a service's shell loop calling the real systemd-notify
+ * as a non-root user (each ping from a new, short-lived pid) is one worker
+ * named after its unit, with the shell's pid and no restarts; the helpers'
+ * pings count for it; SIGSTOP of the shell is reported.
+ */
+Test(daemons, service_helpers_are_not_restarts)
+{
+	char cg[256], unit[64], script[1024];
+
+	if (access("/sys/fs/cgroup/systemd/cgroup.procs", W_OK) != 0 &&
+	    access("/sys/fs/cgroup/cgroup.procs", W_OK) != 0)
+		cr_skip_test("no writable systemd cgroup hierarchy to make a service's cgroup in");
+	snprintf(unit, sizeof(unit), "vigil-helpers-%d.service", (int)getpid());
+	snprintf(cg, sizeof(cg), "%s/%s",
+		 access("/sys/fs/cgroup/systemd/cgroup.procs", W_OK) == 0 ? "/sys/fs/cgroup/systemd"
+									  : "/sys/fs/cgroup",
+		 unit);
+	cr_assert(mkdir(cg, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", cg, strerror(errno));
+	start_supervisor_with("600ms", "--allow-user=65534");
+	open_socket_to_all();
+	snprintf(script, sizeof(script),
+		 "echo $$ > %s/cgroup.procs && exec /usr/bin/setpriv --reuid=65534 --regid=65534 "
+		 "--clear-groups /bin/sh -c 'while :; do systemd-notify WATCHDOG=1; sleep 0.1; done'",
+		 cg);
+	pid_t sh = start_notifier(script);
+	expect_state(unit, "alive", sh, 3000);
+	usleep(2000 * 1000);
+	json_t *st = vt_env_status(&e);
+	json_t *w = vt_worker(st, unit);
+	cr_expect_eq(json_integer_value(json_object_get(w, "pid")), sh, "the helper's pid was kept");
+	cr_expect_eq(json_integer_value(json_object_get(w, "restarts")), 0, "helpers counted as restarts");
+	cr_expect_geq(json_integer_value(json_object_get(w, "heartbeats")), 10);
+	cr_expect_geq(json_integer_value(json_object_get(json_object_get(st, "supervisor"),
+							"helper_pings")),
+		      10);
+	json_decref(st);
+
+	kill(sh, SIGSTOP);
+	expect_state(unit, "dead", sh, 600 + 500);
+	kill(sh, SIGCONT);
+	stop_notifier(sh);
+	vt_env_end(&e);
+	for (int i = 0; i < 100 && rmdir(cg) == -1 && errno == EBUSY; i++)
+		usleep(20 * 1000);
+}
+
 /* Write an executable script at dir/name; returns its path (static storage). */
 static const char *
 write_hook(const char *name, const char *body)
@@ -1310,7 +1618,7 @@ write_hook(const char *name, const char *body)
 Test(daemons, hook_runs_with_the_workers_facts)
 {
 	char policy[512], out[450], text[2048];
-	const char *hook = write_hook("hook.sh", "{ env; echo \"NOFILE=$(ulimit -n)\"; } > \"$0.out.tmp\" && "
+	const char *hook = write_hook("hook.sh", "{ env; echo \"NOFILE=$(ulimit -n)\"; echo \"CWD=$(pwd)\"; } > \"$0.out.tmp\" && "
 						 "mv \"$0.out.tmp\" \"$0.out\"");
 	/* The supervisor raises its soft descriptor limit; its hooks get the one it was given. */
 	struct rlimit rl;
@@ -1342,6 +1650,7 @@ Test(daemons, hook_runs_with_the_workers_facts)
 	cr_expect_geq(atoi(silent + 16), 300, "%s", text);
 	cr_expect_null(strstr(text, "HOME="), "the hook inherited our environment: %s", text);
 	cr_expect(strstr(text, "NOFILE=777\n") != NULL, "the hook's descriptor limit: %s", text);
+	cr_expect(strstr(text, "CWD=/\n") != NULL, "the hook runs from our start directory: %s", text);
 	vt_expect_log(e.log, "for worker w1 (timeout, missed 1) exited 0", 1000);
 	cr_expect_eq(sup_counter("hooks_started"), 1, "the hook ran at MISSED 1 only");
 	kill(wrk, SIGUSR1); /* resume, for a clean end */

@@ -224,6 +224,8 @@ Test(vigilctl, forget_drops_a_dead_worker_only)
 			  VIGIL_CTL_BIN, "--control", e.ctl, "forget", "w1", NULL};
 	cr_expect_eq(vt_run(nobody, out, sizeof(out), 1), 1, "%s", out);
 	cr_expect(strstr(out, "permission denied: forget changes state") != NULL, "%s", out);
+	/* Who may: the supervisor runs as root here, and says so once ("root and uid 0" before). */
+	cr_expect(strstr(out, "which only root may do") != NULL, "%s", out);
 	char *look[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
 			VIGIL_CTL_BIN, "--control", e.ctl, "status", "w1", NULL};
 	cr_expect_eq(vt_run(look, out, sizeof(out), 1), 0, "%s", out);

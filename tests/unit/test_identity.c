@@ -79,3 +79,53 @@ Test(identity, name_of_this_process)
 	cr_expect_eq(identity_name(999999999, out, sizeof(out)), -1,
 		     "a process that is gone must not be named pid-N");
 }
+
+/* /proc/PID/stat: the state, the parent and the start time, whatever the command's name holds. */
+Test(identity, stat_fields)
+{
+	const char *text = "4242 (a) b) c) S 17 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 "
+			   "987654 1000 10\n";
+	struct identity_stat st;
+
+	cr_assert_eq(identity_stat_parse(text, strlen(text), &st), 0);
+	cr_expect_eq(st.state, 'S');
+	cr_expect_eq(st.ppid, 17);
+	cr_expect_eq(st.start_time, 987654);
+	cr_expect_eq(identity_stat_parse("4242 (x", 7, &st), -1, "no ')': malformed");
+	/* This process, read live: running, and its parent is ours. */
+	cr_assert_eq(identity_stat((uint64_t)getpid(), &st), 0);
+	cr_expect_eq(st.ppid, (uint64_t)getppid());
+	cr_expect(identity_alive((uint64_t)getpid(), st.start_time));
+	cr_expect(!identity_alive((uint64_t)getpid(), st.start_time + 1),
+		  "another start time is another process");
+}
+
+/* /proc/PID/status: the real and effective uid, from the Uid: line. */
+Test(identity, uids)
+{
+	const char *text = "Name:\tsleep\nUmask:\t0022\nUid:\t65534\t0\t0\t0\nGid:\t0\t0\t0\t0\n";
+	uint64_t r = 1, e = 1;
+
+	cr_assert_eq(identity_uids_parse(text, strlen(text), &r, &e), 0);
+	cr_expect_eq(r, 65534);
+	cr_expect_eq(e, 0);
+	cr_expect_eq(identity_uids_parse("Name:\tx\n", 8, &r, &e), -1);
+	cr_expect_eq(identity_uids_parse("Uid:\t\n", 6, &r, &e), -1);
+	cr_assert_eq(identity_uids((uint64_t)getpid(), &r, &e), 0);
+	cr_expect_eq(r, (uint64_t)getuid());
+	cr_expect_eq(e, (uint64_t)geteuid());
+}
+
+/*
+ * A process that started after a datagram arrived cannot have sent it; start
+ * times count in ticks (100 a second), so within the arrival's tick nothing is sure.
+ */
+Test(identity, start_against_arrival)
+{
+	/* Tick 500 is [5.00 s, 5.01 s). */
+	cr_expect_eq(identity_started_vs(500, 100, 4999999), 1, "started after the arrival");
+	cr_expect_eq(identity_started_vs(500, 100, 5000000), 0, "the same tick: cannot tell");
+	cr_expect_eq(identity_started_vs(500, 100, 5009999), 0, "the same tick: cannot tell");
+	cr_expect_eq(identity_started_vs(500, 100, 5010000), -1, "surely before");
+	cr_expect_eq(identity_started_vs(500, 0, 0), 0, "no tick rate: cannot tell");
+}

@@ -148,6 +148,17 @@ static const char expected[] =
     "descriptor budget was spent.\n"
     "# TYPE vigil_exits_unwatched_total counter\n"
     "vigil_exits_unwatched_total 14\n"
+    "# HELP vigil_helper_pings_total Messages from a helper of a name's service (another live "
+    "process of its unit), counted for the name with its main process's pid.\n"
+    "# TYPE vigil_helper_pings_total counter\n"
+    "vigil_helper_pings_total 16\n"
+    "# HELP vigil_conflict_heartbeats_total Heartbeats from a rival claimant: a second live "
+    "process for a name, counted for none.\n"
+    "# TYPE vigil_conflict_heartbeats_total counter\n"
+    "vigil_conflict_heartbeats_total 17\n"
+    "# HELP vigil_seq_resets_total Heartbeats whose SEQ= went back for the same process.\n"
+    "# TYPE vigil_seq_resets_total counter\n"
+    "vigil_seq_resets_total 18\n"
     "# HELP vigil_invalid_datagrams_total Datagrams dropped as malformed, by reason.\n"
     "# TYPE vigil_invalid_datagrams_total counter\n"
     "vigil_invalid_datagrams_total{reason=\"empty\"} 0\n"
@@ -174,6 +185,7 @@ static const char expected[] =
     "vigil_events_total{event=\"forgotten\"} 0\n"
     "vigil_events_total{event=\"unwatched\"} 0\n"
     "vigil_events_total{event=\"watched\"} 0\n"
+    "vigil_events_total{event=\"conflict\"} 0\n"
     "vigil_events_total{event=\"restored\"} 0\n"
     "# HELP vigil_hooks_started_total Hooks (--on-timeout exec:) started.\n"
     "# TYPE vigil_hooks_started_total counter\n"
@@ -268,6 +280,9 @@ Test(metrics, exact_output_of_a_small_registry)
 	counters.stalls = 15;
 	counters.timer_late_max = 2500;
 	counters.exits_unwatched = 14;
+	counters.helper_pings = 16;
+	counters.conflict_beats = 17;
+	counters.seq_resets = 18;
 
 	char *text = render();
 	if (strcmp(text, expected) != 0) {

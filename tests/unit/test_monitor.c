@@ -7,10 +7,12 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <event2/event.h>
 
+#include "duration.h"
 #include "monitor.h"
 #include "supervisor.h"
 
@@ -114,7 +116,7 @@ heartbeat(const char *name, uint64_t pid, uint64_t seq, uint64_t now)
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	snprintf(m.worker, sizeof(m.worker), "%s", name);
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s.sock", name);
-	struct monitor_sender from = {.has_creds = 1, .pid = pid, .uid = 0, .gid = 0,
+	struct monitor_sender from = {.has_creds = 1, .pidfd = -1, .pid = pid, .uid = 0, .gid = 0,
 				      .addr = &addr,
 				      .addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
 							     strlen(addr.sun_path) + 1)};
@@ -209,7 +211,7 @@ Test(monitor, another_uid_cannot_speak_for_a_name)
 	heartbeat("web", 42, 1, T0);
 	struct vigil_msg m = {.fields = VIGIL_F_HEARTBEAT | VIGIL_F_WORKER};
 	snprintf(m.worker, sizeof(m.worker), "web");
-	struct monitor_sender from = {.has_creds = 1, .pid = 99, .uid = 1234};
+	struct monitor_sender from = {.has_creds = 1, .pidfd = -1, .pid = 99, .uid = 1234};
 	monitor_message(&sv, &m, &from, T0 + 400 * MS, T0 + 400 * MS);
 	cr_expect_eq(sv.counters.impersonations, 1);
 	cr_expect_eq(find("web")->core.last_hb, T0, "its timer was reset by a stranger");
@@ -220,7 +222,7 @@ Test(monitor, a_message_with_nothing_to_do_is_counted_invalid)
 {
 	struct vigil_msg m = {.fields = VIGIL_F_WORKER};
 	snprintf(m.worker, sizeof(m.worker), "web");
-	struct monitor_sender from = {.has_creds = 1, .pid = 42};
+	struct monitor_sender from = {.has_creds = 1, .pidfd = -1, .pid = 42};
 	monitor_message(&sv, &m, &from, T0, T0);
 	cr_expect_eq(sv.counters.invalid[VIGIL_WIRE_NO_MESSAGE], 1);
 	cr_expect_eq(sv.registry.count, 0, "registered on a message that asks nothing");
@@ -232,7 +234,7 @@ Test(monitor, stopping_disarms_and_forget_drops_the_worker)
 	struct worker *w = find("web");
 	struct vigil_msg m = {.fields = VIGIL_F_WORKER | VIGIL_F_STOPPING};
 	snprintf(m.worker, sizeof(m.worker), "web");
-	struct monitor_sender from = {.has_creds = 1, .pid = 42};
+	struct monitor_sender from = {.has_creds = 1, .pidfd = -1, .pid = 42};
 	monitor_message(&sv, &m, &from, T0 + 100 * MS, T0 + 100 * MS);
 	cr_expect_eq(w->core.state, WORKER_STOPPED);
 	cr_expect_not(event_pending(w->timer, EV_TIMEOUT, NULL), "a stopped worker's timer runs");
@@ -260,7 +262,7 @@ heartbeat_read(const char *name, uint64_t seq, uint64_t arrived, uint64_t read)
 			      .seq = seq};
 	struct sockaddr_un addr = {.sun_family = AF_UNIX, .sun_path = "web.sock"};
 	snprintf(m.worker, sizeof(m.worker), "%s", name);
-	struct monitor_sender from = {.has_creds = 1, .pid = 42, .addr = &addr,
+	struct monitor_sender from = {.has_creds = 1, .pidfd = -1, .pid = 42, .addr = &addr,
 				      .addrlen = (socklen_t)sizeof(addr)};
 	monitor_message(&sv, &m, &from, arrived, read);
 }
@@ -286,6 +288,44 @@ Test(monitor, silence_counts_from_arrival_and_our_pause_convicts_nobody)
 }
 
 /*
+ * One live process behind a name (claim.h): another live process of the
+ * same uid heartbeating for a WORKER= name is a rival, a conflict event with
+ * both pids, never a restart; once the first is gone, the next one takes the
+ * name as a restart. Real pids: this process and its parent are alive.
+ */
+Test(monitor, a_second_live_process_is_a_rival_not_a_restart)
+{
+	uint64_t now = vigil_now_usec(), me = (uint64_t)getpid(), parent = (uint64_t)getppid();
+
+	heartbeat("twin", me, 1, now);
+	struct worker *w = find("twin");
+	cr_assert_neq(w->start_time, 0, "our own start time, long before the heartbeat, not taken");
+	heartbeat("twin", parent, 1, now + MS);
+	cr_expect_eq(w->core.pid, me, "the rival took the name");
+	cr_expect_eq(w->core.restarts, 0);
+	cr_expect_eq(w->core.heartbeats, 1, "the rival's heartbeat counted");
+	cr_assert_not_null(w->claim);
+	cr_expect_eq(w->claim->rival_pid, parent);
+	cr_expect_eq(sv.counters.conflict_beats, 1);
+	int conflicts = 0;
+	for (int i = 0; i < seen.n; i++)
+		conflicts += seen.type[i] == SV_EVENT_CONFLICT;
+	cr_expect_eq(conflicts, 1);
+	heartbeat("twin", parent, 2, now + 2 * MS);
+	cr_expect_eq(sv.counters.conflict_beats, 2);
+	conflicts = 0;
+	for (int i = 0; i < seen.n; i++)
+		conflicts += seen.type[i] == SV_EVENT_CONFLICT;
+	cr_expect_eq(conflicts, 1, "a known conflict reported again");
+
+	/* A name whose process is gone (no such pid) passes on as a restart. */
+	heartbeat("solo", 4194304 + 7, 1, now);
+	heartbeat("solo", me, 1, now + MS);
+	cr_expect_eq(find("solo")->core.pid, me);
+	cr_expect_eq(find("solo")->core.restarts, 1);
+}
+
+/*
  * sd_notify's keys that ask nothing of us are quiet (no invalid count, no
  * worker); ignored lines are counted; a nameless ping whose sender's cgroup
  * cannot be read is no_cgroup, not no_worker.
@@ -295,14 +335,14 @@ Test(monitor, quiet_keys_ignored_lines_and_unreadable_cgroups)
 	struct vigil_msg m = {.fields = VIGIL_F_MAINPID | VIGIL_F_ERRNO | VIGIL_F_WORKER,
 			      .ignored = 3};
 	snprintf(m.worker, sizeof(m.worker), "web");
-	struct monitor_sender from = {.has_creds = 1, .pid = 42};
+	struct monitor_sender from = {.has_creds = 1, .pidfd = -1, .pid = 42};
 	monitor_message(&sv, &m, &from, T0, T0);
 	cr_expect_eq(sv.counters.invalid[VIGIL_WIRE_NO_MESSAGE], 0, "MAINPID=, ERRNO= refused");
 	cr_expect_eq(sv.counters.ignored_lines, 3);
 	cr_expect_eq(sv.registry.count, 0);
 	/* No WORKER=, from a pid no process has (above pid_max): its cgroup cannot be read. */
 	struct vigil_msg ping = {.fields = VIGIL_F_WATCHDOG};
-	struct monitor_sender gone = {.has_creds = 1, .pid = 4194304 + 7};
+	struct monitor_sender gone = {.has_creds = 1, .pidfd = -1, .pid = 4194304 + 7};
 	monitor_message(&sv, &ping, &gone, T0, T0);
 	cr_expect_eq(sv.counters.invalid[VIGIL_WIRE_NO_CGROUP], 1);
 	cr_expect_eq(sv.counters.invalid[VIGIL_WIRE_NO_WORKER], 0);
@@ -314,7 +354,7 @@ Test(monitor, watchdog_usec_0_unwatches_and_n_watches_again)
 	heartbeat("web", 42, 1, T0);
 	struct vigil_msg m = {.fields = VIGIL_F_WORKER | VIGIL_F_WATCHDOG_USEC, .watchdog_usec = 0};
 	snprintf(m.worker, sizeof(m.worker), "web");
-	struct monitor_sender from = {.has_creds = 1, .pid = 42};
+	struct monitor_sender from = {.has_creds = 1, .pidfd = -1, .pid = 42};
 	monitor_message(&sv, &m, &from, T0 + 100 * MS, T0 + 100 * MS);
 	cr_expect_eq(find("web")->core.state, WORKER_UNWATCHED);
 	cr_expect_not(event_pending(find("web")->timer, EV_TIMEOUT, NULL), "still armed");

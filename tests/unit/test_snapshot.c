@@ -53,6 +53,7 @@ encode(const struct events *ev)
 	h.counters.datagrams = 1234;
 	h.counters.invalid[VIGIL_WIRE_BAD_VALUE] = 3;
 	h.counters.ignored_lines = 9;
+	h.counters.seq_resets = 5;
 	h.counters.signals_sent = 2;
 	h.event_totals[SV_EVENT_TIMEOUT] = 4;
 	snapshot_begin(&snap, &h);
@@ -143,6 +144,7 @@ Test(snapshot, round_trip)
 	cr_expect_eq(h.counters.datagrams, 1234);
 	cr_expect_eq(h.counters.invalid[VIGIL_WIRE_BAD_VALUE], 3);
 	cr_expect_eq(h.counters.ignored_lines, 9);
+	cr_expect_eq(h.counters.seq_resets, 5);
 	cr_expect_eq(h.counters.signals_sent, 2);
 	cr_expect_eq(h.event_totals[SV_EVENT_TIMEOUT], 4);
 
