@@ -243,7 +243,7 @@ control_cmd_events(struct control_client *cl, const char *arg, struct evbuffer *
 	return 0;
 }
 
-/* forget NAME: drop a worker that is not alive, with its history. */
+/* forget NAME: drop a worker that is not alive (nor unwatched), with its history. */
 static int
 control_cmd_forget(struct control_client *cl, const char *arg, struct evbuffer *out)
 {
@@ -254,9 +254,12 @@ control_cmd_forget(struct control_client *cl, const char *arg, struct evbuffer *
 		control_error(out, "no worker called '%s'", arg);
 		return 0;
 	}
-	if (w->core.state == WORKER_ALIVE || w->core.state == WORKER_NEW) {
-		control_error(out, "worker %s is alive: only a stopped, dead, exited or missing "
-				   "worker can be forgotten", w->name);
+	/* An unwatched worker is alive too: it only asked not to be timed (WATCHDOG_USEC=0). */
+	if (w->core.state == WORKER_ALIVE || w->core.state == WORKER_NEW ||
+	    w->core.state == WORKER_UNWATCHED) {
+		control_error(out, "worker %s is %s: only a stopped, dead, exited or missing "
+				   "worker can be forgotten",
+			      w->name, w->core.state == WORKER_UNWATCHED ? "unwatched (alive)" : "alive");
 		return 0;
 	}
 	control_put(out, json_pack("{s:s}", "forgotten", arg));

@@ -200,6 +200,30 @@ Test(vigilctl, status_name_shows_history)
 	vt_env_end(&e);
 }
 
+/* forget: an unwatched worker (WATCHDOG_USEC=0) is alive, only not timed: refused. */
+Test(vigilctl, forget_refuses_an_unwatched_worker)
+{
+	char out[4096];
+
+	start_supervisor();
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	cr_assert_geq(fd, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	cr_assert_lt(strlen(e.sock), sizeof(sa.sun_path));
+	memcpy(sa.sun_path, e.sock, strlen(e.sock) + 1);
+	const char msg[] = "WORKER=u1\nWATCHDOG=1\nWATCHDOG_USEC=0\n";
+	cr_assert_eq(sendto(fd, msg, sizeof(msg) - 1, 0, (struct sockaddr *)&sa, sizeof(sa)),
+		     (ssize_t)(sizeof(msg) - 1), "%s", strerror(errno));
+	close(fd);
+	wait_state("u1", "unwatched", 3000);
+	cr_expect_eq(ctl(out, sizeof(out), "forget", "u1", NULL), 1);
+	cr_expect(strstr(out, "worker u1 is unwatched (alive)") != NULL, "%s", out);
+	json_t *st = vt_env_status(&e);
+	cr_expect_not_null(vt_worker(st, "u1"), "u1 was forgotten");
+	json_decref(st);
+	vt_env_end(&e);
+}
+
 /* forget: not an alive worker; a dead one goes, history and all; only root or our uid. */
 Test(vigilctl, forget_drops_a_dead_worker_only)
 {
