@@ -423,8 +423,9 @@ const struct option_def options_table[] = {
      .def = "10ms"},
     {.name = "metrics", .short_name = 'M', .flags = OPTION_ARG | OPTION_FILE | OPTION_RESTART,
      .parse = parse_metrics, FIELD(metrics), .arg = "ADDR:PORT",
-     .help = "serve GET /metrics (Prometheus) and GET /status (JSON) over HTTP, "
-	     "unauthenticated: 127.0.0.1:9477, [::1]:9477, or :9477 for every address",
+     .help = "serve GET /metrics (Prometheus), GET /status (JSON) and a status page at "
+	     "GET / over HTTP, unauthenticated: 127.0.0.1:9477, [::1]:9477, or :9477 for every "
+	     "address",
      .def = "off"},
     {.name = "log-level", .short_name = 'l', .flags = OPTION_ARG | OPTION_FILE,
      .parse = parse_log_level, FIELD(log_level), .arg = "LEVEL",
