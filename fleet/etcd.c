@@ -6,13 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "duration.h"
 #include "etcd.h"
 #include "etcdmsg.h"
+#include "log.h"
 
 #define ETCD_WATCH_IDLE_SEC 86400 /* a watch may be quiet for long: staleness is probed apart */
 
@@ -20,7 +27,14 @@ struct etcd_endpoint {
 	char url[128];
 	char host[64];
 	uint16_t port;
+	int tls; /* https: a connection per request (see etcd_conn) */
 	struct evhttp_connection *conn[ETCD_NCHANNELS];
+};
+
+/* A TLS connection done with, freed from the loop once its callback has returned. */
+struct etcd_dead_conn {
+	struct evhttp_connection *conn;
+	struct etcd_dead_conn *next;
 };
 
 struct etcd_req {
@@ -40,6 +54,11 @@ struct etcd_req {
 	int failed_error;       /* error_cb ran */
 	struct evbuffer *lines; /* a watch's partial line */
 	uint64_t watch_gen;
+	struct evhttp_connection *tls_conn; /* its own connection, over https */
+	SSL *ssl;                           /* that connection's (owned by it) */
+	int noauth;                         /* the authentication request itself */
+	int reauthed;                       /* sent again once after a new token */
+	struct etcd_req *next_waiting;      /* waiting for a token */
 };
 
 struct etcd {
@@ -51,9 +70,22 @@ struct etcd {
 	struct etcd_req *watch; /* the open watch, if any */
 	size_t watch_ep;        /* its endpoint */
 	uint64_t watch_gen;
+	SSL_CTX *ssl_ctx;            /* for https endpoints */
+	struct etcd_dead_conn *dead; /* TLS connections to free */
+	struct event *reap;          /* frees them */
+	int reap_now;                /* etcd_free: free at once */
+	char *user, *password;       /* etcd authentication, if any */
+	char *token;                 /* its token, once authenticated */
+	int authenticating;          /* the request for one is out */
+	struct etcd_req *waiting;    /* requests waiting for a token, in order */
+	struct etcd_req **waiting_tail;
 };
 
 static int etcd_send(struct etcd_req *r);
+static int etcd_submit(struct etcd_req *r);
+static struct etcd_req *etcd_req_new(struct etcd *e, enum etcd_channel ch, const char *path,
+                                     json_t *body);
+static void etcd_unwait(struct etcd *e, struct etcd_req *r);
 
 /* r's endpoint failed: the next request goes to the next one (once per failure of it). */
 static void
@@ -63,29 +95,122 @@ etcd_next(struct etcd *e, const struct etcd_req *r)
 		e->cur = (e->cur + 1) % e->n;
 }
 
-/* One "http://HOST:PORT" into ep; -1 if it is not that. */
+/* One "http[s]://HOST:PORT" into ep; -1 if it is not that. */
 static int
 etcd_parse_url(const char *url, size_t len, struct etcd_endpoint *ep)
 {
 	unsigned port;
 	char rest[8];
+	size_t skip;
 
-	if (len >= sizeof(ep->url) || strncmp(url, "http://", 7) != 0)
+	if (len >= sizeof(ep->url))
+		return -1;
+	if (strncmp(url, "http://", 7) == 0)
+		skip = 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		skip = 8, ep->tls = 1;
+	else
 		return -1;
 	memcpy(ep->url, url, len);
 	ep->url[len] = '\0';
-	if (sscanf(ep->url + 7, "%63[^:/]:%u%7s", ep->host, &port, rest) != 2 || port == 0 ||
+	if (sscanf(ep->url + skip, "%63[^:/]:%u%7s", ep->host, &port, rest) != 2 || port == 0 ||
 	    port > 65535)
 		return -1;
 	ep->port = (uint16_t)port;
 	return 0;
 }
 
+/* The first OpenSSL error queued, as text ("" if none); the queue is emptied. */
+static const char *
+etcd_ssl_error(char *buf, size_t len)
+{
+	unsigned long code = ERR_get_error();
+
+	buf[0] = '\0';
+	if (code != 0)
+		ERR_error_string_n(code, buf, len);
+	ERR_clear_error();
+	return buf;
+}
+
+/* The context every https connection starts from: the CA to verify with, a client certificate. */
+static SSL_CTX *
+etcd_tls_ctx(const struct etcd_security *sec, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	char why[256];
+
+	if (ctx == NULL) {
+		snprintf(err, errlen, "cannot create a TLS context: %s",
+		         etcd_ssl_error(why, sizeof(why)));
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (sec->cacert != NULL ? SSL_CTX_load_verify_locations(ctx, sec->cacert, NULL) != 1
+	                        : SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		snprintf(err, errlen, "--cacert %s: %s", sec->cacert ? sec->cacert : "(system)",
+		         etcd_ssl_error(why, sizeof(why)));
+		goto fail;
+	}
+	if (sec->cert != NULL && SSL_CTX_use_certificate_chain_file(ctx, sec->cert) != 1) {
+		snprintf(err, errlen, "--cert %s: %s", sec->cert, etcd_ssl_error(why, sizeof(why)));
+		goto fail;
+	}
+	if (sec->key != NULL &&
+	    (SSL_CTX_use_PrivateKey_file(ctx, sec->key, SSL_FILETYPE_PEM) != 1 ||
+	     SSL_CTX_check_private_key(ctx) != 1)) {
+		snprintf(err, errlen, "--key %s: %s", sec->key, etcd_ssl_error(why, sizeof(why)));
+		goto fail;
+	}
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* Free the TLS connections done with (from the loop, never within their callbacks). */
+static void
+etcd_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct etcd *e = arg;
+
+	(void)fd;
+	(void)what;
+	while (e->dead != NULL) {
+		struct etcd_dead_conn *d = e->dead;
+
+		e->dead = d->next;
+		evhttp_connection_free(d->conn);
+		free(d);
+	}
+}
+
+static void
+etcd_bury(struct etcd *e, struct evhttp_connection *conn)
+{
+	struct etcd_dead_conn *d = calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return; /* leaked rather than freed under its own callback */
+	if (e->reap_now) {
+		free(d);
+		evhttp_connection_free(conn);
+		return;
+	}
+	d->conn = conn;
+	d->next = e->dead;
+	e->dead = d;
+	event_active(e->reap, 0, 0);
+}
+
 struct etcd *
-etcd_new(struct event_base *base, const char *urls, uint64_t timeout_usec, char *err, size_t errlen)
+etcd_new(struct event_base *base, const char *urls, uint64_t timeout_usec,
+         const struct etcd_security *sec, char *err, size_t errlen)
 {
 	struct etcd *e = calloc(1, sizeof(*e));
 	const char *p = urls;
+	int tls = 0;
 
 	if (e == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -93,6 +218,7 @@ etcd_new(struct event_base *base, const char *urls, uint64_t timeout_usec, char 
 	}
 	e->base = base;
 	e->timeout_usec = timeout_usec;
+	e->waiting_tail = &e->waiting;
 	while (*p != '\0') {
 		size_t len = strcspn(p, ",");
 
@@ -101,10 +227,11 @@ etcd_new(struct event_base *base, const char *urls, uint64_t timeout_usec, char 
 			goto fail;
 		}
 		if (etcd_parse_url(p, len, &e->ep[e->n]) == -1) {
-			snprintf(err, errlen, "--etcd: '%.*s' is not http://HOST:PORT", (int)len,
+			snprintf(err, errlen, "--etcd: '%.*s' is not http[s]://HOST:PORT", (int)len,
 			         p);
 			goto fail;
 		}
+		tls |= e->ep[e->n].tls;
 		e->n++;
 		p += len;
 		if (*p == ',')
@@ -114,15 +241,39 @@ etcd_new(struct event_base *base, const char *urls, uint64_t timeout_usec, char 
 		snprintf(err, errlen, "--etcd: no endpoint given");
 		goto fail;
 	}
+	if (sec != NULL && !tls && (sec->cacert || sec->cert || sec->key)) {
+		snprintf(err, errlen, "--cacert, --cert and --key need an https:// endpoint");
+		goto fail;
+	}
+	if (sec != NULL && (sec->cert == NULL) != (sec->key == NULL)) {
+		snprintf(err, errlen, "--cert and --key go together");
+		goto fail;
+	}
+	if (tls && (e->ssl_ctx = etcd_tls_ctx(sec, err, errlen)) == NULL)
+		goto fail;
+	if ((e->reap = event_new(base, -1, 0, etcd_reap_cb, e)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (sec != NULL && sec->user != NULL) {
+		e->user = strdup(sec->user);
+		e->password = strdup(sec->password);
+		if (e->user == NULL || e->password == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
 	return e;
 fail:
-	free(e);
+	etcd_free(e);
 	return NULL;
 }
 
 static void
 etcd_req_free(struct etcd_req *r)
 {
+	if (r->tls_conn != NULL)
+		etcd_bury(r->e, r->tls_conn);
 	if (r->lines != NULL)
 		evbuffer_free(r->lines);
 	free(r->body);
@@ -135,10 +286,28 @@ etcd_free(struct etcd *e)
 	if (e == NULL)
 		return;
 	etcd_watch_cancel(e);
+	e->reap_now = 1;
+	while (e->waiting != NULL) {
+		struct etcd_req *r = e->waiting;
+
+		e->waiting = r->next_waiting;
+		etcd_req_free(r);
+	}
 	for (size_t i = 0; i < e->n; i++)
 		for (int c = 0; c < ETCD_NCHANNELS; c++)
 			if (e->ep[i].conn[c] != NULL)
 				evhttp_connection_free(e->ep[i].conn[c]);
+	if (e->reap != NULL) {
+		etcd_reap_cb(-1, 0, e);
+		event_free(e->reap);
+	}
+	if (e->ssl_ctx != NULL)
+		SSL_CTX_free(e->ssl_ctx);
+	if (e->password != NULL)
+		explicit_bzero(e->password, strlen(e->password));
+	free(e->user);
+	free(e->password);
+	free(e->token);
 	free(e);
 }
 
@@ -180,6 +349,78 @@ etcd_conn(struct etcd *e, struct etcd_endpoint *ep, enum etcd_channel ch)
 	evhttp_connection_set_timeout_tv(ep->conn[ch], &tv);
 	evhttp_connection_set_retries(ep->conn[ch], 0);
 	return ep->conn[ch];
+}
+
+/* A connection of its own for r, over TLS to ep, the name checked against ep's host. */
+static struct evhttp_connection *
+etcd_tls_conn(struct etcd *e, struct etcd_endpoint *ep, struct etcd_req *r)
+{
+	struct evhttp_connection *conn;
+	struct bufferevent *bev;
+	struct in6_addr addr;
+	struct timeval tv;
+	SSL *ssl = SSL_new(e->ssl_ctx);
+
+	if (ssl == NULL)
+		return NULL;
+	if (inet_pton(AF_INET, ep->host, &addr) == 1 || inet_pton(AF_INET6, ep->host, &addr) == 1) {
+		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ep->host) != 1)
+			goto fail;
+	} else if (SSL_set_tlsext_host_name(ssl, ep->host) != 1 ||
+	           SSL_set1_host(ssl, ep->host) != 1) {
+		goto fail;
+	}
+	bev = bufferevent_openssl_socket_new(e->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+	                                     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (bev == NULL)
+		goto fail;
+	/* A TLS close is not a truncation etcd could do to us: its replies are framed. */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	conn = evhttp_connection_base_bufferevent_new(e->base, NULL, bev, ep->host, ep->port);
+	if (conn == NULL) {
+		bufferevent_free(bev); /* frees ssl */
+		return NULL;
+	}
+	if (r->ch == ETCD_CH_WATCH) {
+		tv.tv_sec = ETCD_WATCH_IDLE_SEC;
+		tv.tv_usec = 0;
+	} else {
+		tv.tv_sec = (time_t)(e->timeout_usec / VIGIL_USEC_PER_SEC);
+		tv.tv_usec = (suseconds_t)(e->timeout_usec % VIGIL_USEC_PER_SEC);
+	}
+	evhttp_connection_set_timeout_tv(conn, &tv);
+	evhttp_connection_set_retries(conn, 0);
+	r->ssl = ssl;
+	return conn;
+fail:
+	SSL_free(ssl);
+	return NULL;
+}
+
+/* Why r's TLS connection failed, if it was TLS that failed: "" otherwise. */
+static const char *
+etcd_tls_why(struct etcd_req *r, char *buf, size_t len)
+{
+	long verify;
+	unsigned long code;
+	char msg[160];
+
+	buf[0] = '\0';
+	if (r->ssl == NULL)
+		return buf;
+	verify = SSL_get_verify_result(r->ssl);
+	if (verify != X509_V_OK) {
+		snprintf(buf, len, "TLS: the server's certificate is refused: %s",
+		         X509_verify_cert_error_string(verify));
+		return buf;
+	}
+	code = bufferevent_get_openssl_error(evhttp_connection_get_bufferevent(r->tls_conn));
+	if (code != 0 && ERR_GET_LIB(code) != 0) { /* not the bare SSL_ERROR_SYSCALL of a refusal */
+		ERR_error_string_n(code, msg, sizeof(msg));
+		snprintf(buf, len, "TLS: %s", msg);
+	}
+	ERR_clear_error();
+	return buf;
 }
 
 static const char *
@@ -238,7 +479,7 @@ etcd_done_cb(struct evhttp_request *req, void *arg)
 {
 	struct etcd_req *r = arg;
 	struct etcd *e = r->e;
-	char why[256];
+	char why[512];
 	json_t *reply = NULL;
 	int code = req != NULL ? evhttp_request_get_response_code(req) : 0;
 
@@ -247,8 +488,13 @@ etcd_done_cb(struct evhttp_request *req, void *arg)
 			return; /* cancelled: etcd_watch_cancel freed r's owner already */
 		if (req != NULL && code == 200)
 			etcd_chunk_cb(req, r);
+		char tls[200];
+
+		etcd_tls_why(r, tls, sizeof(tls));
 		snprintf(why, sizeof(why), "watch on %s ended: %s", e->ep[e->cur].url,
-		         code == 0 ? etcd_error_name(r->error) : "closed by the server");
+		         tls[0] != '\0' ? tls
+		         : code == 0    ? etcd_error_name(r->error)
+		                        : "closed by the server");
 		e->watch = NULL;
 		e->cur = (e->cur + 1) % e->n;
 		r->stream_cb(NULL, why, r->arg);
@@ -257,7 +503,16 @@ etcd_done_cb(struct evhttp_request *req, void *arg)
 	}
 	if (code == 0) {
 		uint64_t spent = vigil_now_usec() - r->started;
+		char tls[200];
 
+		etcd_tls_why(r, tls, sizeof(tls));
+		if (tls[0] != '\0') { /* a certificate refused: never retried, always said */
+			snprintf(why, sizeof(why), "%s: %s", e->ep[r->ep].url, tls);
+			etcd_next(e, r);
+			r->cb(NULL, why, r->arg);
+			etcd_req_free(r);
+			return;
+		}
 		etcd_next(e, r);
 		/* Refused or reset at once: the next endpoint may answer within the deadline. */
 		if (!r->pinned && r->attempts < e->n && spent < e->timeout_usec / 2 &&
@@ -273,6 +528,18 @@ etcd_done_cb(struct evhttp_request *req, void *arg)
 	size_t len = evbuffer_get_length(in);
 	reply = json_loadb((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, 0, NULL);
 	const char *msg = reply != NULL ? etcdmsg_error(reply) : NULL;
+	if (msg != NULL && e->user != NULL && !r->noauth && !r->reauthed &&
+	    (strstr(msg, "invalid auth token") != NULL ||
+	     strstr(msg, "user name is empty") != NULL)) {
+		/* The token expired (or etcd restarted): a new one, and r once more. */
+		log_info("etcd: %s; authenticating again as %s", msg, e->user);
+		free(e->token);
+		e->token = NULL;
+		r->reauthed = 1;
+		json_decref(reply);
+		etcd_submit(r);
+		return;
+	}
 	if (code != 200 || reply == NULL || msg != NULL) {
 		snprintf(why, sizeof(why), "HTTP %d from %s: %s", code, e->ep[e->cur].url,
 		         msg != NULL ? msg : "reply is not JSON");
@@ -294,9 +561,20 @@ etcd_send(struct etcd_req *r)
 	struct etcd *e = r->e;
 	size_t i = r->pinned ? r->ep : e->cur;
 	struct etcd_endpoint *ep = &e->ep[i];
-	struct evhttp_connection *conn = etcd_conn(e, ep, r->ch);
+	struct evhttp_connection *conn;
 	struct evhttp_request *req;
 	char host[80];
+
+	if (r->tls_conn != NULL) { /* a retry: the failed connection goes */
+		etcd_bury(e, r->tls_conn);
+		r->tls_conn = NULL;
+		r->ssl = NULL;
+	}
+	/*
+	 * Over https every request has a connection of its own: libevent 2.1's
+	 * evhttp would reconnect a closed TLS connection with its spent TLS state.
+	 */
+	conn = ep->tls ? (r->tls_conn = etcd_tls_conn(e, ep, r)) : etcd_conn(e, ep, r->ch);
 
 	if (conn == NULL || (req = evhttp_request_new(etcd_done_cb, r)) == NULL)
 		return -1;
@@ -313,11 +591,108 @@ etcd_send(struct etcd_req *r)
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Host", host);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	                  "application/json");
+	if (e->token != NULL && !r->noauth)
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Authorization",
+		                  e->token);
 	evbuffer_add(evhttp_request_get_output_buffer(req), r->body, r->len);
 	if (evhttp_make_request(conn, req, EVHTTP_REQ_POST, r->path) == -1)
 		return -1; /* evhttp_make_request freed req */
 	e->requests++;
 	e->bytes += r->len;
+	return 0;
+}
+
+/* r failed before it was sent: its callback, and r is freed. */
+static void
+etcd_fail(struct etcd_req *r, const char *why)
+{
+	struct etcd *e = r->e;
+
+	if (r->stream_cb != NULL) {
+		if (e->watch == r) {
+			e->watch = NULL;
+			r->stream_cb(NULL, why, r->arg);
+		}
+	} else {
+		r->cb(NULL, why, r->arg);
+	}
+	etcd_req_free(r);
+}
+
+static void
+etcd_unwait(struct etcd *e, struct etcd_req *r)
+{
+	for (struct etcd_req **p = &e->waiting; *p != NULL; p = &(*p)->next_waiting) {
+		if (*p == r) {
+			*p = r->next_waiting;
+			if (*p == NULL)
+				e->waiting_tail = p;
+			r->next_waiting = NULL;
+			return;
+		}
+	}
+}
+
+/* The reply to POST /v3/auth/authenticate: send, or fail, what waited for it. */
+static void
+etcd_auth_cb(const json_t *reply, const char *why, void *arg)
+{
+	struct etcd *e = arg;
+	struct etcd_req *list = e->waiting;
+	const char *token =
+	    reply != NULL ? json_string_value(json_object_get(reply, "token")) : NULL;
+	char msg[320];
+
+	e->authenticating = 0;
+	e->waiting = NULL;
+	e->waiting_tail = &e->waiting;
+	if (token != NULL && (e->token = strdup(token)) == NULL)
+		why = "out of memory";
+	else if (token == NULL && why == NULL)
+		why = "no token in the reply";
+	if (e->token == NULL)
+		snprintf(msg, sizeof(msg), "authentication as %s failed: %s", e->user, why);
+	while (list != NULL) {
+		struct etcd_req *r = list;
+
+		list = r->next_waiting;
+		r->next_waiting = NULL;
+		if (e->token == NULL)
+			etcd_fail(r, msg);
+		else if (etcd_send(r) == -1)
+			etcd_fail(r, "cannot send the request");
+	}
+}
+
+/* Send r, or first get a token if etcd wants one and there is none. */
+static int
+etcd_submit(struct etcd_req *r)
+{
+	struct etcd *e = r->e;
+	struct etcd_req *a;
+
+	if (e->user == NULL || r->noauth || e->token != NULL)
+		return etcd_send(r);
+	*e->waiting_tail = r;
+	e->waiting_tail = &r->next_waiting;
+	if (e->authenticating)
+		return 0;
+	a = etcd_req_new(e, ETCD_CH_LEASE, "/v3/auth/authenticate",
+	                 json_pack("{s:s, s:s}", "name", e->user, "password", e->password));
+	if (a == NULL) {
+		etcd_unwait(e, r);
+		return -1;
+	}
+	a->noauth = 1;
+	a->cb = etcd_auth_cb;
+	a->arg = e;
+	e->authenticating = 1;
+	if (etcd_send(a) == -1) {
+		e->authenticating = 0;
+		etcd_unwait(e, r);
+		etcd_req_free(a);
+		return -1;
+	}
 	return 0;
 }
 
@@ -349,7 +724,7 @@ etcd_post(struct etcd *e, enum etcd_channel ch, const char *path, json_t *body, 
 		return -1;
 	r->cb = cb;
 	r->arg = arg;
-	if (etcd_send(r) == -1) {
+	if (etcd_submit(r) == -1) {
 		etcd_req_free(r);
 		return -1;
 	}
@@ -367,7 +742,7 @@ etcd_post_to(struct etcd *e, size_t ep, const char *path, json_t *body, etcd_cb 
 	r->arg = arg;
 	r->pinned = 1;
 	r->ep = ep % e->n;
-	if (etcd_send(r) == -1) {
+	if (etcd_submit(r) == -1) {
 		etcd_req_free(r);
 		return -1;
 	}
@@ -409,7 +784,7 @@ etcd_watch(struct etcd *e, json_t *body, etcd_stream_cb cb, void *arg)
 	r->watch_gen = ++e->watch_gen;
 	e->watch = r;
 	e->watch_ep = e->cur;
-	if (etcd_send(r) == -1) {
+	if (etcd_submit(r) == -1) {
 		e->watch = NULL;
 		etcd_req_free(r);
 		return -1;
@@ -427,6 +802,11 @@ etcd_watch_cancel(struct etcd *e)
 	e->watch = NULL;
 	e->watch_gen++;
 	/* Freeing the connection drops the request without calling back. */
+	etcd_unwait(e, r);
+	if (r->tls_conn != NULL) {
+		evhttp_connection_free(r->tls_conn);
+		r->tls_conn = NULL;
+	}
 	for (size_t i = 0; i < e->n; i++) {
 		if (e->ep[i].conn[ETCD_CH_WATCH] != NULL) {
 			evhttp_connection_free(e->ep[i].conn[ETCD_CH_WATCH]);

@@ -5,7 +5,11 @@
  * request has its own deadline, shorter than etcd's own 7 s without a
  * leader) or gets an error reply fails, and the next request starts at the
  * next endpoint. Requests on different channels use different connections,
- * so that a slow write never delays a lease keepalive. Plain HTTP only.
+ * so that a slow write never delays a lease keepalive. Over https, each
+ * request has a connection of its own, the server's certificate checked
+ * against a CA and the endpoint's host name. With etcd authentication, a
+ * token is fetched before the first request, sent with every one, and
+ * fetched again when etcd says it is no longer valid.
  */
 #ifndef VIGIL_FLEET_ETCD_H
 #define VIGIL_FLEET_ETCD_H
@@ -32,12 +36,19 @@ typedef void (*etcd_cb)(const json_t *reply, const char *why, void *arg);
 /* One line of a watch stream (a parsed JSON object), or its end (line NULL, why set). */
 typedef void (*etcd_stream_cb)(const json_t *line, const char *why, void *arg);
 
+/* TLS files and credentials; any may be NULL. */
+struct etcd_security {
+	const char *cacert;          /* the CA the servers' certificates must chain to */
+	const char *cert, *key;      /* a client certificate, and its key */
+	const char *user, *password; /* etcd authentication (both, or neither) */
+};
+
 /*
- * Parse "http://HOST:PORT[,http://...]" (at most ETCD_MAX_ENDPOINTS); -1
- * with err naming the bad one.
+ * Parse "http[s]://HOST:PORT[,...]" (at most ETCD_MAX_ENDPOINTS) and load
+ * sec's files (sec may be NULL); NULL with err naming what is wrong.
  */
-struct etcd *etcd_new(struct event_base *base, const char *urls, uint64_t timeout_usec, char *err,
-                      size_t errlen);
+struct etcd *etcd_new(struct event_base *base, const char *urls, uint64_t timeout_usec,
+                      const struct etcd_security *sec, char *err, size_t errlen);
 void etcd_free(struct etcd *e);
 
 /*

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "agent.h"
+#include "authfile.h"
 #include "duration.h"
 #include "etcd.h"
 #include "keys.h"
@@ -37,6 +38,7 @@ struct fleet_args {
 	uint64_t ttl, keepalive, timeout, probe, grace;
 	int json;
 	const char *metrics;
+	const char *cacert, *cert, *key, *auth_file;
 	enum log_level level;
 };
 
@@ -50,7 +52,13 @@ usage(FILE *fp)
 	    "       vigil-fleet watch [--json] [OPTIONS]   print the fleet's changes as they "
 	    "happen\n"
 	    "\n"
-	    "  -e, --etcd URL[,URL...]  etcd's client URLs, http://HOST:PORT (default %s)\n"
+	    "  -e, --etcd URL[,URL...]  etcd's client URLs, http[s]://HOST:PORT (default %s)\n"
+	    "      --cacert FILE        https: the CA (PEM) etcd's certificate must chain to\n"
+	    "                           (default: the system's); its name must match HOST\n"
+	    "      --cert FILE          https: a client certificate (PEM) to present\n"
+	    "      --key FILE           https: its private key (PEM)\n"
+	    "      --auth-file FILE     etcd authentication: FILE holds one line user:password\n"
+	    "                           and must not be readable by group or others\n"
 	    "  -n, --host NAME          this host's name in etcd (default: the hostname)\n"
 	    "  -c, --control PATH       the supervisor's control socket (default %s)\n"
 	    "      --ttl DUR            the host lease's TTL, whole seconds, 2s to 1h (default "
@@ -105,7 +113,20 @@ duration_arg(const char *opt, const char *arg, uint64_t lo, uint64_t hi)
 static void
 parse_args(int argc, char **argv, struct fleet_args *a)
 {
-	enum { O_TTL = 256, O_KEEPALIVE, O_TIMEOUT, O_PROBE, O_GRACE, O_JSON, O_LOG, O_METRICS };
+	enum {
+		O_TTL = 256,
+		O_KEEPALIVE,
+		O_TIMEOUT,
+		O_PROBE,
+		O_GRACE,
+		O_JSON,
+		O_LOG,
+		O_METRICS,
+		O_CACERT,
+		O_CERT,
+		O_KEY,
+		O_AUTH
+	};
 	static const struct option longopts[] = {
 	    {"etcd", required_argument, NULL, 'e'},
 	    {"host", required_argument, NULL, 'n'},
@@ -117,6 +138,10 @@ parse_args(int argc, char **argv, struct fleet_args *a)
 	    {"grace", required_argument, NULL, O_GRACE},
 	    {"json", no_argument, NULL, O_JSON},
 	    {"metrics", required_argument, NULL, O_METRICS},
+	    {"cacert", required_argument, NULL, O_CACERT},
+	    {"cert", required_argument, NULL, O_CERT},
+	    {"key", required_argument, NULL, O_KEY},
+	    {"auth-file", required_argument, NULL, O_AUTH},
 	    {"log-level", required_argument, NULL, O_LOG},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -171,6 +196,18 @@ parse_args(int argc, char **argv, struct fleet_args *a)
 		}
 		case O_JSON:
 			a->json = 1;
+			break;
+		case O_CACERT:
+			a->cacert = optarg;
+			break;
+		case O_CERT:
+			a->cert = optarg;
+			break;
+		case O_KEY:
+			a->key = optarg;
+			break;
+		case O_AUTH:
+			a->auth_file = optarg;
 			break;
 		case O_LOG:
 			if (log_level_parse(optarg, &a->level) == -1)
@@ -232,6 +269,8 @@ main(int argc, char **argv)
 	struct etcd *etcd;
 	struct agent *agent;
 	char err[VIGIL_ERRLEN];
+	char user[AUTHFILE_FIELD_MAX], password[AUTHFILE_FIELD_MAX];
+	struct etcd_security sec;
 	int status = 1;
 
 	parse_args(argc, argv, &args);
@@ -244,7 +283,19 @@ main(int argc, char **argv)
 	if ((base = event_base_new_with_config(cfg)) == NULL)
 		fatalx("cannot create the event loop");
 	event_config_free(cfg);
-	if ((etcd = etcd_new(base, args.etcd, args.timeout, err, sizeof(err))) == NULL) {
+	sec = (struct etcd_security){.cacert = args.cacert, .cert = args.cert, .key = args.key};
+	if (args.auth_file != NULL) {
+		if (authfile_read(args.auth_file, user, password, err, sizeof(err)) == -1) {
+			fprintf(stderr, "vigil-fleet: %s\n", err);
+			event_base_free(base);
+			return 2;
+		}
+		sec.user = user;
+		sec.password = password;
+	}
+	etcd = etcd_new(base, args.etcd, args.timeout, &sec, err, sizeof(err));
+	explicit_bzero(password, sizeof(password));
+	if (etcd == NULL) {
 		fprintf(stderr, "vigil-fleet: %s\nTry 'vigil-fleet --help' for more information.\n",
 		        err);
 		event_base_free(base);

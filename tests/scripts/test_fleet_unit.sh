@@ -41,8 +41,8 @@ usage() { # usage MESSAGE ARGS...: exit 2, and MESSAGE on stderr
 	rc=$?
 	[[ $rc -eq 2 && $out == *"$want"* ]] || { echo "  vigil-fleet $*: exit $rc, '$out'"; return 1; }
 }
-check "--etcd without http:// is a usage error" usage "'https://x:1' is not http://HOST:PORT" --etcd https://x:1 status
-check "--etcd without a port is a usage error" usage "is not http://HOST:PORT" --etcd http://x status
+check "--etcd without http[s]:// is a usage error" usage "'ftp://x:1' is not http[s]://HOST:PORT" --etcd ftp://x:1 status
+check "--etcd without a port is a usage error" usage "is not http[s]://HOST:PORT" --etcd http://x status
 check "--ttl below 2s is a usage error" usage "--ttl: out of range: 1s" --ttl 1s
 check "--ttl in fractions is a usage error" usage "--ttl: etcd takes whole seconds" --ttl 2500ms
 check "--keepalive not below --ttl is a usage error" usage "--keepalive must be shorter than --ttl" --ttl 3s --keepalive 3s
