@@ -8,6 +8,9 @@
 #   2b. a server whose certificate (from the right CA) names another host
 #      (openssl s_server) is refused, the log saying the name does not match;
 #   3. --cert/--key: a key that does not match its certificate is a usage error;
+#      a second member requiring client certificates (--client-cert-auth)
+#      gets a worker published with --cert/--key, and refuses a publisher
+#      without them (the log says the handshake failed);
 #   4. with etcd authentication enabled (user root), a publisher with the
 #      right --auth-file publishes; one with a wrong password logs that
 #      authentication failed and publishes nothing, as does one with no
@@ -75,9 +78,14 @@ printf 'subjectAltName=DNS:elsewhere.test\n' >ext2 &&
 	openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
 		-extfile ext2 -out elsewhere.pem 2>/dev/null || die "openssl could not sign"
 
-read -r cport pport sport < <(python3 -c '
+# A client certificate from the same CA.
+openssl req -newkey rsa:2048 -nodes -subj "/CN=vigil-fleet" -keyout client.key -out client.csr 2>/dev/null &&
+	openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+		-out client.pem 2>/dev/null || die "openssl could not sign"
+
+read -r cport pport sport c2port p2port < <(python3 -c '
 import socket
-ss = [socket.socket() for _ in range(3)]
+ss = [socket.socket() for _ in range(5)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))')
 url=https://127.0.0.1:$cport
@@ -128,6 +136,27 @@ out=$("$fleet" status --etcd "$url" --cacert ca.pem --cert server.pem --key ca.k
 rc=$?
 check "3. --key not matching --cert exits 2 naming it ($rc)" \
 	test "$rc" -eq 2 -a -n "$(grep -F -- '--key ca.key' <<<"$out")"
+# 3. ... and a member that wants a client certificate.
+url2=https://127.0.0.1:$c2port
+etcd --name m1 --data-dir "$dir/m1" --listen-client-urls "$url2" --advertise-client-urls "$url2" \
+	--cert-file server.pem --key-file server.key --client-cert-auth --trusted-ca-file ca.pem \
+	--listen-peer-urls "http://127.0.0.1:$p2port" --initial-advertise-peer-urls "http://127.0.0.1:$p2port" \
+	--initial-cluster "m1=http://127.0.0.1:$p2port" --log-level warn >"$dir/etcd2.log" 2>&1 &
+pids+=($!)
+ctl2() { ETCDCTL_API=3 etcdctl --endpoints "$url2" --cacert ca.pem --cert client.pem --key client.key --command-timeout=2s "$@"; }
+wait_for 20 ctl2 endpoint health >/dev/null 2>&1 || die "the second etcd did not start"
+"$fleet" --etcd "$url2" --host cc --control "$dir/c.sock" --timeout 1s --cacert ca.pem \
+	--cert client.pem --key client.key >cc.log 2>&1 &
+pids+=($!)
+"$fleet" --etcd "$url2" --host nocc --control "$dir/c.sock" --timeout 1s --cacert ca.pem \
+	>nocc.log 2>&1 &
+pids+=($!)
+cc_has() { [[ -n $(ctl2 get --keys-only "$1" 2>/dev/null) ]]; }
+check "3. with --cert/--key a worker is published where etcd wants a client certificate" \
+	wait_for 10 cc_has /vigil/v1/workers/cc/w1
+check "3. without them the handshake is refused, said in the log" \
+	wait_for 10 logs nocc "etcd unreachable (.*TLS: .*alert bad certificate"
+check "3. ... and nothing is published" sh -c "! ETCDCTL_API=3 etcdctl --endpoints '$url2' --cacert ca.pem --cert client.pem --key client.key get --prefix --keys-only /vigil/v1/hosts/nocc | grep -q ."
 
 # 4. etcd authentication.
 ctl user add root:rootpw >/dev/null && ctl user grant-role root root >/dev/null &&
@@ -147,6 +176,7 @@ check "4. without --auth-file publishing fails, said in the log" \
 	wait_for 10 logs noauth "etcd unreachable (.*user name is empty"
 sleep 2
 kill -KILL "$wpid"
+wait "$wpid" 2>/dev/null
 dead() { ctl --user root:rootpw get --print-value-only /vigil/v1/workers/authed/w1 | grep -q '"state":"dead"'; }
 check "4. after the token expired, the worker's death is published with a new one" wait_for 10 dead
 check "4. ... having authenticated again" logs authed "invalid auth token; authenticating again as root"
