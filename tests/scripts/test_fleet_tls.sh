@@ -15,7 +15,8 @@
 #      right --auth-file publishes; one with a wrong password logs that
 #      authentication failed and publishes nothing, as does one with no
 #      --auth-file; etcd's tokens live 1 s here (--auth-token-ttl 1): the
-#      worker's death, 2 s later, is published with a new token; an auth
+#      worker's death, 2 s later, is published with a new token; `status`
+#      reads the view over https with the auth file; an auth
 #      file readable by others is refused (exit 2) naming the file.
 # Skipped (77) with the reason where etcd is not installed, failed under CI=true.
 #   test_fleet_tls.sh BUILD_DIR
@@ -180,6 +181,13 @@ wait "$wpid" 2>/dev/null
 dead() { ctl --user root:rootpw get --print-value-only /vigil/v1/workers/authed/w1 | grep -q '"state":"dead"'; }
 check "4. after the token expired, the worker's death is published with a new one" wait_for 10 dead
 check "4. ... having authenticated again" logs authed "invalid auth token; authenticating again as root"
+view_has() { # view_has HOST [AUTH FILE]: `status` over https lists HOST
+	"$fleet" status --json --etcd "$url" --cacert ca.pem --auth-file "$2" --timeout 1s 2>/dev/null |
+		grep -q "\"$1\""
+}
+check "4. vigil-fleet status reads the view over https as root" view_has authed good.auth
+not() { ! "$@"; }
+check "4. ... and not with a wrong password" not view_has authed bad.auth
 chmod 644 good.auth
 out=$("$fleet" status --etcd "$url" --cacert ca.pem --auth-file good.auth 2>&1)
 rc=$?
