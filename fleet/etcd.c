@@ -6,19 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <arpa/inet.h>
-
 #include <event2/buffer.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include "duration.h"
 #include "etcd.h"
 #include "etcdmsg.h"
+#include "etcdtls.h"
 #include "log.h"
 
 #define ETCD_WATCH_IDLE_SEC 86400 /* a watch may be quiet for long: staleness is probed apart */
@@ -120,55 +115,6 @@ etcd_parse_url(const char *url, size_t len, struct etcd_endpoint *ep)
 	return 0;
 }
 
-/* The first OpenSSL error queued, as text ("" if none); the queue is emptied. */
-static const char *
-etcd_ssl_error(char *buf, size_t len)
-{
-	unsigned long code = ERR_get_error();
-
-	buf[0] = '\0';
-	if (code != 0)
-		ERR_error_string_n(code, buf, len);
-	ERR_clear_error();
-	return buf;
-}
-
-/* The context every https connection starts from: the CA to verify with, a client certificate. */
-static SSL_CTX *
-etcd_tls_ctx(const struct etcd_security *sec, char *err, size_t errlen)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	char why[256];
-
-	if (ctx == NULL) {
-		snprintf(err, errlen, "cannot create a TLS context: %s",
-		         etcd_ssl_error(why, sizeof(why)));
-		return NULL;
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	if (sec->cacert != NULL ? SSL_CTX_load_verify_locations(ctx, sec->cacert, NULL) != 1
-	                        : SSL_CTX_set_default_verify_paths(ctx) != 1) {
-		snprintf(err, errlen, "--cacert %s: %s", sec->cacert ? sec->cacert : "(system)",
-		         etcd_ssl_error(why, sizeof(why)));
-		goto fail;
-	}
-	if (sec->cert != NULL && SSL_CTX_use_certificate_chain_file(ctx, sec->cert) != 1) {
-		snprintf(err, errlen, "--cert %s: %s", sec->cert, etcd_ssl_error(why, sizeof(why)));
-		goto fail;
-	}
-	if (sec->key != NULL &&
-	    (SSL_CTX_use_PrivateKey_file(ctx, sec->key, SSL_FILETYPE_PEM) != 1 ||
-	     SSL_CTX_check_private_key(ctx) != 1)) {
-		snprintf(err, errlen, "--key %s: %s", sec->key, etcd_ssl_error(why, sizeof(why)));
-		goto fail;
-	}
-	return ctx;
-fail:
-	SSL_CTX_free(ctx);
-	return NULL;
-}
-
 /* Free the TLS connections done with (from the loop, never within their callbacks). */
 static void
 etcd_reap_cb(evutil_socket_t fd, short what, void *arg)
@@ -249,7 +195,8 @@ etcd_new(struct event_base *base, const char *urls, uint64_t timeout_usec,
 		snprintf(err, errlen, "--cert and --key go together");
 		goto fail;
 	}
-	if (tls && (e->ssl_ctx = etcd_tls_ctx(sec, err, errlen)) == NULL)
+	if (tls &&
+	    (e->ssl_ctx = etcdtls_ctx_new(sec->cacert, sec->cert, sec->key, err, errlen)) == NULL)
 		goto fail;
 	if ((e->reap = event_new(base, -1, 0, etcd_reap_cb, e)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -329,59 +276,13 @@ etcd_bytes_sent(const struct etcd *e)
 	return e->bytes;
 }
 
-static struct evhttp_connection *
-etcd_conn(struct etcd *e, struct etcd_endpoint *ep, enum etcd_channel ch)
+/* A connection's deadline (a watch's is long: it may be quiet) and no retries by evhttp. */
+static void
+etcd_conn_setup(struct etcd *e, struct evhttp_connection *conn, enum etcd_channel ch)
 {
 	struct timeval tv;
 
-	if (ep->conn[ch] != NULL)
-		return ep->conn[ch];
-	ep->conn[ch] = evhttp_connection_base_new(e->base, NULL, ep->host, ep->port);
-	if (ep->conn[ch] == NULL)
-		return NULL;
 	if (ch == ETCD_CH_WATCH) {
-		tv.tv_sec = ETCD_WATCH_IDLE_SEC;
-		tv.tv_usec = 0;
-	} else {
-		tv.tv_sec = (time_t)(e->timeout_usec / VIGIL_USEC_PER_SEC);
-		tv.tv_usec = (suseconds_t)(e->timeout_usec % VIGIL_USEC_PER_SEC);
-	}
-	evhttp_connection_set_timeout_tv(ep->conn[ch], &tv);
-	evhttp_connection_set_retries(ep->conn[ch], 0);
-	return ep->conn[ch];
-}
-
-/* A connection of its own for r, over TLS to ep, the name checked against ep's host. */
-static struct evhttp_connection *
-etcd_tls_conn(struct etcd *e, struct etcd_endpoint *ep, struct etcd_req *r)
-{
-	struct evhttp_connection *conn;
-	struct bufferevent *bev;
-	struct in6_addr addr;
-	struct timeval tv;
-	SSL *ssl = SSL_new(e->ssl_ctx);
-
-	if (ssl == NULL)
-		return NULL;
-	if (inet_pton(AF_INET, ep->host, &addr) == 1 || inet_pton(AF_INET6, ep->host, &addr) == 1) {
-		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ep->host) != 1)
-			goto fail;
-	} else if (SSL_set_tlsext_host_name(ssl, ep->host) != 1 ||
-	           SSL_set1_host(ssl, ep->host) != 1) {
-		goto fail;
-	}
-	bev = bufferevent_openssl_socket_new(e->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-	                                     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (bev == NULL)
-		goto fail;
-	/* A TLS close is not a truncation etcd could do to us: its replies are framed. */
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	conn = evhttp_connection_base_bufferevent_new(e->base, NULL, bev, ep->host, ep->port);
-	if (conn == NULL) {
-		bufferevent_free(bev); /* frees ssl */
-		return NULL;
-	}
-	if (r->ch == ETCD_CH_WATCH) {
 		tv.tv_sec = ETCD_WATCH_IDLE_SEC;
 		tv.tv_usec = 0;
 	} else {
@@ -390,37 +291,29 @@ etcd_tls_conn(struct etcd *e, struct etcd_endpoint *ep, struct etcd_req *r)
 	}
 	evhttp_connection_set_timeout_tv(conn, &tv);
 	evhttp_connection_set_retries(conn, 0);
-	r->ssl = ssl;
-	return conn;
-fail:
-	SSL_free(ssl);
-	return NULL;
 }
 
-/* Why r's TLS connection failed, if it was TLS that failed: "" otherwise. */
-static const char *
-etcd_tls_why(struct etcd_req *r, char *buf, size_t len)
+static struct evhttp_connection *
+etcd_conn(struct etcd *e, struct etcd_endpoint *ep, enum etcd_channel ch)
 {
-	long verify;
-	unsigned long code;
-	char msg[160];
+	if (ep->conn[ch] != NULL)
+		return ep->conn[ch];
+	ep->conn[ch] = evhttp_connection_base_new(e->base, NULL, ep->host, ep->port);
+	if (ep->conn[ch] != NULL)
+		etcd_conn_setup(e, ep->conn[ch], ch);
+	return ep->conn[ch];
+}
 
-	buf[0] = '\0';
-	if (r->ssl == NULL)
-		return buf;
-	verify = SSL_get_verify_result(r->ssl);
-	if (verify != X509_V_OK) {
-		snprintf(buf, len, "TLS: the server's certificate is refused: %s",
-		         X509_verify_cert_error_string(verify));
-		return buf;
-	}
-	code = bufferevent_get_openssl_error(evhttp_connection_get_bufferevent(r->tls_conn));
-	if (code != 0 && ERR_GET_LIB(code) != 0) { /* not the bare SSL_ERROR_SYSCALL of a refusal */
-		ERR_error_string_n(code, msg, sizeof(msg));
-		snprintf(buf, len, "TLS: %s", msg);
-	}
-	ERR_clear_error();
-	return buf;
+/* A connection of r's own, over TLS to ep. */
+static struct evhttp_connection *
+etcd_tls_conn(struct etcd *e, struct etcd_endpoint *ep, struct etcd_req *r)
+{
+	struct evhttp_connection *conn =
+	    etcdtls_connect(e->base, e->ssl_ctx, ep->host, ep->port, &r->ssl);
+
+	if (conn != NULL)
+		etcd_conn_setup(e, conn, r->ch);
+	return conn;
 }
 
 static const char *
@@ -490,7 +383,7 @@ etcd_done_cb(struct evhttp_request *req, void *arg)
 			etcd_chunk_cb(req, r);
 		char tls[200];
 
-		etcd_tls_why(r, tls, sizeof(tls));
+		etcdtls_why(r->ssl, r->tls_conn, tls, sizeof(tls));
 		snprintf(why, sizeof(why), "watch on %s ended: %s", e->ep[e->cur].url,
 		         tls[0] != '\0' ? tls
 		         : code == 0    ? etcd_error_name(r->error)
@@ -505,7 +398,7 @@ etcd_done_cb(struct evhttp_request *req, void *arg)
 		uint64_t spent = vigil_now_usec() - r->started;
 		char tls[200];
 
-		etcd_tls_why(r, tls, sizeof(tls));
+		etcdtls_why(r->ssl, r->tls_conn, tls, sizeof(tls));
 		if (tls[0] != '\0') { /* a certificate refused: never retried, always said */
 			snprintf(why, sizeof(why), "%s: %s", e->ep[r->ep].url, tls);
 			etcd_next(e, r);
