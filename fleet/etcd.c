@@ -54,6 +54,7 @@ struct etcd_req {
 	int noauth;                         /* the authentication request itself */
 	int reauthed;                       /* sent again once after a new token */
 	struct etcd_req *next_waiting;      /* waiting for a token */
+	struct etcd_req *next_tls;          /* in etcd's list of requests with a TLS connection */
 };
 
 struct etcd {
@@ -74,6 +75,7 @@ struct etcd {
 	int authenticating;          /* the request for one is out */
 	struct etcd_req *waiting;    /* requests waiting for a token, in order */
 	struct etcd_req **waiting_tail;
+	struct etcd_req *tls_reqs; /* requests holding a TLS connection (for etcd_free) */
 };
 
 static int etcd_send(struct etcd_req *r);
@@ -216,11 +218,27 @@ fail:
 	return NULL;
 }
 
+/* r gives up its TLS connection: freed later (or now, by etcd_free). */
+static void
+etcd_req_drop_conn(struct etcd_req *r)
+{
+	if (r->tls_conn == NULL)
+		return;
+	for (struct etcd_req **p = &r->e->tls_reqs; *p != NULL; p = &(*p)->next_tls) {
+		if (*p == r) {
+			*p = r->next_tls;
+			break;
+		}
+	}
+	etcd_bury(r->e, r->tls_conn);
+	r->tls_conn = NULL;
+	r->ssl = NULL;
+}
+
 static void
 etcd_req_free(struct etcd_req *r)
 {
-	if (r->tls_conn != NULL)
-		etcd_bury(r->e, r->tls_conn);
+	etcd_req_drop_conn(r);
 	if (r->lines != NULL)
 		evbuffer_free(r->lines);
 	free(r->body);
@@ -234,6 +252,8 @@ etcd_free(struct etcd *e)
 		return;
 	etcd_watch_cancel(e);
 	e->reap_now = 1;
+	while (e->tls_reqs != NULL) /* in flight: freeing the connection drops the request */
+		etcd_req_free(e->tls_reqs);
 	while (e->waiting != NULL) {
 		struct etcd_req *r = e->waiting;
 
@@ -458,16 +478,19 @@ etcd_send(struct etcd_req *r)
 	struct evhttp_request *req;
 	char host[80];
 
-	if (r->tls_conn != NULL) { /* a retry: the failed connection goes */
-		etcd_bury(e, r->tls_conn);
-		r->tls_conn = NULL;
-		r->ssl = NULL;
-	}
+	etcd_req_drop_conn(r); /* a retry: the failed connection goes */
 	/*
 	 * Over https every request has a connection of its own: libevent 2.1's
 	 * evhttp would reconnect a closed TLS connection with its spent TLS state.
 	 */
-	conn = ep->tls ? (r->tls_conn = etcd_tls_conn(e, ep, r)) : etcd_conn(e, ep, r->ch);
+	if (ep->tls) {
+		if ((conn = r->tls_conn = etcd_tls_conn(e, ep, r)) != NULL) {
+			r->next_tls = e->tls_reqs;
+			e->tls_reqs = r;
+		}
+	} else {
+		conn = etcd_conn(e, ep, r->ch);
+	}
 
 	if (conn == NULL || (req = evhttp_request_new(etcd_done_cb, r)) == NULL)
 		return -1;
@@ -697,8 +720,11 @@ etcd_watch_cancel(struct etcd *e)
 	/* Freeing the connection drops the request without calling back. */
 	etcd_unwait(e, r);
 	if (r->tls_conn != NULL) {
-		evhttp_connection_free(r->tls_conn);
-		r->tls_conn = NULL;
+		int now = e->reap_now;
+
+		e->reap_now = 1; /* freed at once: its callback must not run */
+		etcd_req_drop_conn(r);
+		e->reap_now = now;
 	}
 	for (size_t i = 0; i < e->n; i++) {
 		if (e->ep[i].conn[ETCD_CH_WATCH] != NULL) {

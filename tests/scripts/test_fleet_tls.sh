@@ -44,7 +44,14 @@ fail=0
 cleanup() {
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	# Under the asan preset, a daemon's sanitizer report (a leak is reported at exit).
+	local f
+	for f in "$dir"/*.log; do
+		grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$f" &&
+			{ echo "FAIL: a sanitizer report in $f"; fail=1; }
+	done
 	if [[ $fail -ne 0 || ${keep:-0} -eq 1 ]]; then echo "logs kept in $dir"; else rm -rf "$dir"; fi
+	exit $fail
 }
 trap cleanup EXIT
 die() { echo "FAIL: $1"; fail=1; exit 1; }
