@@ -15,7 +15,8 @@
 #      right --auth-file publishes; one with a wrong password logs that
 #      authentication failed and publishes nothing, as does one with no
 #      --auth-file; etcd's tokens live 1 s here (--auth-token-ttl 1): the
-#      worker's death, 2 s later, is published with a new token; `status`
+#      worker's death, 2 s later, is published with a new token; a user whose
+#      role may only read and write /vigil/v1/ is enough to publish; `status`
 #      reads the view over https with the auth file; an auth
 #      file readable by others is refused (exit 2) naming the file.
 # Skipped (77) with the reason where etcd is not installed, failed under CI=true.
@@ -111,11 +112,18 @@ wait_for 10 test -S "$dir/c.sock" || die "the supervisor did not start"
 "$wrk" --name w1 --supervisor "$dir/s.sock" --socket "$dir/w1.sock" --interval 100ms >w1.log 2>&1 &
 wpid=$!
 pids+=($!)
+declare -A fpid
 publish() { # publish HOST ARGS...: a vigil-fleet in the background, its log HOST.log
 	local h=$1
 	shift
 	"$fleet" --etcd "$url" --host "$h" --control "$dir/c.sock" --ttl 3s --timeout 1s "$@" >"$h.log" 2>&1 &
+	fpid[$h]=$!
 	pids+=($!)
+}
+# stop HOST...: end those publishers (the supervisor takes 8 event subscribers)
+stop() {
+	local h
+	for h in "$@"; do kill -TERM "${fpid[$h]}" && wait "${fpid[$h]}" 2>/dev/null; done
 }
 # has KEY [ETCDCTL ARGS]: the key exists in etcd
 has() { [[ -n $(ctl "${@:2}" get --keys-only "$1" 2>/dev/null) ]]; }
@@ -129,6 +137,7 @@ publish wrongca --cacert otherca.pem
 check "2. with another CA the certificate is refused in the log" \
 	wait_for 10 logs wrongca "certificate is refused: unable to get local issuer certificate"
 check "2. ... and nothing is published" sh -c "! ETCDCTL_API=3 etcdctl --endpoints '$url' --cacert ca.pem get --prefix --keys-only /vigil/v1/hosts/wrongca | grep -q ."
+stop tls wrongca
 # 2b. The right CA, the wrong name.
 openssl s_server -quiet -accept "127.0.0.1:$sport" -cert elsewhere.pem -key server.key >s_server.log 2>&1 &
 pids+=($!)
@@ -136,9 +145,11 @@ listening() { (exec 3<>"/dev/tcp/127.0.0.1/$sport") 2>/dev/null; }
 wait_for 10 listening || die "openssl s_server did not start"
 "$fleet" --etcd "https://127.0.0.1:$sport" --host wrongname --control "$dir/c.sock" --timeout 1s \
 	--cacert ca.pem >wrongname.log 2>&1 &
+fpid[wrongname]=$!
 pids+=($!)
 check "2b. a certificate for another name is refused in the log" \
 	wait_for 10 logs wrongname "certificate is refused: IP address mismatch"
+stop wrongname
 # 3. A client key that is not the certificate's.
 out=$("$fleet" status --etcd "$url" --cacert ca.pem --cert server.pem --key ca.key 2>&1)
 rc=$?
@@ -155,9 +166,11 @@ ctl2() { ETCDCTL_API=3 etcdctl --endpoints "$url2" --cacert ca.pem --cert client
 wait_for 20 ctl2 endpoint health >/dev/null 2>&1 || die "the second etcd did not start"
 "$fleet" --etcd "$url2" --host cc --control "$dir/c.sock" --timeout 1s --cacert ca.pem \
 	--cert client.pem --key client.key >cc.log 2>&1 &
+fpid[cc]=$!
 pids+=($!)
 "$fleet" --etcd "$url2" --host nocc --control "$dir/c.sock" --timeout 1s --cacert ca.pem \
 	>nocc.log 2>&1 &
+fpid[nocc]=$!
 pids+=($!)
 cc_has() { [[ -n $(ctl2 get --keys-only "$1" 2>/dev/null) ]]; }
 check "3. with --cert/--key a worker is published where etcd wants a client certificate" \
@@ -165,20 +178,31 @@ check "3. with --cert/--key a worker is published where etcd wants a client cert
 check "3. without them the handshake is refused, said in the log" \
 	wait_for 10 logs nocc "etcd unreachable (.*TLS: .*alert bad certificate"
 check "3. ... and nothing is published" sh -c "! ETCDCTL_API=3 etcdctl --endpoints '$url2' --cacert ca.pem --cert client.pem --key client.key get --prefix --keys-only /vigil/v1/hosts/nocc | grep -q ."
+stop cc nocc
 
 # 4. etcd authentication.
 ctl user add root:rootpw >/dev/null && ctl user grant-role root root >/dev/null &&
 	ctl auth enable >/dev/null || { echo "FAIL: could not enable etcd auth"; fail=1; }
+ctl --user root:rootpw role add vigil >/dev/null &&
+	ctl --user root:rootpw role grant-permission vigil --prefix=true readwrite /vigil/v1/ >/dev/null &&
+	ctl --user root:rootpw user add fleet:fleetpw >/dev/null &&
+	ctl --user root:rootpw user grant-role fleet vigil >/dev/null || die "could not add the etcd user fleet"
+printf 'fleet:fleetpw\n' >fleet.auth
 printf 'root:rootpw\n' >good.auth
 printf 'root:wrong\n' >bad.auth
-chmod 600 good.auth bad.auth
+chmod 600 good.auth bad.auth fleet.auth
 publish authed --cacert ca.pem --auth-file good.auth
 check "4. with the right --auth-file a worker is published" \
 	wait_for 10 has /vigil/v1/workers/authed/w1 --user root:rootpw
+publish limited --cacert ca.pem --auth-file fleet.auth
+check "4. a user whose role may only read and write /vigil/v1/ publishes" \
+	wait_for 10 has /vigil/v1/workers/limited/w1 --user root:rootpw
+stop limited
 publish badpw --cacert ca.pem --auth-file bad.auth
 check "4. a wrong password is logged as an authentication failure" \
 	wait_for 10 logs badpw "authentication as root failed: .*authentication failed"
 check "4. ... and nothing is published" sh -c "! ETCDCTL_API=3 etcdctl --endpoints '$url' --cacert ca.pem --user root:rootpw get --prefix --keys-only /vigil/v1/hosts/badpw | grep -q ."
+stop badpw
 publish noauth --cacert ca.pem
 check "4. without --auth-file publishing fails, said in the log" \
 	wait_for 10 logs noauth "etcd unreachable (.*user name is empty"
