@@ -127,7 +127,7 @@ stop() {
 }
 # has KEY [ETCDCTL ARGS]: the key exists in etcd
 has() { [[ -n $(ctl "${@:2}" get --keys-only "$1" 2>/dev/null) ]]; }
-logs() { grep -q "$2" "$1.log"; }
+logs() { grep -qs "$2" "$1.log"; }
 
 # 1. Over https, verified against the CA.
 publish tls --cacert ca.pem
