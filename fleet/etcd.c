@@ -450,7 +450,11 @@ etcd_done_cb(struct evhttp_request *req, void *arg)
 		e->token = NULL;
 		r->reauthed = 1;
 		json_decref(reply);
-		etcd_submit(r);
+		etcd_req_drop_conn(r); /* freed once this callback has returned */
+		if (etcd_submit(r) == -1) {
+			r->cb(NULL, "cannot send the request again", r->arg);
+			etcd_req_free(r);
+		}
 		return;
 	}
 	if (code != 200 || reply == NULL || msg != NULL) {
