@@ -230,6 +230,14 @@ pub_apply_event(struct pub *p, const char *line, size_t len)
 		json_decref(ev);
 		return 1;
 	}
+	/*
+	 * A rival claimant's silence (supervisor/monitor.c: pid the rival's,
+	 * other_pid the name's process): not the worker's timeout, nor its pid.
+	 */
+	if (strcmp(type, "timeout") == 0 && pub_uint(ev, "other_pid") != 0) {
+		json_decref(ev);
+		return 0;
+	}
 	if (strcmp(type, "restarted") == 0 && pid != w->pid)
 		w->restarts++;
 	if (strcmp(type, "timeout") == 0) {

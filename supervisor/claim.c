@@ -17,6 +17,7 @@
 #include "claim.h"
 #include "fdbudget.h"
 #include "identity.h"
+#include "store.h"
 #include "supervisor.h"
 
 /* Linux 6.5; Debian 12's headers (6.1) do not have it. */
@@ -88,9 +89,28 @@ claim_judge(struct supervisor *sv, const struct worker *w, uint64_t pid, int uni
 	return unit ? CLAIM_HELPER : CLAIM_RIVAL;
 }
 
+static void claim_join_1(struct supervisor *sv, struct worker *w, uint64_t arrival,
+			 uint64_t sender, int sender_pidfd, int want);
+
 void
 claim_join(struct supervisor *sv, struct worker *w, uint64_t arrival, uint64_t sender,
 	   int sender_pidfd, int want)
+{
+	uint64_t before = w->start_time;
+
+	claim_join_1(sv, w, arrival, sender, sender_pidfd, want);
+	/*
+	 * Confirmed at a later heartbeat, with no event: the snapshot must keep
+	 * it, or after a restart the pid could never be proven (restore.c) and a
+	 * policy would no longer signal it. Only on that change, never per heartbeat.
+	 */
+	if (before == 0 && w->start_time != 0)
+		store_touch(sv->store);
+}
+
+static void
+claim_join_1(struct supervisor *sv, struct worker *w, uint64_t arrival, uint64_t sender,
+	     int sender_pidfd, int want)
 {
 	static long ticks;
 	struct identity_stat st;

@@ -257,9 +257,9 @@ main(int argc, char **argv)
 	 * What the previous supervisor knew, before the first heartbeat is read
 	 * and before the expected workers it already had are added as missing.
 	 */
+	notify_socket_check(&sv); /* first: restoring tells systemd the counts (notify.h) */
 	store_load(sv.store, &sv);
 	reload_expect(&sv);
-	notify_socket_check(&sv);
 	if (store_start(sv.store, &sv, err, sizeof(err)) == -1) {
 		log_error("%s", err);
 		goto out;

@@ -973,16 +973,24 @@ monitor_arm(struct supervisor *sv, struct worker *w, unsigned act, uint64_t now)
 	event_add(w->timer, ctv != NULL ? ctv : &tv);
 }
 
+/* The counts by state, when the state changed; whether it did. */
+static int
+monitor_count(struct supervisor *sv, const struct worker *w, enum worker_state before)
+{
+	if (w->core.state == before)
+		return 0;
+	if (before != WORKER_NEW)
+		sv->by_state[before]--;
+	sv->by_state[w->core.state]++;
+	return 1;
+}
+
 /* Step 6: the counts by state, and systemd's STATUS= line, when the state changed. */
 static void
 monitor_count_state(struct supervisor *sv, const struct worker *w, enum worker_state before)
 {
-	if (w->core.state == before)
-		return;
-	if (before != WORKER_NEW)
-		sv->by_state[before]--;
-	sv->by_state[w->core.state]++;
-	notify_status(sv);
+	if (monitor_count(sv, w, before))
+		notify_status(sv);
 }
 
 /*
@@ -1077,7 +1085,19 @@ monitor_restored(struct supervisor *sv, struct worker *w, int arm, uint64_t now)
 		      ", restarts %" PRIu64 ")",
 		      w->name, state_name(c, now), c->pid, c->last_seq, c->timeouts, c->restarts);
 	monitor_arm(sv, w, arm ? STATE_ACT_ARM : 0, now);
-	monitor_count_state(sv, w, WORKER_NEW);
+	monitor_count(sv, w, WORKER_NEW); /* STATUS= once, after all (restore_apply) */
+	/*
+	 * A process proven the one recorded (restore.c) is held again as a
+	 * heartbeat would hold it: a worker that sends no more heartbeats
+	 * (unwatched) is still watched for its exit, one found gone has exited.
+	 */
+	if (!w->pid_vouched || c->pid == 0 ||
+	    (c->state != WORKER_ALIVE && c->state != WORKER_UNWATCHED && c->state != WORKER_DEAD))
+		return;
+	if (sv->set->detect_exit)
+		monitor_watch_exit(sv, w, now);
+	else if (monitor_wants_pidfd(sv, w))
+		claim_keep(sv, w, 0, -1);
 }
 
 struct worker *

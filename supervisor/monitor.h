@@ -81,7 +81,11 @@ uint64_t monitor_timeout_for(const struct supervisor *sv, const struct worker *w
  * Taking a worker over from a snapshot (restore.h): monitor_adopt adds
  * name (len bytes) as a new worker (NULL if it cannot be added, logged);
  * once the caller has filled it in, monitor_restored tells it (a
- * "restored" event), arms its timer at core.due if arm, and counts it.
+ * "restored" event), arms its timer at core.due if arm, and counts it by
+ * state without a STATUS= (the caller says notify_status once, after
+ * all). A pid still vouched for (alive, unwatched or dead) is held again
+ * by a pidfd where a policy may signal it, and watched for its exit with
+ * --detect-exit: found gone, it has exited at once.
  */
 struct worker *monitor_adopt(struct supervisor *sv, const char *name, size_t len, uint64_t now);
 void monitor_restored(struct supervisor *sv, struct worker *w, int arm, uint64_t now);

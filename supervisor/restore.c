@@ -5,14 +5,15 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "claim.h"
 #include "config.h"
 #include "duration.h"
 #include "identity.h"
 #include "monitor.h"
+#include "notify.h"
 #include "restore.h"
 #include "snapshot.h"
 #include "supervisor.h"
@@ -118,28 +119,29 @@ restore_event(const struct sv_event *ev, void *arg)
 
 /*
  * Keep w's pid vouched for only if it is still the process recorded: the
- * same start time (so not a reused pid) and owned by the worker's uid.
+ * same boot, the same start time (so not a reused pid), and its real and
+ * effective uid the worker's (as claim_signal checks: /proc/PID's owner is
+ * root for a process that is not dumpable, one that dropped privileges).
  * Otherwise it is shown but never signalled, and the next heartbeat, with
  * the kernel's credentials, vouches for a pid again.
  */
 static void
 restore_prove_pid(struct restore_ctx *x, struct worker *w)
 {
-	char path[64];
-	struct stat st;
+	uint64_t ruid, euid;
 
 	if (w->core.pid == 0 || !w->pid_vouched)
 		return;
-	snprintf(path, sizeof(path), "/proc/%" PRIu64, w->core.pid);
-	if (x->same_boot && w->start_time != 0 && identity_start_time(w->core.pid) == w->start_time &&
-	    stat(path, &st) == 0 && st.st_uid == w->owner)
+	if (x->same_boot && w->start_time != 0 && w->start_time != CLAIM_GONE &&
+	    identity_start_time(w->core.pid) == w->start_time &&
+	    identity_uids(w->core.pid, &ruid, &euid) == 0 && ruid == w->owner && euid == w->owner)
 		return;
-	/* Without a start time recorded no policy signalled it: nothing to say. */
-	if (w->start_time != 0)
+	/* Without a start time, or known gone already, no policy would signal it: nothing to say. */
+	if (w->start_time != 0 && w->start_time != CLAIM_GONE)
 		log_ratelimited(&x->rl, x->now, LOG_LEVEL_INFO,
 				"restore: worker %s: pid %" PRIu64 " not proven the process recorded "
-				"(start time, owner): not signalled until a heartbeat vouches for a "
-				"pid again",
+				"(start time, real and effective uid): not signalled until a "
+				"heartbeat vouches for a pid again",
 				w->name, w->core.pid);
 	w->pid_vouched = 0;
 	w->start_time = 0;
@@ -236,6 +238,7 @@ restore_apply(struct supervisor *sv, const void *buf, size_t len, uint64_t now,
 	for (size_t i = 0; i < r->nbuckets; i++)
 		for (struct worker *w = r->buckets[i]; w != NULL; w = w->next)
 			monitor_restored(sv, w, restore_judge(sv, w, ready), ready);
+	notify_status(sv); /* one STATUS= for them all, not one a worker */
 	/* The counters go on; the totals by event too, this start's restored events included. */
 	sv->counters = h.counters;
 	memcpy(sv->events.total, h.event_totals, sizeof(sv->events.total));

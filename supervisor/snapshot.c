@@ -57,6 +57,7 @@ enum {
 	SNAP_E_MISSED = 7,
 	SNAP_E_SILENT_MS = 8,
 	SNAP_E_SIG = 9,
+	SNAP_E_OTHER_PID = 10, /* the rival's pid (a conflict, a rival's timeout); 0 omitted */
 };
 
 /* Worker states as the bytes hold them: stable codes, whatever enum worker_state becomes. */
@@ -363,6 +364,8 @@ snapshot_add_event(struct snapshot_buf *b, const struct sv_event *ev)
 	put_number(b, SNAP_E_MISSED, ev->missed);
 	put_number(b, SNAP_E_SILENT_MS, ev->silent_ms);
 	put_number(b, SNAP_E_SIG, (uint64_t)(ev->sig > 0 ? ev->sig : 0));
+	if (ev->other_pid != 0)
+		put_number(b, SNAP_E_OTHER_PID, ev->other_pid);
 	record_close(b);
 }
 
@@ -681,13 +684,15 @@ decode_event(struct reader r, struct sv_event *ev, char *err, size_t errlen)
 		case SNAP_E_SEQ:
 		case SNAP_E_MISSED:
 		case SNAP_E_SILENT_MS:
+		case SNAP_E_OTHER_PID:
 			if (get_number(v, &x) == -1)
 				goto bad;
-			*(tag == SNAP_E_TIME	? &ev->time_us
-			  : tag == SNAP_E_PID	? &ev->pid
-			  : tag == SNAP_E_SEQ	? &ev->seq
-			  : tag == SNAP_E_MISSED ? &ev->missed
-						 : &ev->silent_ms) = x;
+			*(tag == SNAP_E_TIME	   ? &ev->time_us
+			  : tag == SNAP_E_PID	   ? &ev->pid
+			  : tag == SNAP_E_SEQ	   ? &ev->seq
+			  : tag == SNAP_E_MISSED   ? &ev->missed
+			  : tag == SNAP_E_SILENT_MS ? &ev->silent_ms
+						   : &ev->other_pid) = x;
 			break;
 		case SNAP_E_SIG:
 			if (get_number(v, &x) == -1 || x > 64)

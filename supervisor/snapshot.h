@@ -31,7 +31,7 @@
 #include "registry.h"
 
 #define SNAPSHOT_MAJOR 1
-#define SNAPSHOT_MINOR 0
+#define SNAPSHOT_MINOR 1
 #define SNAPSHOT_HEADER 32
 #define SNAPSHOT_BOOT_ID_MAX 40 /* /proc/sys/kernel/random/boot_id: 36 characters */
 

@@ -593,6 +593,15 @@ store_event_cb(const struct sv_event *ev, void *arg)
 	store_arm(st, STORE_TICK_USEC);
 }
 
+void
+store_touch(struct store *st)
+{
+	if (st == NULL || st->tick == NULL)
+		return;
+	st->dirty = 1;
+	store_arm(st, STORE_TICK_USEC);
+}
+
 int
 store_start(struct store *st, struct supervisor *sv, char *err, size_t errlen)
 {

@@ -47,6 +47,13 @@ long store_load(struct store *st, struct supervisor *sv);
 /* From now on, write sv's snapshot when it changes (sv->base's timer, events' subscriber). */
 int store_start(struct store *st, struct supervisor *sv, char *err, size_t errlen);
 
+/*
+ * Something the snapshot keeps changed without an event (a worker's start
+ * time confirmed at a later heartbeat, claim.h): written within a tick, as
+ * after an event. Cheap; st may be NULL (nothing kept).
+ */
+void store_touch(struct store *st);
+
 /* Write it now (a clean stop); -1 if it could not be (logged). */
 int store_save(struct store *st);
 

@@ -106,6 +106,23 @@ Test(publish, a_state_change_is_a_write_a_repeated_report_is_not)
 	cr_expect_eq(a->missed, 0);
 }
 
+Test(publish, a_rivals_timeout_is_not_the_workers)
+{
+	load(snapshot);
+	flush(1);
+	/* pid 77 claimed a's name and fell silent; pid 10 keeps it (monitor_rival_cb). */
+	cr_expect_eq(event("{\"time\":\"2026-11-29T08:39:10.847Z\",\"event\":\"timeout\","
+	                   "\"worker\":\"a\",\"state\":\"alive\",\"pid\":77,\"other_pid\":10,"
+	                   "\"seq\":6,\"missed\":1,\"silent_ms\":500}"),
+	             0, "a rival's silence changed the worker");
+	struct pub_worker *a = pub_find(&p, "a");
+	cr_expect_eq(a->pid, 10);
+	cr_expect_eq(a->timeouts, 2);
+	cr_expect_eq(a->missed, 0);
+	cr_expect_str_eq(a->state, "alive");
+	cr_expect_eq(pub_dirty_count(&p), 0);
+}
+
 Test(publish, a_restart_counts_once_even_when_replayed_after_a_snapshot)
 {
 	const char *ev = "{\"time\":\"2026-11-29T08:39:10.847Z\",\"event\":\"restarted\","

@@ -107,7 +107,8 @@ Test(snapshot, round_trip)
 	struct sockaddr_un sun = {.sun_family = AF_UNIX, .sun_path = "/run/vigil/workers/web-1.sock"};
 	struct events ev = {0};
 	struct sv_event e = {.time_us = 42, .type = SV_EVENT_TIMEOUT, .worker = "db@2:x",
-			     .state = "dead", .pid = 99, .seq = 5, .missed = 1, .silent_ms = 1500};
+			     .state = "dead", .pid = 99, .seq = 5, .missed = 1, .silent_ms = 1500,
+			     .other_pid = 31337};
 
 	a->core.pid = 4242;
 	a->pid_vouched = 1;
@@ -185,6 +186,7 @@ Test(snapshot, round_trip)
 	cr_expect_str_eq(out_events.ring[0].worker, "db@2:x");
 	cr_expect_str_eq(out_events.ring[0].state, "dead");
 	cr_expect_eq(out_events.ring[0].silent_ms, 1500);
+	cr_expect_eq(out_events.ring[0].other_pid, 31337, "the rival's pid was lost");
 	events_free(&ev);
 	registry_free(&out);
 	events_free(&out_events);
@@ -319,6 +321,7 @@ Test(snapshot, another_major_version_is_refused)
 
 	sample();
 	snap.data[8] = 2;
+	snap.data[10] = 0;
 	reseal(snap.data, snap.len);
 	cr_expect_eq(decode(snap.data, snap.len, &h, err, sizeof(err)), -1);
 	cr_expect(strstr(err, "version 2.0") != NULL, "%s", err);
