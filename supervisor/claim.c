@@ -17,7 +17,6 @@
 #include "claim.h"
 #include "fdbudget.h"
 #include "identity.h"
-#include "store.h"
 #include "supervisor.h"
 
 /* Linux 6.5; Debian 12's headers (6.1) do not have it. */
@@ -104,8 +103,8 @@ claim_join(struct supervisor *sv, struct worker *w, uint64_t arrival, uint64_t s
 	 * it, or after a restart the pid could never be proven (restore.c) and a
 	 * policy would no longer signal it. Only on that change, never per heartbeat.
 	 */
-	if (before == 0 && w->start_time != 0)
-		store_touch(sv->store);
+	if (before == 0 && w->start_time != 0 && sv->store_touch != NULL)
+		sv->store_touch(sv->store);
 }
 
 static void

@@ -608,6 +608,7 @@ store_start(struct store *st, struct supervisor *sv, char *err, size_t errlen)
 	st->sv = sv;
 	if (st->mode == STORE_NONE)
 		return 0;
+	sv->store_touch = store_touch;
 	st->dirty = 1; /* the first tick writes what was restored, under this supervisor */
 	/* Below the heartbeats and the timers: a write waits for them, never they for it. */
 	if ((st->tick = event_new(sv->base, -1, 0, store_tick_cb, st)) == NULL ||
@@ -633,6 +634,7 @@ store_free(struct store *st)
 	if (st->tick != NULL) {
 		event_free(st->tick);
 		events_unsubscribe(&st->sv->events, store_event_cb, st);
+		st->sv->store_touch = NULL;
 	}
 	for (size_t i = 0; i < st->nfds; i++)
 		close(st->fds[i]);

@@ -72,6 +72,12 @@ struct supervisor {
 	struct hooks *hooks; /* exec: steps running */
 	struct http *http;   /* --metrics: GET /metrics and /status; NULL: off */
 	struct store *store; /* where the registry's snapshot is kept (store.h) */
+	/*
+	 * The store's store_touch, installed by store_start (NULL before): for a
+	 * change no event tells of (claim.c), without an include circle
+	 * claim -> store -> restore -> monitor -> claim.
+	 */
+	void (*store_touch)(struct store *st);
 	struct registry registry;
 	struct ctimeout_table ctimeouts; /* one libevent queue per distinct timeout */
 	size_t by_state[WORKER_NSTATES]; /* workers in each state, for STATUS= */
