@@ -9,8 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -127,15 +125,7 @@ Test(check, stopped_is_a_warning)
 Test(check, unwatched_is_ok)
 {
 	vt_env_start_supervisor(&e, "--timeout", "300ms", NULL);
-	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-	cr_assert_geq(fd, 0);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	cr_assert_lt(strlen(e.sock), sizeof(sa.sun_path));
-	memcpy(sa.sun_path, e.sock, strlen(e.sock) + 1);
-	const char msg[] = "WORKER=u1\nWATCHDOG=1\nWATCHDOG_USEC=0\n";
-	cr_assert_eq(sendto(fd, msg, sizeof(msg) - 1, 0, (struct sockaddr *)&sa, sizeof(sa)),
-		     (ssize_t)(sizeof(msg) - 1), "%s", strerror(errno));
-	close(fd);
+	vt_env_send(&e, "WORKER=u1\nWATCHDOG=1\nWATCHDOG_USEC=0\n");
 	vt_env_expect_state(&e, "u1", "unwatched", 0, 3000);
 	usleep(600 * 1000); /* two timeouts of silence: still not dead */
 	expect_check(0, "VIGIL OK - u1 unwatched (", "u1");

@@ -206,15 +206,7 @@ Test(vigilctl, forget_refuses_an_unwatched_worker)
 	char out[4096];
 
 	start_supervisor();
-	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-	cr_assert_geq(fd, 0);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	cr_assert_lt(strlen(e.sock), sizeof(sa.sun_path));
-	memcpy(sa.sun_path, e.sock, strlen(e.sock) + 1);
-	const char msg[] = "WORKER=u1\nWATCHDOG=1\nWATCHDOG_USEC=0\n";
-	cr_assert_eq(sendto(fd, msg, sizeof(msg) - 1, 0, (struct sockaddr *)&sa, sizeof(sa)),
-		     (ssize_t)(sizeof(msg) - 1), "%s", strerror(errno));
-	close(fd);
+	vt_env_send(&e, "WORKER=u1\nWATCHDOG=1\nWATCHDOG_USEC=0\n");
 	wait_state("u1", "unwatched", 3000);
 	cr_expect_eq(ctl(out, sizeof(out), "forget", "u1", NULL), 1);
 	cr_expect(strstr(out, "worker u1 is unwatched (alive)") != NULL, "%s", out);

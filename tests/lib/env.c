@@ -11,6 +11,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -200,6 +202,20 @@ json_t *
 vt_env_status(struct vt_env *e)
 {
 	return vt_status(e->ctl);
+}
+
+void
+vt_env_send(struct vt_env *e, const char *msg)
+{
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	cr_assert_geq(fd, 0, "socket: %s", strerror(errno));
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	cr_assert_lt(strlen(e->sock), sizeof(sa.sun_path));
+	memcpy(sa.sun_path, e->sock, strlen(e->sock) + 1);
+	ssize_t n = sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa, sizeof(sa));
+	int err = errno;
+	close(fd);
+	cr_assert_eq(n, (ssize_t)strlen(msg), "send to %s: %s", e->sock, strerror(err));
 }
 
 json_int_t

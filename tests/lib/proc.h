@@ -183,6 +183,9 @@ json_t *vt_env_status(struct vt_env *e);
 /* A counter in the supervisor's status (e.g. "timeouts_sent"); the test fails without status. */
 json_int_t vt_env_counter(struct vt_env *e, const char *key);
 
+/* Send msg as one datagram to the supervisor's heartbeat socket, from a socket of no address. */
+void vt_env_send(struct vt_env *e, const char *msg);
+
 /* The integer field key of worker name, or -1 if there is no such worker or field. */
 json_int_t vt_env_worker_int(struct vt_env *e, const char *name, const char *key);
 
