@@ -343,6 +343,11 @@ parse_socket_group(struct settings *s, const char *arg, char *err, size_t errlen
 static int
 parse_state_file(struct settings *s, const char *arg, char *err, size_t errlen)
 {
+	/* The word that turns snapshots off, not a file of that name here (./none is one). */
+	if (strcmp(arg, "none") == 0) {
+		snprintf(s->state_file, sizeof(s->state_file), "none");
+		return 0;
+	}
 	return parse_path(s->state_file, sizeof(s->state_file), arg, err, errlen);
 }
 

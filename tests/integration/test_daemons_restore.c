@@ -178,12 +178,14 @@ Test(daemons_restore, state_file_option_and_none)
 	vt_env_expect_state(&e, "w", "dead", 0, 3000);
 	vt_stop(e.sv, SIGTERM, 3000);
 	cr_expect_eq(access(path, F_OK), 0, "no snapshot in %s", path);
-	/* none: nothing read, nothing written. */
+	/* none: nothing read, nothing written (not even a file called none where we started). */
+	(void)unlink("none");
 	vt_env_start_supervisor(&e, "--timeout", TIMEOUT, "--state-file", "none", NULL);
 	json_t *st = vt_env_status(&e);
 	cr_expect_eq(json_array_size(json_object_get(st, "workers")), 0);
 	json_decref(st);
 	vt_stop(e.sv, SIGTERM, 3000);
+	cr_expect_eq(access("none", F_OK), -1, "--state-file none wrote a file called none");
 	vt_env_start_supervisor(&e, "--timeout", TIMEOUT, "--state-file", path, NULL);
 	st = vt_env_status(&e);
 	cr_expect_str_eq(wstate(st, "w"), "dead");
