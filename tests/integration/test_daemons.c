@@ -947,18 +947,6 @@ Test(usage, vigilctl_without_supervisor_says_which_socket)
  * the tests run outside one) or their pid, as the kernel vouches for it.
  */
 
-/* Run script with sh, NOTIFY_SOCKET set to the supervisor's socket; its log is the worker log. */
-static pid_t
-start_notifier(const char *script)
-{
-	char *cmd = NULL;
-	cr_assert_neq(asprintf(&cmd, "export NOTIFY_SOCKET=%s; %s", e.sock, script), -1);
-	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-	pid_t pid = vt_env_spawn(&e, e.wlog, argv);
-	free(cmd);
-	return pid;
-}
-
 static void
 stop_notifier(pid_t pid)
 {
@@ -978,7 +966,7 @@ Test(daemons, systemd_notify_watchdog_keeps_alive_then_silence_times_out)
 {
 	start_supervisor("600ms");
 	/* --pid=$$: the pings speak for the shell (root may name another pid in its credentials). */
-	pid_t sh = start_notifier("i=0; while [ $i -lt 12 ]; do i=$((i+1)); "
+	pid_t sh = vt_env_notifier(&e, "i=0; while [ $i -lt 12 ]; do i=$((i+1)); "
 				  "systemd-notify --pid=$$ WATCHDOG=1 \"STATUS=round $i\" || exit 9; "
 				  "sleep 0.1; done; exec sleep 60");
 	const char *name = pid_name(sh);
@@ -1008,7 +996,7 @@ Test(daemons, systemd_notify_watchdog_keeps_alive_then_silence_times_out)
 Test(daemons, systemd_notify_trigger_declares_dead_at_once)
 {
 	start_supervisor("20s");
-	pid_t sh = start_notifier("systemd-notify --pid=$$ WATCHDOG=1 || exit 9; sleep 0.3; "
+	pid_t sh = vt_env_notifier(&e, "systemd-notify --pid=$$ WATCHDOG=1 || exit 9; sleep 0.3; "
 				  "systemd-notify --pid=$$ WATCHDOG=trigger || exit 9; exec sleep 60");
 	const char *name = pid_name(sh);
 	expect_state(name, "alive", sh, 3000);
@@ -1027,7 +1015,7 @@ Test(daemons, systemd_notify_trigger_declares_dead_at_once)
 Test(daemons, watchdog_usec_sets_the_timeout)
 {
 	start_supervisor("20s");
-	pid_t sh = start_notifier("systemd-notify --pid=$$ WATCHDOG=1 WATCHDOG_USEC=400000 || exit 9; "
+	pid_t sh = vt_env_notifier(&e, "systemd-notify --pid=$$ WATCHDOG=1 WATCHDOG_USEC=400000 || exit 9; "
 				  "exec sleep 60");
 	const char *name = pid_name(sh);
 	expect_state(name, "alive", sh, 3000);
@@ -1143,7 +1131,7 @@ Test(daemons, libsystemd_client_is_supervised_and_its_fds_closed)
 Test(daemons, nameless_messages_that_register_nobody)
 {
 	start_supervisor("600ms");
-	pid_t sh = start_notifier("systemd-notify --pid=$$ STATUS=hello || exit 9; "
+	pid_t sh = vt_env_notifier(&e, "systemd-notify --pid=$$ STATUS=hello || exit 9; "
 				  "systemd-notify --pid=$$ WATCHDOG=trigger || exit 9; "
 				  "systemd-notify --pid=$$ STOPPING=1 || exit 9; "
 				  "printf 'HEARTBEAT=1\\n' | socat -u - UNIX-SENDTO:$NOTIFY_SOCKET; "
@@ -1296,7 +1284,7 @@ Test(daemons, policy_never_signals_a_reused_pid)
 	need_ns_last_pid();
 	start_supervisor_with("300ms", "--on-timeout=signal:KILL@1");
 	/* The shell registers as pid-$$ and exits at once. */
-	pid_t sh = start_notifier("systemd-notify --pid=$$ WATCHDOG=1 || exit 9; exit 0");
+	pid_t sh = vt_env_notifier(&e, "systemd-notify --pid=$$ WATCHDOG=1 || exit 9; exit 0");
 	int ws = vt_wait_exit(sh, 3000);
 	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "the notifier failed: %d", ws);
 	expect_state(pid_name(sh), "alive", sh, 1000);
@@ -1582,7 +1570,7 @@ Test(daemons, service_helpers_are_not_restarts)
 		 "echo $$ > %s/cgroup.procs && exec /usr/bin/setpriv --reuid=65534 --regid=65534 "
 		 "--clear-groups /bin/sh -c 'while :; do systemd-notify WATCHDOG=1; sleep 0.1; done'",
 		 cg);
-	pid_t sh = start_notifier(script);
+	pid_t sh = vt_env_notifier(&e, script);
 	expect_state(unit, "alive", sh, 3000);
 	usleep(2000 * 1000);
 	json_t *st = vt_env_status(&e);
@@ -1817,7 +1805,7 @@ Test(daemons, worker_exec_passes_term_on_and_stops)
 Test(daemons, detect_exit_leaves_one_shot_senders_to_the_timeout)
 {
 	start_supervisor_with("500ms", "--detect-exit");
-	pid_t sh = start_notifier("for i in 1 2 3; do printf 'HEARTBEAT=1\\nWORKER=cron\\n' | "
+	pid_t sh = vt_env_notifier(&e, "for i in 1 2 3; do printf 'HEARTBEAT=1\\nWORKER=cron\\n' | "
 				  "socat -u - UNIX-SENDTO:$NOTIFY_SOCKET || exit 9; sleep 0.1; done; "
 				  "echo sent; exec sleep 60");
 	vt_expect_log(e.wlog, "sent", 3000);

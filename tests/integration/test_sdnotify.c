@@ -67,18 +67,6 @@ wfield(const char *name, const char *key, char *out, size_t cap)
 	return out;
 }
 
-/* Run a shell script with NOTIFY_SOCKET at the supervisor; its output to the worker log. */
-static pid_t
-notifier(const char *script)
-{
-	char *cmd = NULL;
-	cr_assert_neq(asprintf(&cmd, "export NOTIFY_SOCKET=%s; %s", e.sock, script), -1);
-	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-	pid_t pid = vt_env_spawn(&e, e.wlog, argv);
-	free(cmd);
-	return pid;
-}
-
 /* python3-systemd, or skip (fail under CI=true: scripts/deps test installs it). */
 static void
 need_python_systemd(void)
@@ -132,7 +120,7 @@ Test(sdnotify, watchdog_1_is_a_heartbeat_with_every_client)
 {
 	need_python_systemd();
 	vt_env_start_supervisor(&e, "--timeout", "600ms", NULL);
-	pid_t sh = notifier("for i in 1 2 3 4 5 6 7 8 9 10; do systemd-notify --pid=$$ WATCHDOG=1 "
+	pid_t sh = vt_env_notifier(&e, "for i in 1 2 3 4 5 6 7 8 9 10; do systemd-notify --pid=$$ WATCHDOG=1 "
 			    "|| exit 9; sleep 0.1; done; exec sleep 60");
 	pid_t py = python("for i in range(10):\n    n('WATCHDOG=1'); s(0.1)");
 	vt_env_expect_state(&e, pid_name(sh), "alive", sh, 3000);
@@ -172,7 +160,7 @@ Test(sdnotify, status_keeps_utf8)
 	need_python_systemd();
 	vt_env_start_supervisor(&e, "--timeout", "10s", NULL);
 	pid_t py = python("n('WATCHDOG=1\\nSTATUS=caf\\u00e9 \\u2615')");
-	pid_t sh = notifier("systemd-notify --pid=$$ WATCHDOG=1 'STATUS=na\xc3\xafve \x1b[2J' || "
+	pid_t sh = vt_env_notifier(&e, "systemd-notify --pid=$$ WATCHDOG=1 'STATUS=na\xc3\xafve \x1b[2J' || "
 			    "exit 9; exec sleep 60");
 	vt_env_expect_state(&e, pid_name(py), "alive", py, 3000);
 	vt_env_expect_state(&e, pid_name(sh), "alive", sh, 3000);
@@ -186,7 +174,7 @@ Test(sdnotify, status_keeps_utf8)
 Test(sdnotify, stopping_is_a_clean_stop)
 {
 	vt_env_start_supervisor(&e, "--timeout", "300ms", NULL);
-	pid_t sh = notifier("systemd-notify --pid=$$ WATCHDOG=1 || exit 9; sleep 0.2; "
+	pid_t sh = vt_env_notifier(&e, "systemd-notify --pid=$$ WATCHDOG=1 || exit 9; sleep 0.2; "
 			    "systemd-notify --pid=$$ STOPPING=1 || exit 9; exec sleep 60");
 	vt_env_expect_state(&e, pid_name(sh), "stopped", sh, 3000);
 	usleep(600 * 1000);
@@ -259,7 +247,7 @@ Test(sdnotify, other_sd_notify_keys_are_accepted_quietly)
 			  "n('BUSERROR=org.freedesktop.DBus.Error.Failed')\n"
 			  "n('FDNAME=x\\nX_MY_APP=anything')\n"
 			  "n('READY=1\\nSTATUS=reloaded\\nERRNO=0')");
-	pid_t sh = notifier("systemd-notify --pid=$$ WATCHDOG=1 ERRNO=5 X_TRACE=1 || exit 9; "
+	pid_t sh = vt_env_notifier(&e, "systemd-notify --pid=$$ WATCHDOG=1 ERRNO=5 X_TRACE=1 || exit 9; "
 			    "echo sent; exec sleep 60");
 	vt_expect_log(e.wlog, "done", 3000);
 	vt_expect_log(e.wlog, "sent", 3000);

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -202,6 +203,17 @@ json_t *
 vt_env_status(struct vt_env *e)
 {
 	return vt_status(e->ctl);
+}
+
+pid_t
+vt_env_notifier(struct vt_env *e, const char *script)
+{
+	char *cmd = NULL;
+	cr_assert_neq(asprintf(&cmd, "export NOTIFY_SOCKET=%s; %s", e->sock, script), -1);
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	pid_t pid = vt_env_spawn(e, e->wlog, argv);
+	free(cmd);
+	return pid;
 }
 
 void

@@ -183,6 +183,9 @@ json_t *vt_env_status(struct vt_env *e);
 /* A counter in the supervisor's status (e.g. "timeouts_sent"); the test fails without status. */
 json_int_t vt_env_counter(struct vt_env *e, const char *key);
 
+/* Run script with /bin/sh, NOTIFY_SOCKET at the supervisor's socket; its output to e->wlog. */
+pid_t vt_env_notifier(struct vt_env *e, const char *script);
+
 /* Send msg as one datagram to the supervisor's heartbeat socket, from a socket of no address. */
 void vt_env_send(struct vt_env *e, const char *msg);
 
