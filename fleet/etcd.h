@@ -49,6 +49,11 @@ struct etcd_security {
  */
 struct etcd *etcd_new(struct event_base *base, const char *urls, uint64_t timeout_usec,
                       const struct etcd_security *sec, char *err, size_t errlen);
+/*
+ * Free e and every request it has out (their callbacks never run). Over
+ * https it then runs the loop once without blocking, so that libevent can
+ * finish freeing the TLS connections: free what else is on the base first.
+ */
 void etcd_free(struct etcd *e);
 
 /*
