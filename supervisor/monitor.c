@@ -532,37 +532,16 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 	else if (w->pid_vouched && w->core.pid != 0 && registry_pidfd(w) == -1 &&
 		 monitor_wants_pidfd(sv, w))
 		claim_keep(sv, w, from->pid, from->pidfd);
-	if (ev.type == STATE_EV_NONE)
-		return;
 	/*
-	 * now is when the heartbeat arrived (the kernel's stamp, listener.c),
-	 * while monitor_apply armed the timer a whole timeout from libevent's
-	 * time, refreshed when the batch was read (read): late by as long as the
-	 * heartbeat waited in the socket. Usually microseconds; when it is more:
-	 *  - it waited a whole timeout or STATE_PAUSE_USEC: it waited for us
-	 *    (we were paused or starved) and, as for a timer we ran that late
-	 *    (state.c), our delay convicts nobody. Its silence counts from its
-	 *    arrival, but it is judged a timeout after we read it, when the
-	 *    timer armed fires; left at arrival + timeout, that deadline would
-	 *    have passed unseen, and cost a grace period or a conviction before
-	 *    its next heartbeat, perhaps refused by our full queue, is read.
-	 *  - else, from MONITOR_REARM_USEC: re-armed for what is left, so that
-	 *    the first TIMEOUT is not late by the wait, and the next ones (on
-	 *    the grid from the arrival, state.c) not early against it.
+	 * A heartbeat that waited in the socket: its timer, armed from when it
+	 * was read, again for what is left from its arrival (state_read_late).
 	 */
-	if (ev.type == STATE_EV_HEARTBEAT && w->core.state == WORKER_ALIVE) {
-		/* Below this, a TIMEOUT's lateness is the machine's, not worth a second event_add. */
-		enum { MONITOR_REARM_USEC = 1000 };
-		uint64_t waited = read > now ? read - now : 0;
-		if (waited >= STATE_PAUSE_USEC || waited >= w->core.timeout) {
-			w->core.due = read + w->core.timeout;
-		} else if (waited >= MONITOR_REARM_USEC) {
-			uint64_t left = w->core.due - read;
-			struct timeval tv = {.tv_sec = (time_t)(left / 1000000),
-					     .tv_usec = (suseconds_t)(left % 1000000)};
-			/* libevent's cached time was taken just after read: never early. */
-			event_add(w->timer, &tv);
-		}
+	uint64_t left;
+	if (ev.type == STATE_EV_HEARTBEAT && (left = state_read_late(&w->core, now, read)) != 0) {
+		struct timeval tv = {.tv_sec = (time_t)(left / 1000000),
+				     .tv_usec = (suseconds_t)(left % 1000000)};
+		/* libevent's cached time was taken just after read: never early. */
+		event_add(w->timer, &tv);
 	}
 }
 
