@@ -6,12 +6,8 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdarg.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,12 +16,13 @@
 #include "claim.h"
 #include "config.h"
 #include "duration.h"
+#include "escalate.h"
 #include "events.h"
 #include "fdbudget.h"
-#include "hooks.h"
 #include "identity.h"
 #include "monitor.h"
 #include "notify.h"
+#include "report.h"
 #include "supervisor.h"
 
 #define MONITOR_TIMER_PRIORITY 1 /* below the sockets: drain heartbeats before judging */
@@ -33,85 +30,12 @@
 static void monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event *ev);
 static void monitor_exit_cb(evutil_socket_t fd, short what, void *arg);
 static void monitor_rival_cb(evutil_socket_t fd, short what, void *arg);
-static const struct policy *monitor_policy(const struct supervisor *sv, const struct worker *w);
 
 /*
  * The supervisor the timer and exit callbacks act for: there is one per
  * process, and a pointer to it in each worker would cost 8 bytes a worker.
  */
 static struct supervisor *monitor_sv;
-
-/*
- * One event about w at now (monotonic), in the one vocabulary (events.h):
- * kept for its history, streamed to `vigilctl events` subscribers, and
- * logged with its journal fields, through rl unless that is NULL (a
- * subscriber sees every event the log would show, rate limits aside).
- */
-static void monitor_event(struct supervisor *sv, enum sv_event_type type, const struct worker *w,
-			  uint64_t now, int sig, struct log_ratelimit *rl, enum log_level level,
-			  const char *fmt, ...) __attribute__((format(printf, 8, 9)));
-
-/*
- * The same about another process than w's own (pid, a rival claimant), with
- * w's process as other_pid; rl as above.
- */
-static void monitor_event_of(struct supervisor *sv, enum sv_event_type type, const struct worker *w,
-			     uint64_t pid, uint64_t other_pid, uint64_t now,
-			     struct log_ratelimit *rl, enum log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 9, 10)));
-
-static void
-monitor_event_va(struct supervisor *sv, struct sv_event *ev, const struct worker *w, uint64_t now,
-		 struct log_ratelimit *rl, enum log_level level, const char *fmt, va_list ap)
-{
-	const struct worker_core *c = &w->core;
-	struct log_fields f = {.worker = w->name, .event = events_name(ev->type), .pid = ev->pid,
-			       .missed = ev->type == SV_EVENT_TIMEOUT ? ev->missed : 0};
-	struct timespec ts;
-	char msg[900];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ev->time_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-	snprintf(ev->worker, sizeof(ev->worker), "%s", w->name);
-	snprintf(ev->state, sizeof(ev->state), "%s", state_name(c, now));
-	events_add(&sv->events, ev);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	log_fields(rl, now, level, &f, "%s", msg);
-}
-
-static void
-monitor_event_of(struct supervisor *sv, enum sv_event_type type, const struct worker *w,
-		 uint64_t pid, uint64_t other_pid, uint64_t now, struct log_ratelimit *rl,
-		 enum log_level level, const char *fmt, ...)
-{
-	struct sv_event ev = {.type = type, .pid = pid, .other_pid = other_pid,
-			      .seq = w->core.last_seq, .missed = type == SV_EVENT_TIMEOUT};
-	const struct worker_claim *cl = w->claim;
-	va_list ap;
-
-	/* The silence of the process the event is about: the rival's own, or the name's. */
-	uint64_t last = cl != NULL && cl->rival_pid == pid ? cl->rival_last_hb : w->core.last_hb;
-	ev.silent_ms = last != 0 && now > last ? (now - last) / 1000 : 0;
-	va_start(ap, fmt);
-	monitor_event_va(sv, &ev, w, now, rl, level, fmt, ap);
-	va_end(ap);
-}
-
-static void
-monitor_event(struct supervisor *sv, enum sv_event_type type, const struct worker *w,
-	      uint64_t now, int sig, struct log_ratelimit *rl, enum log_level level,
-	      const char *fmt, ...)
-{
-	const struct worker_core *c = &w->core;
-	struct sv_event ev = {.type = type, .pid = c->pid, .seq = c->last_seq,
-			      .missed = c->missed, .sig = sig};
-	va_list ap;
-
-	ev.silent_ms = c->last_hb != 0 && now > c->last_hb ? (now - c->last_hb) / 1000 : 0;
-	va_start(ap, fmt);
-	monitor_event_va(sv, &ev, w, now, rl, level, fmt, ap);
-	va_end(ap);
-}
 
 
 void
@@ -325,7 +249,7 @@ monitor_wants_pidfds(const struct supervisor *sv)
 static int
 monitor_wants_pidfd(const struct supervisor *sv, const struct worker *w)
 {
-	return sv->set->detect_exit || monitor_policy_signals(monitor_policy(sv, w));
+	return sv->set->detect_exit || monitor_policy_signals(escalate_policy(sv, w));
 }
 
 /* A message from w's rival claimant: a heartbeat is noted (the conflict reported once), no more. */
@@ -343,12 +267,12 @@ monitor_rival(struct supervisor *sv, struct worker *w, enum vigil_msg_kind kind,
 		return;
 	int fresh = claim_rival_heartbeat(sv, w, pid, now);
 	if (fresh == 1)
-		monitor_event_of(sv, SV_EVENT_CONFLICT, w, w->core.pid, pid, now, &sv->rl_restart,
-				 LOG_LEVEL_WARN,
-				 "worker %s: conflict: pid %" PRIu64 " heartbeats for the name while "
-				 "pid %" PRIu64 " holds it and lives; its heartbeats count for "
-				 "nothing, and the silence of either is reported",
-				 w->name, pid, w->core.pid);
+		report_event_of(sv, SV_EVENT_CONFLICT, w, w->core.pid, pid, now, &sv->rl_restart,
+				LOG_LEVEL_WARN,
+				"worker %s: conflict: pid %" PRIu64 " heartbeats for the name while "
+				"pid %" PRIu64 " holds it and lives; its heartbeats count for "
+				"nothing, and the silence of either is reported",
+				w->name, pid, w->core.pid);
 	else if (fresh == -1)
 		log_ratelimited(&sv->rl_restart, now, LOG_LEVEL_WARN,
 				"worker %s: cannot track rival claimant pid %" PRIu64 ": out of memory",
@@ -503,8 +427,8 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 		ev.type = STATE_EV_STOPPING;
 		break;
 	case VIGIL_MSG_TRIGGER:
-		monitor_event(sv, SV_EVENT_TRIGGER, w, now, 0, &sv->rl_timeouts, LOG_LEVEL_WARN,
-			      "worker %s asked to be declared dead (WATCHDOG=trigger)", name);
+		report_event(sv, SV_EVENT_TRIGGER, w, now, 0, &sv->rl_timeouts, LOG_LEVEL_WARN,
+			     "worker %s asked to be declared dead (WATCHDOG=trigger)", name);
 		ev.type = STATE_EV_TRIGGER;
 		break;
 	case VIGIL_MSG_UPDATE:
@@ -532,109 +456,17 @@ monitor_message(struct supervisor *sv, const struct vigil_msg *m,
 	else if (w->pid_vouched && w->core.pid != 0 && registry_pidfd(w) == -1 &&
 		 monitor_wants_pidfd(sv, w))
 		claim_keep(sv, w, from->pid, from->pidfd);
-	if (ev.type == STATE_EV_NONE)
-		return;
 	/*
-	 * now is when the heartbeat arrived (the kernel's stamp, listener.c),
-	 * while monitor_apply armed the timer a whole timeout from libevent's
-	 * time, refreshed when the batch was read (read): late by as long as the
-	 * heartbeat waited in the socket. Usually microseconds; when it is more:
-	 *  - it waited a whole timeout or STATE_PAUSE_USEC: it waited for us
-	 *    (we were paused or starved) and, as for a timer we ran that late
-	 *    (state.c), our delay convicts nobody. Its silence counts from its
-	 *    arrival, but it is judged a timeout after we read it, when the
-	 *    timer armed fires; left at arrival + timeout, that deadline would
-	 *    have passed unseen, and cost a grace period or a conviction before
-	 *    its next heartbeat, perhaps refused by our full queue, is read.
-	 *  - else, from MONITOR_REARM_USEC: re-armed for what is left, so that
-	 *    the first TIMEOUT is not late by the wait, and the next ones (on
-	 *    the grid from the arrival, state.c) not early against it.
+	 * A heartbeat that waited in the socket: its timer, armed from when it
+	 * was read, again for what is left from its arrival (state_read_late).
 	 */
-	if (ev.type == STATE_EV_HEARTBEAT && w->core.state == WORKER_ALIVE) {
-		/* Below this, a TIMEOUT's lateness is the machine's, not worth a second event_add. */
-		enum { MONITOR_REARM_USEC = 1000 };
-		uint64_t waited = read > now ? read - now : 0;
-		if (waited >= STATE_PAUSE_USEC || waited >= w->core.timeout) {
-			w->core.due = read + w->core.timeout;
-		} else if (waited >= MONITOR_REARM_USEC) {
-			uint64_t left = w->core.due - read;
-			struct timeval tv = {.tv_sec = (time_t)(left / 1000000),
-					     .tv_usec = (suseconds_t)(left % 1000000)};
-			/* libevent's cached time was taken just after read: never early. */
-			event_add(w->timer, &tv);
-		}
+	uint64_t left;
+	if (ev.type == STATE_EV_HEARTBEAT && (left = state_read_late(&w->core, now, read)) != 0) {
+		struct timeval tv = {.tv_sec = (time_t)(left / 1000000),
+				     .tv_usec = (suseconds_t)(left % 1000000)};
+		/* libevent's cached time was taken just after read: never early. */
+		event_add(w->timer, &tv);
 	}
-}
-
-/* Send TIMEOUT to the worker's address, counting (and rate-limit logging) failures. */
-static void
-monitor_send_timeout(struct supervisor *sv, struct worker *w, uint64_t now)
-{
-	struct vigil_msg m = {0};
-	char buf[VIGIL_WIRE_MAX];
-	char addr[sizeof(w->addr->sun_path) * 4 + 1];
-
-	if (w->addr == NULL)
-		return;
-	m.fields = VIGIL_F_TIMEOUT | VIGIL_F_WORKER | VIGIL_F_MISSED | VIGIL_F_SILENT_MS |
-		   VIGIL_F_LAST_SEQ;
-	memcpy(m.worker, w->name, sizeof(m.worker));
-	m.missed = w->core.missed;
-	m.silent_ms = (now - w->core.last_hb) / 1000;
-	m.last_seq = w->core.last_seq;
-	int len = vigil_wire_encode(&m, buf, sizeof(buf));
-	if (len < 0)
-		fatalx("cannot encode TIMEOUT for %s", w->name); /* our own fields: a bug */
-	if (sv->io.send == NULL)
-		errno = ENOTCONN;
-	else if (sv->io.send(sv->io.ctx, w->addr, w->addrlen, buf, (size_t)len) == 0) {
-		sv->counters.timeouts_sent++;
-		return;
-	}
-	sv->counters.timeouts_undelivered++;
-	/* The address may be abstract (leading NUL) or come from anyone: escape it. */
-	size_t alen = w->addrlen - offsetof(struct sockaddr_un, sun_path);
-	if (w->addr->sun_path[0] != '\0')
-		alen = strnlen(w->addr->sun_path, alen);
-	log_escape(w->addr->sun_path, alen, addr, sizeof(addr));
-	int gone = errno == ENOENT || errno == ECONNREFUSED || errno == ENOTSOCK;
-	log_ratelimited(&sv->rl_undelivered, now, LOG_LEVEL_WARN,
-			"cannot deliver TIMEOUT to worker %s at %s: %s%s", w->name, addr,
-			strerror(errno),
-			errno == EAGAIN ? " (its queue is full: the worker is not reading)"
-			: gone	       ? " (no more TIMEOUTs to it until it heartbeats from an address)"
-				       : "");
-	/*
-	 * Nobody listens there any more: forget the address, so that the next
-	 * periods (a spray of names with tiny timeouts) cost nothing; the next
-	 * heartbeat brings it back.
-	 */
-	if (gone)
-		registry_set_addr(w, NULL, 0);
-}
-
-/*
- * Log a timeout: every one up to MISSED 3, then at 4, 8, 16, ... (the TIMEOUT
- * datagram still goes out every period), and across all workers at most a
- * burst per second, so that neither one silent worker nor a crowd of them
- * with tiny timeouts can flood the journal.
- */
-static void
-monitor_log_timeout(struct supervisor *sv, const struct worker *w, uint64_t now)
-{
-	const struct worker_core *c = &w->core;
-	uint64_t silent = now - c->last_hb;
-	char d1[32], d2[32];
-
-	if (c->missed > 3 && (c->missed & (c->missed - 1)) != 0)
-		return;
-	vigil_duration_format(c->timeout, d1, sizeof(d1));
-	snprintf(d2, sizeof(d2), "%" PRIu64 ".%03" PRIu64 "ms", silent / 1000, silent % 1000);
-	monitor_event(sv, SV_EVENT_TIMEOUT, w, now, 0, &sv->rl_timeouts, LOG_LEVEL_WARN,
-		      "worker %s timed out (pid %" PRIu64 ", missed %" PRIu64
-		      ", silent for %s, timeout %s, last seq %" PRIu64 ")%s",
-		      w->name, c->pid, c->missed, d2, d1, c->last_seq,
-		      c->missed == 3 ? " (further reports at missed 4, 8, 16, ...)" : "");
 }
 
 /* --detect-exit: the worker's process ended (its pidfd is readable). */
@@ -706,11 +538,11 @@ monitor_rival_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	vigil_duration_format(w->core.timeout, d, sizeof(d));
-	monitor_event_of(sv, SV_EVENT_TIMEOUT, w, pid, w->core.pid, now, &sv->rl_timeouts,
-			 LOG_LEVEL_WARN,
-			 "worker %s: its rival claimant pid %" PRIu64 " timed out (timeout %s, "
-			 "%" PRIu64 " heartbeats); pid %" PRIu64 " keeps the name",
-			 w->name, pid, d, w->claim->rival_beats, w->core.pid);
+	report_event_of(sv, SV_EVENT_TIMEOUT, w, pid, w->core.pid, now, &sv->rl_timeouts,
+			LOG_LEVEL_WARN,
+			"worker %s: its rival claimant pid %" PRIu64 " timed out (timeout %s, "
+			"%" PRIu64 " heartbeats); pid %" PRIu64 " keeps the name",
+			w->name, pid, d, w->claim->rival_beats, w->core.pid);
 	registry_drop_rival(w);
 }
 
@@ -719,197 +551,13 @@ monitor_forget(struct supervisor *sv, struct worker *w)
 {
 	uint64_t now = vigil_now_usec();
 
-	monitor_event(sv, SV_EVENT_FORGOTTEN, w, now, 0, NULL, LOG_LEVEL_INFO,
-		      "worker %s forgotten (was %s)", w->name, state_name(&w->core, now));
+	report_event(sv, SV_EVENT_FORGOTTEN, w, now, 0, NULL, LOG_LEVEL_INFO,
+		     "worker %s forgotten (was %s)", w->name, state_name(&w->core, now));
 	events_drop_worker(&sv->events, w->name);
 	if (w->core.state != WORKER_NEW)
 		sv->by_state[w->core.state]--;
 	registry_remove(&sv->registry, w);
 	notify_status(sv);
-}
-
-/* Count and log (rate-limited) a signal the policy asked for but that was not sent. */
-static void
-monitor_signal_refused(struct supervisor *sv, const struct worker *w, int sig, uint64_t now,
-		       const char *why)
-{
-	sv->counters.signals_refused++;
-	log_ratelimited(&sv->rl_timeouts, now, LOG_LEVEL_WARN,
-			"worker %s: did not send SIG%s to pid %" PRIu64 ": %s", w->name,
-			policy_signal_name(sig), w->core.pid, why);
-}
-
-/*
- * --on-timeout signal:SIG@N: signal the process the kernel vouched for,
- * never a pid that now belongs to another process nor one of another uid
- * (claim_signal).
- */
-static void
-monitor_signal(struct supervisor *sv, struct worker *w, int sig, uint64_t now)
-{
-	const struct worker_core *c = &w->core;
-	const char *how = "";
-	char why[200];
-
-	if (c->pid == 0 || !w->pid_vouched) {
-		monitor_signal_refused(sv, w, sig, now,
-				       c->pid == 0 ? "its pid is unknown"
-						   : "its pid is only claimed (PID=), not vouched for");
-		return;
-	}
-	if (claim_signal(sv, w, sig, &how, why, sizeof(why)) == -1) {
-		monitor_signal_refused(sv, w, sig, now, why);
-		return;
-	}
-	sv->counters.signals_sent++;
-	monitor_event(sv, SV_EVENT_SIGNAL, w, now, sig, &sv->rl_timeouts, LOG_LEVEL_WARN,
-		      "worker %s: sent SIG%s to pid %" PRIu64 " (missed %" PRIu64
-		      ", --on-timeout, %s)",
-		      w->name, policy_signal_name(sig), c->pid, c->missed, how);
-}
-
-/* --on-timeout exec:PATH@N: run the hook about w, never waiting for it. */
-static void
-monitor_hook(struct supervisor *sv, const struct worker *w, const char *path, uint64_t now)
-{
-	struct hook_event ev = {
-	    .worker = w->name,
-	    .event = "timeout",
-	    .pid = w->pid_vouched ? w->core.pid : 0,
-	    .missed = w->core.missed,
-	    .silent_ms = (now - w->core.last_hb) / 1000,
-	};
-
-	if (hooks_run(sv->hooks, path, &ev) == -1)
-		log_ratelimited(&sv->rl_timeouts, now, LOG_LEVEL_WARN,
-				"worker %s: cannot run hook %s: %s", w->name, path,
-				errno == EAGAIN ? "too many hooks running" : strerror(errno));
-}
-
-/* w's --on-timeout and --intensity: its [worker NAME] section's, else the global ones. */
-static const struct policy *
-monitor_policy(const struct supervisor *sv, const struct worker *w)
-{
-	return w->conf != NULL && (w->conf->given & CONFIG_W_POLICY) ? w->conf->policy
-								      : &sv->set->policy;
-}
-
-static const struct intensity *
-monitor_intensity(const struct supervisor *sv, const struct worker *w)
-{
-	return w->conf != NULL && (w->conf->given & CONFIG_W_INTENSITY) ? &w->conf->intensity
-									 : &sv->set->intensity;
-}
-
-/* Count an incident against --intensity; a worker over it is failed, and said so once. */
-static void
-monitor_incident(struct supervisor *sv, struct worker *w, uint64_t now)
-{
-	const struct intensity *in = monitor_intensity(sv, w);
-	int over = policy_incident(in, &w->incidents, now);
-	char d[32];
-
-	if (over == w->core.failed)
-		return;
-	w->core.failed = over;
-	vigil_duration_format(in->window, d, sizeof(d));
-	if (over)
-		monitor_event(sv, SV_EVENT_FAILED, w, now, 0, NULL, LOG_LEVEL_WARN,
-			      "worker %s failed: more than %" PRIu64 " silences, restarts or exits "
-			      "within %s (--intensity); no more signals or hooks for it until a "
-			      "window passes",
-			      w->name, in->max, d);
-	else
-		monitor_event(sv, SV_EVENT_UNFAILED, w, now, 0, NULL, LOG_LEVEL_INFO,
-			      "worker %s is no longer failed: a new %s window (--intensity)",
-			      w->name, d);
-}
-
-/* A second after registrations went unlogged: say how many, if no line has said it since. */
-static void
-monitor_summary_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct supervisor *sv = arg;
-	uint64_t n = sv->rl_registered.suppressed;
-
-	(void)fd;
-	(void)what;
-	if (n == 0)
-		return;
-	sv->rl_registered.suppressed = 0;
-	log_info("%" PRIu64 " more workers registered without a line each (at most %" PRIu64
-		 " such lines a second; vigilctl events shows every one)",
-		 n, sv->rl_registered.burst);
-}
-
-/* Arm the summary of unlogged registrations, once. */
-static void
-monitor_summary_later(struct supervisor *sv)
-{
-	struct timeval sec = {.tv_sec = 1};
-
-	if (sv->registered_summary == NULL &&
-	    (sv->registered_summary = evtimer_new(sv->base, monitor_summary_cb, sv)) == NULL)
-		return;
-	if (!evtimer_pending(sv->registered_summary, NULL))
-		evtimer_add(sv->registered_summary, &sec);
-}
-
-/* Step 1: the events and log lines of the transition itself. */
-static void
-monitor_report(struct supervisor *sv, const struct worker *w, unsigned act, uint64_t now)
-{
-	const struct worker_core *c = &w->core;
-	char d[32];
-
-	if (act & STATE_ACT_REGISTERED) {
-		vigil_duration_format(c->timeout, d, sizeof(d));
-		/* Rate-limited: a spray of names must not flood the journal (a summary follows). */
-		uint64_t dropped = sv->rl_registered.suppressed;
-		monitor_event(sv, SV_EVENT_REGISTERED, w, now, 0, &sv->rl_registered,
-			      LOG_LEVEL_INFO,
-			      "worker %s registered (pid %" PRIu64 ", seq %" PRIu64 ", timeout %s)",
-			      w->name, c->pid, c->last_seq, d);
-		if (sv->rl_registered.suppressed > dropped)
-			monitor_summary_later(sv);
-	}
-	/* Rate-limited: a one-shot sender (socat) is a new pid every time. */
-	if (act & STATE_ACT_RESTARTED)
-		monitor_event(sv, SV_EVENT_RESTARTED, w, now, 0, &sv->rl_restart, LOG_LEVEL_INFO,
-			      "worker %s restarted (new pid %" PRIu64 ", restarts %" PRIu64 ")",
-			      w->name, c->pid, c->restarts);
-	if (act & STATE_ACT_RECOVERED)
-		monitor_event(sv, SV_EVENT_RECOVERED, w, now, 0, NULL, LOG_LEVEL_INFO,
-			      "worker %s recovered (pid %" PRIu64 ", seq %" PRIu64 ")", w->name,
-			      c->pid, c->last_seq);
-	if (act & STATE_ACT_RESUMED)
-		monitor_event(sv, SV_EVENT_RESUMED, w, now, 0, NULL, LOG_LEVEL_INFO,
-			      "worker %s is back after stopping (pid %" PRIu64 ")", w->name, c->pid);
-	if (act & STATE_ACT_GRACE)
-		sv->counters.graces++;
-	if (act & STATE_ACT_STOPPED)
-		monitor_event(sv, SV_EVENT_STOPPED, w, now, 0, NULL, LOG_LEVEL_INFO,
-			      "worker %s stopped (pid %" PRIu64 ")", w->name, c->pid);
-	if (act & STATE_ACT_EXITED)
-		monitor_event(sv, SV_EVENT_EXITED, w, now, 0, &sv->rl_timeouts, LOG_LEVEL_WARN,
-			      "worker %s exited (pid %" PRIu64 ", without STOPPING=1)", w->name,
-			      c->pid);
-	if (act & STATE_ACT_UNWATCHED)
-		monitor_event(sv, SV_EVENT_UNWATCHED, w, now, 0, NULL, LOG_LEVEL_INFO,
-			      "worker %s turned its watchdog off (WATCHDOG_USEC=0): no timeout "
-			      "until it sets one again",
-			      w->name);
-	if (act & STATE_ACT_WATCHED) {
-		vigil_duration_format(c->timeout, d, sizeof(d));
-		monitor_event(sv, SV_EVENT_WATCHED, w, now, 0, NULL, LOG_LEVEL_INFO,
-			      "worker %s is watched again (timeout %s)", w->name, d);
-	}
-	if (act & STATE_ACT_MISSING) {
-		vigil_duration_format(sv->set->startup_grace, d, sizeof(d));
-		monitor_event(sv, SV_EVENT_MISSING, w, now, 0, NULL, LOG_LEVEL_WARN,
-			      "worker %s is missing: expected, and no heartbeat within %s", w->name,
-			      d);
-	}
 }
 
 /*
@@ -928,24 +576,6 @@ monitor_track_pid(struct supervisor *sv, struct worker *w, uint64_t pid_before)
 	registry_unwatch_exit(w);
 	registry_drop_rival(w);
 	w->exit_unwatched = 0; /* the new process is counted anew if it cannot be watched */
-}
-
-/* Step 4: a missed period: log it, tell the worker, and take the policy's step. */
-static void
-monitor_escalate(struct supervisor *sv, struct worker *w, uint64_t now)
-{
-	const struct worker_core *c = &w->core;
-
-	monitor_log_timeout(sv, w, now);
-	monitor_send_timeout(sv, w, now);
-	/* A failed worker (over its --intensity) is escalated no further. */
-	const struct policy_step *step = policy_step_at(monitor_policy(sv, w), c->missed);
-	if (step == NULL || c->failed)
-		return;
-	if (step->sig != 0)
-		monitor_signal(sv, w, step->sig, now);
-	else
-		monitor_hook(sv, w, step->path, now);
 }
 
 /* Step 5: the timer, to fire at core.due, or stopped. */
@@ -996,13 +626,13 @@ monitor_count_state(struct supervisor *sv, const struct worker *w, enum worker_s
 /*
  * Apply one event to w and carry out what the state machine asks, in this
  * order, each step a function:
- *   1. monitor_report: the transition's events (registered, restarted, ...),
+ *   1. report_transition: the transition's events (registered, restarted, ...),
  *      so that what follows is told after the news that caused it;
  *   2. monitor_track_pid: a new process behind the name forgets the old
  *      one's start time and exit watch, before any signal could reach it;
- *   3. monitor_incident: --intensity counts a new silence, a restart or an
+ *   3. escalate_incident: --intensity counts a new silence, a restart or an
  *      exit, and may mark w failed, which step 4 reads;
- *   4. monitor_escalate: a missed period is logged, told to the worker
+ *   4. escalate_timeout: a missed period is logged, told to the worker
  *      (TIMEOUT) and escalated by the policy;
  *   5. monitor_arm: the timer;
  *   6. monitor_count_state: the counts by state, STATUS= for systemd;
@@ -1019,13 +649,14 @@ monitor_apply(struct supervisor *sv, struct worker *w, const struct state_event 
 	unsigned act = state_apply(&w->core, ev);
 	uint64_t now = ev->now;
 
-	monitor_report(sv, w, act, now);
+	if (act & REPORT_ACTS)
+		report_transition(sv, w, act, now);
 	monitor_track_pid(sv, w, pid_before);
 	if (((act & STATE_ACT_TIMEOUT) && c->missed == 1) ||
 	    (act & (STATE_ACT_RESTARTED | STATE_ACT_EXITED)))
-		monitor_incident(sv, w, now);
+		escalate_incident(sv, w, now);
 	if (act & STATE_ACT_TIMEOUT)
-		monitor_escalate(sv, w, now);
+		escalate_timeout(sv, w, now);
 	monitor_arm(sv, w, act, now);
 	monitor_count_state(sv, w, before);
 	/*
@@ -1047,11 +678,7 @@ monitor_shutdown(struct supervisor *sv)
 	struct worker **list;
 	uint64_t now = vigil_now_usec();
 
-	if (sv->registered_summary != NULL) {
-		monitor_summary_cb(-1, 0, sv);
-		event_free(sv->registered_summary);
-		sv->registered_summary = NULL;
-	}
+	report_shutdown(sv);
 	if (log_get_level() < LOG_LEVEL_DEBUG || r->count == 0 ||
 	    (list = calloc(r->count, sizeof(*list))) == NULL)
 		return;
@@ -1080,10 +707,10 @@ monitor_restored(struct supervisor *sv, struct worker *w, int arm, uint64_t now)
 {
 	const struct worker_core *c = &w->core;
 
-	monitor_event(sv, SV_EVENT_RESTORED, w, now, 0, &sv->rl_restart, LOG_LEVEL_INFO,
-		      "worker %s restored (%s, pid %" PRIu64 ", seq %" PRIu64 ", timeouts %" PRIu64
-		      ", restarts %" PRIu64 ")",
-		      w->name, state_name(c, now), c->pid, c->last_seq, c->timeouts, c->restarts);
+	report_event(sv, SV_EVENT_RESTORED, w, now, 0, &sv->rl_restart, LOG_LEVEL_INFO,
+		     "worker %s restored (%s, pid %" PRIu64 ", seq %" PRIu64 ", timeouts %" PRIu64
+		     ", restarts %" PRIu64 ")",
+		     w->name, state_name(c, now), c->pid, c->last_seq, c->timeouts, c->restarts);
 	monitor_arm(sv, w, arm ? STATE_ACT_ARM : 0, now);
 	monitor_count(sv, w, WORKER_NEW); /* STATUS= once, after all (restore_apply) */
 	/*

@@ -1,8 +1,8 @@
 /*
  * monitor.h: turns decoded messages and timer expiries into state
- * transitions (state.c) and carries out the resulting actions: the events
- * (events.h, which its subscribers stream and log), the TIMEOUT datagram,
- * the policy, the timer. It reaches the heartbeat socket only through the
+ * transitions (state.c) and carries out the resulting actions in order:
+ * the events and log lines (report.h), the TIMEOUT datagram and the policy
+ * (escalate.h), the timer. It reaches the heartbeat socket only through the
  * struct monitor_io the socket's adapter installs (listener.c; a fake one
  * in tests), and knows nothing of the control socket or HTTP.
  */

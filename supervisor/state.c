@@ -213,6 +213,38 @@ state_apply(struct worker_core *w, const struct state_event *ev)
 	return 0;
 }
 
+/*
+ * The heartbeat's silence ended at its arrival (the kernel's stamp,
+ * listener.c), while its caller armed the timer a whole timeout from
+ * libevent's time, refreshed when the batch was read: late by as long as
+ * the heartbeat waited in the socket. Usually microseconds; when it is more:
+ *  - it waited a whole timeout or STATE_PAUSE_USEC: it waited for us (we
+ *    were paused or starved) and, as for a timer we ran that late
+ *    (on_timer), our delay convicts nobody. Its silence counts from its
+ *    arrival, but it is judged a timeout after we read it, when the timer
+ *    armed fires; left at arrival + timeout, that deadline would have
+ *    passed unseen, and cost a grace period or a conviction before its
+ *    next heartbeat, perhaps refused by our full queue, is read.
+ *  - else, from STATE_REARM_USEC: re-armed for what is left, so that the
+ *    first TIMEOUT is not late by the wait, and the next ones (on the grid
+ *    from the arrival, on_timer) not early against it.
+ */
+uint64_t
+state_read_late(struct worker_core *w, uint64_t arrived, uint64_t read)
+{
+	uint64_t waited = read > arrived ? read - arrived : 0;
+
+	if (w->state != WORKER_ALIVE)
+		return 0;
+	if (waited >= STATE_PAUSE_USEC || waited >= w->timeout) {
+		w->due = read + w->timeout;
+		return 0;
+	}
+	if (waited >= STATE_REARM_USEC)
+		return w->due - read;
+	return 0;
+}
+
 const char *
 state_name(const struct worker_core *w, uint64_t now)
 {

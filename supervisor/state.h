@@ -88,6 +88,19 @@ enum state_action {
 /* Apply one event to w; returns the STATE_ACT_* bits to carry out. */
 unsigned state_apply(struct worker_core *w, const struct state_event *ev);
 
+/* A wait in the socket below this is the machine's, not worth re-arming a timer for. */
+#define STATE_REARM_USEC 1000ULL
+
+/*
+ * After a heartbeat that arrived at `arrived` but was read (and its timer
+ * armed a whole timeout from then) at `read` >= arrived, for an alive w:
+ * the time from read to w->due the caller must re-arm its timer for, if
+ * it waited from STATE_REARM_USEC to under the timeout; else 0, the timer
+ * stands, and if it waited a whole timeout or STATE_PAUSE_USEC, w->due is
+ * moved to read + timeout, where that timer fires.
+ */
+uint64_t state_read_late(struct worker_core *w, uint64_t arrived, uint64_t read);
+
 /*
  * The state name shown to users at time now: "alive", "late", "dead",
  * "exited", "stopped", "unwatched", or "failed" for a dead or exited worker over its

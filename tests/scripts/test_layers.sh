@@ -16,7 +16,8 @@ declare -A layer=(
 	[policy]=0 [metrics]=0 [events]=0 [walk]=0 [statusdoc]=0 [netaddr]=0 [options]=0
 	[config]=0 [configure]=0 [counters]=0 [fdbudget]=0 [statuspage]=0 [snapshot]=0
 	# monitor: decisions and effects, and the context they share
-	[monitor]=1 [claim]=1 [hooks]=1 [notify]=1 [supervisor]=1 [store]=1 [restore]=1
+	[monitor]=1 [report]=1 [escalate]=1 [claim]=1 [hooks]=1 [notify]=1 [supervisor]=1
+	[store]=1 [restore]=1
 	# adapters: sockets
 	[listener]=2 [control]=2 [http]=2 [render]=2
 	# assembly

@@ -677,3 +677,96 @@ Test(state, none_does_nothing)
 	cr_expect_eq(event_now(STATE_EV_NONE), 0);
 	cr_expect_eq(memcmp(&before, &w, sizeof(w)), 0);
 }
+
+/*
+ * state_read_late: a heartbeat that arrived at START was read (and its timer
+ * armed a whole timeout from then) waited us later.
+ */
+struct read_late_case {
+	uint64_t timeout;
+	uint64_t waited;
+	uint64_t left; /* what the timer must be re-armed for, 0 for nothing */
+	int moved;     /* the deadline moved to read + timeout */
+};
+
+ParameterizedTestParameters(state, read_late_rearms_or_moves_the_deadline)
+{
+	static struct read_late_case cases[] = {
+	    /* below STATE_REARM_USEC: the machine's lateness, nothing to do */
+	    {TIMEOUT, 0, 0, 0},
+	    {TIMEOUT, 1, 0, 0},
+	    {TIMEOUT, STATE_REARM_USEC - 1, 0, 0},
+	    /* from STATE_REARM_USEC to under the timeout and the pause: the remainder */
+	    {TIMEOUT, STATE_REARM_USEC, TIMEOUT - STATE_REARM_USEC, 0},
+	    {TIMEOUT, 40 * MS, TIMEOUT - 40 * MS, 0},
+	    {TIMEOUT, STATE_PAUSE_USEC - 1, TIMEOUT - STATE_PAUSE_USEC + 1, 0},
+	    {50 * MS, 50 * MS - 1, 1, 0},
+	    {2 * MS, STATE_REARM_USEC, 1 * MS, 0},
+	    /* STATE_PAUSE_USEC or a whole timeout: it waited for us, judged from its read */
+	    {TIMEOUT, STATE_PAUSE_USEC, 0, 1},
+	    {TIMEOUT, TIMEOUT, 0, 1},
+	    {TIMEOUT, 5 * TIMEOUT + 123, 0, 1},
+	    {50 * MS, 50 * MS, 0, 1},
+	    {50 * MS, 80 * MS, 0, 1},
+	    /* a whole timeout counts before the re-arm's threshold */
+	    {STATE_REARM_USEC / 2, STATE_REARM_USEC / 2, 0, 1},
+	};
+	return cr_make_param_array(struct read_late_case, cases, ARRAY_LEN(cases));
+}
+
+ParameterizedTest(struct read_late_case *c, state, read_late_rearms_or_moves_the_deadline)
+{
+	w.timeout = c->timeout;
+	beat(100, 1);
+	struct worker_core before = w;
+	uint64_t read = START + c->waited;
+	uint64_t left = state_read_late(&w, START, read);
+
+	cr_expect_eq(left, c->left, "timeout %llu us, waited %llu us: left %llu us, want %llu",
+	             (unsigned long long)c->timeout, (unsigned long long)c->waited,
+	             (unsigned long long)left, (unsigned long long)c->left);
+	uint64_t due = c->moved ? read + c->timeout : START + c->timeout;
+	cr_expect_eq(w.due, due, "timeout %llu us, waited %llu us: due %llu, want %llu",
+	             (unsigned long long)c->timeout, (unsigned long long)c->waited,
+	             (unsigned long long)w.due, (unsigned long long)due);
+	/* A re-arm is for the deadline from the arrival, not a whole timeout from the read. */
+	if (left != 0)
+		cr_expect_eq(read + left, START + c->timeout, "waited %llu us: re-armed off the grid",
+		             (unsigned long long)c->waited);
+	before.due = w.due;
+	cr_expect_eq(memcmp(&before, &w, sizeof(w)), 0, "waited %llu us: more than due changed",
+	             (unsigned long long)c->waited);
+}
+
+/* Only an alive worker's timer was armed from the read: the others keep theirs. */
+Test(state, read_late_leaves_a_worker_not_alive_alone)
+{
+	static const uint64_t waits[] = {40 * MS, STATE_PAUSE_USEC, 5 * TIMEOUT};
+
+	beat(100, 1);
+	fire_when_due(); /* dead */
+	for (int k = 0; k < 3; k++) {
+		if (k == 1) {
+			stopping(100);
+		} else if (k == 2) {
+			beat(100, 2);
+			event_now(STATE_EV_UNWATCH);
+		}
+		for (size_t i = 0; i < ARRAY_LEN(waits); i++) {
+			struct worker_core before = w;
+			cr_expect_eq(state_read_late(&w, now, now + waits[i]), 0, "state %d, waited %llu us",
+			             (int)w.state, (unsigned long long)waits[i]);
+			cr_expect_eq(memcmp(&before, &w, sizeof(w)), 0, "state %d, waited %llu us: changed",
+			             (int)w.state, (unsigned long long)waits[i]);
+		}
+	}
+}
+
+/* A read stamped before the arrival (clocks of two sources) is no wait at all. */
+Test(state, read_late_before_the_arrival_is_no_wait)
+{
+	beat(100, 1);
+	struct worker_core before = w;
+	cr_expect_eq(state_read_late(&w, START, START - 5 * MS), 0);
+	cr_expect_eq(memcmp(&before, &w, sizeof(w)), 0);
+}
