@@ -268,7 +268,7 @@ Test(daemons_restore, bad_snapshots_are_refused_and_the_supervisor_starts_empty)
 static void
 craft(pid_t pid, uint64_t start_time)
 {
-	char path[300], boot[64] = "";
+	char path[300], boot[SNAPSHOT_BOOT_ID_MAX + 1] = ""; /* 36 characters and a newline */
 	struct registry r;
 	struct snapshot_buf b;
 	struct snapshot_head h = {.socket = e.sock, .socket_len = strlen(e.sock), .generation = 1};
