@@ -7,12 +7,15 @@
  * as the supervisor asks), close the pidfds if any; 200 000 datagrams a
  * round, the options alternating round by round, 10 rounds each. Prints the
  * fastest round of each, in ns per datagram (send and receive together), and
- * the difference. Not built by CMake; by hand:
+ * the difference. Built with the tests (BUILD_DIR/tests/unix-pidfd-cost), not
+ * run by them; or by hand:
  *
- *   cc -O2 -o /tmp/unix-pidfd-cost tests/bench/unix-pidfd-cost.c
+ *   cc -O2 -o /tmp/unix-pidfd-cost tests/bench/unix-pidfd-cost.c tests/bench/bench.c
  *   taskset -c 1 /tmp/unix-pidfd-cost
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,12 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef SO_PASSPIDFD
-#define SO_PASSPIDFD 76
-#endif
-#ifndef SCM_PIDFD
-#define SCM_PIDFD 0x04
-#endif
+#include "bench.h"
 
 #define BATCH 8
 #define PER_ROUND 200000
@@ -67,8 +65,7 @@ round_ns(const char *path, int pidfds)
 	struct iovec iov[BATCH];
 	char bufs[BATCH][128];
 	union {
-		char buf[CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(struct ucred)) +
-			 CMSG_SPACE(sizeof(int))];
+		char buf[BENCH_CMSG_SPACE];
 		struct cmsghdr align;
 	} cmsg[BATCH];
 
@@ -90,17 +87,8 @@ round_ns(const char *path, int pidfds)
 			fprintf(stderr, "unix-pidfd-cost: recvmmsg gave %d: %s\n", n, strerror(errno));
 			exit(1);
 		}
-		for (int i = 0; pidfds && i < n; i++) {
-			struct msghdr *mh = &msgs[i].msg_hdr;
-			for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
-				if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_PIDFD) {
-					int fd;
-					memcpy(&fd, CMSG_DATA(c), sizeof(fd));
-					if (fd >= 0)
-						close(fd);
-				}
-			}
-		}
+		for (int i = 0; pidfds && i < n; i++)
+			bench_close_pidfds(&msgs[i].msg_hdr);
 	}
 	double ns = (double)(now_ns() - t0) / PER_ROUND;
 	close(rx);

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "duration.h"
 #include "sock.h"
 #include "wire.h"
@@ -52,14 +53,6 @@ struct late_run {
 	unsigned long stale; /* TIMEOUTs about an older heartbeat than the last one sent */
 	unsigned long lost;  /* periods whose first TIMEOUT never came (MISSED > 1 seen first) */
 };
-
-static volatile sig_atomic_t late_stop;
-
-static void
-late_signal(int sig)
-{
-	late_stop = 1;
-}
 
 static void
 usage(FILE *fp)
@@ -203,7 +196,7 @@ late_loop(struct late_run *r, int epfd, const sigset_t *waitmask)
 		struct timespec ts = {(time_t)(left / VIGIL_USEC_PER_SEC),
 				      (long)(left % VIGIL_USEC_PER_SEC) * 1000};
 		int n = epoll_pwait2(epfd, evs, LATE_EVENTS, &ts, waitmask);
-		if (late_stop)
+		if (bench_stop)
 			return -1;
 		if (n == -1 && errno != EINTR) {
 			perror("vigil-lateness: epoll_pwait2");
@@ -295,14 +288,8 @@ main(int argc, char **argv)
 	}
 
 	/* SIGINT and SIGTERM end the run (cleaning up) and are only taken inside the wait. */
-	struct sigaction sa = {.sa_handler = late_signal};
-	sigset_t stopsigs, waitmask;
-	sigemptyset(&stopsigs);
-	sigaddset(&stopsigs, SIGTERM);
-	sigaddset(&stopsigs, SIGINT);
-	sigprocmask(SIG_BLOCK, &stopsigs, &waitmask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	sigset_t waitmask;
+	bench_stop_signals(&waitmask);
 
 	const char *tmp = getenv("TMPDIR");
 	char dir[sizeof(r.sup.sun_path)];

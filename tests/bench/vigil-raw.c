@@ -24,6 +24,7 @@
 #include <sys/un.h>
 #include <time.h>
 
+#include "bench.h"
 #include "duration.h"
 #include "sock.h"
 #include "wire.h"
@@ -36,20 +37,11 @@ struct raw_batch {
 	struct iovec iov[RAW_BATCH];
 	struct sockaddr_un addrs[RAW_BATCH];
 	union {
-		char buf[CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(struct ucred)) +
-			 CMSG_SPACE(sizeof(int))];
+		char buf[BENCH_CMSG_SPACE];
 		struct cmsghdr align;
 	} cmsg[RAW_BATCH];
 	char bufs[RAW_BATCH][VIGIL_WIRE_MAX + 1];
 };
-
-static volatile sig_atomic_t raw_stop;
-
-static void
-raw_signal(int sig)
-{
-	raw_stop = 1;
-}
 
 static void
 usage(FILE *fp)
@@ -70,28 +62,6 @@ usage_error(const char *what, const char *arg)
 	return 2;
 }
 
-
-/* Linux 6.5; Debian 12's headers (6.1) do not have them. */
-#ifndef SO_PASSPIDFD
-#define SO_PASSPIDFD 76
-#endif
-#ifndef SCM_PIDFD
-#define SCM_PIDFD 0x04
-#endif
-
-/* Close the pidfd that came with a datagram (--pidfd), as the supervisor does. */
-static void
-raw_close_pidfd(struct msghdr *mh)
-{
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_PIDFD) {
-			int fd;
-			memcpy(&fd, CMSG_DATA(c), sizeof(fd));
-			if (fd >= 0)
-				close(fd);
-		}
-	}
-}
 
 /* Receive until the socket is empty; add to *count and *bytes, first bytes to *sum. */
 static int
@@ -117,7 +87,7 @@ raw_drain(int fd, struct raw_batch *b, uint64_t *count, uint64_t *bytes, unsigne
 			if (b->msgs[i].msg_len > 0)
 				*sum += (unsigned char)b->bufs[i][0];
 			if (pidfds)
-				raw_close_pidfd(&b->msgs[i].msg_hdr);
+				bench_close_pidfds(&b->msgs[i].msg_hdr);
 		}
 		*count += (uint64_t)n;
 		if (n < RAW_BATCH)
@@ -197,23 +167,14 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	/*
-	 * The stop signals stay blocked except inside ppoll, so one that comes
-	 * between the check of raw_stop and the wait cannot be missed.
-	 */
-	struct sigaction sa = {.sa_handler = raw_signal};
-	sigset_t stopsigs, waitmask;
-	sigemptyset(&stopsigs);
-	sigaddset(&stopsigs, SIGTERM);
-	sigaddset(&stopsigs, SIGINT);
-	sigprocmask(SIG_BLOCK, &stopsigs, &waitmask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	/* The stop signals stay blocked except inside ppoll. */
+	sigset_t waitmask;
+	bench_stop_signals(&waitmask);
 
 	uint64_t start = vigil_now_usec(), count = 0, bytes = 0;
 	unsigned sum = 0;
 	struct pollfd pfd = {.fd = s.fd, .events = POLLIN};
-	while (!raw_stop) {
+	while (!bench_stop) {
 		struct timespec ts, *tsp = NULL;
 		if (duration != 0) {
 			uint64_t now = vigil_now_usec();

@@ -17,12 +17,9 @@ n=${2:-20000}
 secs=${VIGIL_CP_SECONDS:-6}
 sup=$bin/supervisor/vigil-supervisor ctl=$bin/supervisor/vigilctl
 wrk=$bin/worker/vigil-worker load=$bin/tests/vigil-load
-for b in "$sup" "$ctl" "$wrk" "$load"; do
-	[[ -x $b ]] || { echo "test_controlplane: $b is not built"; exit 1; }
-done
-for c in curl jq socat; do
-	command -v $c >/dev/null || { echo "test_controlplane: needs $c (scripts/deps test)"; exit 1; }
-done
+. "$(dirname "$0")/lib.sh"
+need_built "$sup" "$ctl" "$wrk" "$load"
+need curl jq socat python3
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/vigil-cp.XXXXXX")
 pids=()
@@ -33,19 +30,8 @@ cleanup() {
 	[[ ${keep:-0} -eq 1 ]] || rm -rf "$dir"
 }
 trap cleanup EXIT
-fail=0
-check() { # check WHAT COMMAND...
-	local what=$1
-	shift
-	if "$@"; then
-		echo "ok: $what"
-	else
-		echo "FAIL: $what"
-		fail=1
-	fi
-}
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_ports 1)
 cat >"$dir/vigil.conf" <<CONF
 [worker real-1]
 timeout = 500ms

@@ -25,23 +25,10 @@ sup=$bin/supervisor/vigil-supervisor ctl=$bin/supervisor/vigilctl
 wrk=$bin/worker/vigil-worker fleet=$bin/fleet/vigil-fleet
 TTL=3 QUORUM_LOSS=${VIGIL_FLEET_QUORUM_LOSS:-30}
 
-skip() {
-	if [[ "${CI:-}" == true ]]; then
-		echo "FAIL: $1 (CI=true: scripts/deps test installs it)"
-		exit 1
-	fi
-	echo "SKIP: $1"
-	exit 77
-}
-for b in etcd etcdctl; do
-	command -v $b >/dev/null || skip "$b is not installed (Debian: etcd-server, etcd-client)"
-done
-for c in jq python3 curl promtool; do
-	command -v $c >/dev/null || { echo "FAIL: test_fleet needs $c (scripts/deps test)"; exit 1; }
-done
-for b in "$sup" "$ctl" "$wrk" "$fleet"; do
-	[[ -x $b ]] || { echo "FAIL: $b is not built"; exit 1; }
-done
+. "$(dirname "$0")/lib.sh"
+skip_unless_installed "Debian: etcd-server, etcd-client" etcd etcdctl
+need jq python3 curl promtool
+need_built "$sup" "$ctl" "$wrk" "$fleet"
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/vigil-fleet.XXXXXX")
 pids=() stopped=()
@@ -51,14 +38,6 @@ stop_all() {
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 	stopped=() pids=()
 }
-# Under the asan preset, a daemon's sanitizer report (a leak is reported at exit).
-sanitizer_reports() {
-	local f
-	while IFS= read -r f; do
-		grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$f" &&
-			{ echo "FAIL: a sanitizer report in $f"; fail=1; }
-	done < <(find "$dir" -name '*.log' -o -name '*.err')
-}
 cleanup() {
 	stop_all
 	if [[ $fail -ne 0 || ${keep:-0} -eq 1 ]]; then
@@ -67,14 +46,7 @@ cleanup() {
 		rm -rf "$dir"
 	fi
 }
-fail=0
 trap cleanup EXIT
-check() { # check WHAT COMMAND...
-	local what=$1
-	shift
-	if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; fi
-}
-now_ms() { date +%s%3N; }
 # detected_ms FILE WORKER: when the supervisor declared WORKER dead (its first
 # `timeout` event in FILE, vigilctl events --json), in ms since the epoch.
 detected_ms() {
@@ -91,22 +63,8 @@ for line in open(sys.argv[1]):
         break
 PY
 }
-# wait_for SECONDS COMMAND...: poll every 20 ms until COMMAND succeeds.
-wait_for() {
-	local deadline=$(($(now_ms) + $1 * 1000))
-	shift
-	until "$@"; do
-		(($(now_ms) > deadline)) && return 1
-		sleep 0.02
-	done
-}
-
-# Six free loopback ports, held together while chosen so that none repeats.
-read -r -a ports < <(python3 -c '
-import socket
-ss = [socket.socket() for _ in range(6)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))')
+# Six free loopback ports: three for clients, three for peers.
+read -r -a ports < <(free_ports 6)
 cluster="" endpoints=""
 for i in 0 1 2; do
 	cluster+="${cluster:+,}m$i=http://127.0.0.1:${ports[$((i + 3))]}"
@@ -169,7 +127,7 @@ lead0=$(leader_index)
 wfirst=$(((lead0 + 1) % 3))
 wendpoints="http://127.0.0.1:${ports[$wfirst]}"
 for i in 0 1 2; do [[ $i -ne $wfirst ]] && wendpoints+=",http://127.0.0.1:${ports[$i]}"; done
-mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mport=$(free_ports 1)
 "$fleet" watch --json --etcd "$wendpoints" --timeout 1s --probe 250ms --grace 2s \
 	--metrics "127.0.0.1:$mport" >"$dir/watch" 2>"$dir/watch.err" &
 pids+=($!)
@@ -380,7 +338,7 @@ for h in A B C; do
 done
 
 stop_all
-sanitizer_reports
+sanitizer_reports "$dir"
 if [[ $fail -ne 0 ]]; then
 	echo "test_fleet: FAILED"
 	exit 1

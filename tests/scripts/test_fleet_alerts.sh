@@ -8,13 +8,9 @@
 #   test_fleet_alerts.sh CONTRIB_PROMETHEUS_DIR
 set -uo pipefail
 src=${1:?usage: test_fleet_alerts.sh CONTRIB_PROMETHEUS_DIR}
-for b in promtool amtool prometheus-alertmanager curl jq python3; do
-	if ! command -v $b >/dev/null; then
-		echo "SKIP: $b is not installed (scripts/deps test: prometheus, prometheus-alertmanager)"
-		[[ ${CI:-} == true ]] && { echo "FAIL: CI=true"; exit 1; }
-		exit 77
-	fi
-done
+. "$(dirname "$0")/lib.sh"
+skip_unless_installed "scripts/deps test: prometheus, prometheus-alertmanager" \
+	promtool amtool prometheus-alertmanager curl jq python3
 dir=$(mktemp -d "${TMPDIR:-/tmp}/vigil-fleet-alerts.XXXXXX")
 am=""
 cleanup() {
@@ -22,27 +18,16 @@ cleanup() {
 	rm -rf "$dir"
 }
 trap cleanup EXIT
-fail=0
-check() {
-	local what=$1
-	shift
-	if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; fi
-}
 check "promtool check rules" promtool check rules "$src/vigil-fleet.rules.yml"
 check "promtool test rules" promtool test rules "$src/vigil-fleet.rules.test.yml"
 check "amtool check-config" amtool check-config "$src/alertmanager-fleet.yml"
 
-read -r web peer < <(python3 -c '
-import socket
-a, b = socket.socket(), socket.socket()
-a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
-print(a.getsockname()[1], b.getsockname()[1])')
+read -r web peer < <(free_ports 2)
 url=http://127.0.0.1:$web
 prometheus-alertmanager --config.file "$src/alertmanager-fleet.yml" --storage.path "$dir/data" \
 	--web.listen-address "127.0.0.1:$web" --cluster.listen-address "" >"$dir/am.log" 2>&1 &
 am=$!
-for _ in $(seq 100); do curl -sf "$url/-/ready" >/dev/null && break; sleep 0.1; done
-check "Alertmanager ready" curl -sf "$url/-/ready" -o /dev/null
+check "Alertmanager ready" wait_for 10 curl -sf "$url/-/ready" -o /dev/null
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 curl -sf -XPOST -H 'Content-Type: application/json' "$url/api/v2/alerts" -d "[
  {\"labels\":{\"alertname\":\"VigilFleetHostLost\",\"host\":\"b\",\"severity\":\"critical\"},\"startsAt\":\"$now\"},
@@ -54,7 +39,7 @@ state() { # state HOST ALERTNAME: active, suppressed, or nothing
 		'.[] | select(.labels.host == $h and .labels.alertname == $n) | .status.state'
 }
 settled() { [[ $(state b VigilFleetWorkerDown) == suppressed ]]; }
-for _ in $(seq 50); do settled && break; sleep 0.1; done
+wait_for 5 settled
 check "b's worker alert inhibited by b's host loss ($(state b VigilFleetWorkerDown))" \
 	test "$(state b VigilFleetWorkerDown)" = suppressed
 check "the host-lost alert itself active ($(state b VigilFleetHostLost))" \

@@ -25,50 +25,21 @@ set -uo pipefail
 bin=$(realpath "${1:?usage: test_fleet_tls.sh BUILD_DIR}")
 sup=$bin/supervisor/vigil-supervisor wrk=$bin/worker/vigil-worker fleet=$bin/fleet/vigil-fleet
 
-skip() {
-	if [[ "${CI:-}" == true ]]; then
-		echo "FAIL: $1 (CI=true: scripts/deps test installs it)"
-		exit 1
-	fi
-	echo "SKIP: $1"
-	exit 77
-}
-for b in etcd etcdctl; do
-	command -v $b >/dev/null || skip "$b is not installed (Debian: etcd-server, etcd-client)"
-done
-for c in openssl python3; do
-	command -v $c >/dev/null || { echo "FAIL: test_fleet_tls needs $c (scripts/deps test)"; exit 1; }
-done
+. "$(dirname "$0")/lib.sh"
+skip_unless_installed "Debian: etcd-server, etcd-client" etcd etcdctl
+need openssl python3
+need_built "$sup" "$wrk" "$fleet"
 dir=$(mktemp -d "${TMPDIR:-/tmp}/vigil-fleet-tls.XXXXXX")
 pids=()
-fail=0
 cleanup() {
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	# Under the asan preset, a daemon's sanitizer report (a leak is reported at exit).
-	local f
-	for f in "$dir"/*.log; do
-		grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$f" &&
-			{ echo "FAIL: a sanitizer report in $f"; fail=1; }
-	done
+	sanitizer_reports "$dir"
 	if [[ $fail -ne 0 || ${keep:-0} -eq 1 ]]; then echo "logs kept in $dir"; else rm -rf "$dir"; fi
 	exit $fail
 }
 trap cleanup EXIT
 die() { echo "FAIL: $1"; fail=1; exit 1; }
-check() {
-	local what=$1
-	shift
-	if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; fi
-}
-wait_for() { # wait_for SECONDS COMMAND...
-	local i
-	for ((i = 0; i < $1 * 20; i++)); do
-		"${@:2}" && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 # A CA, a server certificate for 127.0.0.1 and localhost signed by it, and another CA.
 cd "$dir" || exit 1
@@ -92,11 +63,7 @@ openssl req -newkey rsa:2048 -nodes -subj "/CN=vigil-fleet" -keyout client.key -
 	openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
 		-out client.pem 2>/dev/null || die "openssl could not sign"
 
-read -r cport pport sport c2port p2port < <(python3 -c '
-import socket
-ss = [socket.socket() for _ in range(5)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))')
+read -r cport pport sport c2port p2port < <(free_ports 5)
 url=https://127.0.0.1:$cport
 etcd --name m0 --data-dir "$dir/m0" --listen-client-urls "$url" --advertise-client-urls "$url" \
 	--cert-file server.pem --key-file server.key --auth-token-ttl 1 \

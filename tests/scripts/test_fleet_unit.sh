@@ -9,15 +9,10 @@
 set -uo pipefail
 bin=${1:?usage: test_fleet_unit.sh BUILD_DIR}
 unit=$bin/systemd/vigil-fleet.service sup=$bin/systemd/vigil-supervisor.service
-command -v systemd-analyze >/dev/null || { echo "FAIL: needs systemd-analyze (scripts/deps test)"; exit 1; }
+. "$(dirname "$0")/lib.sh"
+need systemd-analyze python3
 dir=$(mktemp -d "${TMPDIR:-/tmp}/vigil-fleet-unit.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
-fail=0
-check() {
-	local what=$1
-	shift
-	if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; fi
-}
 # The unit as installed, but running the binary of this build.
 sed "s|^ExecStart=[^ ]*|ExecStart=$(realpath "$bin/fleet/vigil-fleet")|" "$unit" >"$dir/vigil-fleet.service"
 # Its Documentation= is the man page of this build.
@@ -51,7 +46,7 @@ check "a bad --host is a usage error" usage "--host: use 1 to 64 of" --host "a/b
 check "an unknown command is a usage error" usage "unknown command (status or watch): stat" stat
 check "an unknown option is a usage error" usage "unknown option --bogus" --bogus
 check "--help exits 0 and documents --grace" sh -c "'$fleet' --help | grep -q -- --grace"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_ports 1)
 out=$("$fleet" status --etcd "http://127.0.0.1:$port" --timeout 200ms 2>&1)
 rc=$?
 check "status with no etcd exits 1 saying so ($rc: $out)" \

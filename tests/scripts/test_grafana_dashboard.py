@@ -10,19 +10,21 @@ dashboard has the panels the README promises, unique panel ids, and every
 panel on the dashboard's datasource variable.
 
 Usage: test_grafana_dashboard.py DASHBOARD.json SUPERVISOR WORKER
-Exit: 0 passed, 1 failed, 77 skipped (no promtool); under CI a missing
+Exit: 0 passed, 1 failed, 77 skipped (no promtool); under CI=true a missing
 promtool fails."""
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from vigiltest import check, failures, finish, free_port, print_tail, skip  # noqa: E402
 
 dashboard_path, supervisor_bin, worker_bin = sys.argv[1:4]
 # Series Prometheus makes itself for each target, not the supervisor.
@@ -32,21 +34,7 @@ VARIABLES = {"$__rate_interval": "1m", "$__interval": "15s", "$__range": "6h",
              "$instance": ".*", "$worker": ".*"}
 
 if shutil.which("promtool") is None:
-    print("promtool is not installed (Debian package prometheus; scripts/deps test)")
-    sys.exit(1 if os.environ.get("CI") else 77)
-
-passed = failed = 0
-
-
-def check(what, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {what}")
-    else:
-        failed += 1
-        print(f"FAIL {what}{': ' + str(detail) if detail else ''}")
-
+    skip("promtool is not installed (Debian package prometheus; scripts/deps test)")
 
 dash = json.load(open(dashboard_path))
 panels = []
@@ -91,9 +79,7 @@ try:
           r.stdout + r.stderr)
 
     # 2. The metric names they use, against a live /metrics.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     sock = os.path.join(work, "supervisor.sock")
     log = open(os.path.join(work, "daemons.log"), "ab")
     procs.append(subprocess.Popen([supervisor_bin, "--socket", sock, "--control",
@@ -156,11 +142,8 @@ finally:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
-    if failed:
-        path = os.path.join(work, "daemons.log")
-        if os.path.exists(path):
-            print("---- daemons.log\n" + open(path, errors="replace").read()[-2000:])
+    if failures():
+        print_tail(os.path.join(work, "daemons.log"), 2000)
     shutil.rmtree(work, ignore_errors=True)
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

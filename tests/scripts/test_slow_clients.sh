@@ -10,18 +10,12 @@ set -uo pipefail
 bin=${1:?usage: test_slow_clients.sh BUILD_DIR [WORKERS]}
 n=${2:-20000}
 sup=$bin/supervisor/vigil-supervisor ctl=$bin/supervisor/vigilctl load=$bin/tests/vigil-load
-command -v python3 >/dev/null || { echo "test_slow_clients: needs python3 (scripts/deps test)"; exit 1; }
+. "$(dirname "$0")/lib.sh"
+need python3
 dir=$(mktemp -d "${TMPDIR:-/tmp}/vigil-slow.XXXXXX")
 sv=
 trap '[[ -n $sv ]] && kill -KILL $sv 2>/dev/null; rm -rf "$dir"' EXIT
-fail=0
-check() {
-	local what=$1
-	shift
-	if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; fi
-}
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_ports 1)
 "$sup" --socket "$dir/s.sock" --control "$dir/c.sock" --timeout 1h --max-workers $((n + 10)) \
 	--metrics "127.0.0.1:$port" >"$dir/sup.log" 2>&1 &
 sv=$!

@@ -22,17 +22,12 @@ import tempfile
 import time
 import urllib.request
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from vigiltest import check, failures, finish, free_port, print_tail, skip  # noqa: E402
+
 supervisor_bin, worker_bin, out_dir = sys.argv[1:4]
 TIMEOUT_MS = 1000
 LAG_MAX_S = 2.0  # the page's poll period (1 s) plus a margin for a loaded machine
-
-
-def skip(why):
-    if os.environ.get("CI") == "true":
-        print(f"FAIL: {why}")
-        sys.exit(1)
-    print(f"SKIP: {why}")
-    sys.exit(77)
 
 
 try:
@@ -45,18 +40,6 @@ for tool in ("/usr/bin/chromium", "/usr/bin/chromedriver"):
     if not os.access(tool, os.X_OK):
         skip(f"{tool} is missing (scripts/deps test installs chromium and chromium-driver)")
 
-passed = failed = 0
-
-
-def check(what, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {what}")
-    else:
-        failed += 1
-        print(f"FAIL {what}{': ' + str(detail) if detail else ''}")
-
 
 def wait_until(seconds, pred):
     end = time.monotonic() + seconds
@@ -68,12 +51,6 @@ def wait_until(seconds, pred):
             pass
         time.sleep(0.05)
     return False
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 work = tempfile.mkdtemp(prefix="vigil-statuspage.")
@@ -198,13 +175,9 @@ finally:
         if p.poll() is None:
             p.kill()
             p.wait()
-    if failed:
+    if failures():
         for log in ("supervisor.log", "worker.log"):
-            path = os.path.join(work, log)
-            if os.path.exists(path):
-                print(f"---- {log}")
-                print(open(path, errors="replace").read()[-3000:])
+            print_tail(os.path.join(work, log), 3000)
     shutil.rmtree(work, ignore_errors=True)
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()
