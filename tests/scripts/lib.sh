@@ -14,7 +14,8 @@
 #   now_ms                      CLOCK_REALTIME in ms
 #   wait_for SECONDS COMMAND... polls every 20 ms until COMMAND succeeds; 1 if
 #                               SECONDS pass first
-#   free_ports N                N distinct free TCP ports on 127.0.0.1, one line
+#   free_ports N                N distinct free TCP ports on 127.0.0.1, one line, below
+#                               the kernel's ephemeral range (see vigiltest.py)
 #   sanitizer_reports DIR       "FAIL: a sanitizer report in FILE" and fail=1 for
 #                               each *.log or *.err below DIR with an ASan, LSan or
 #                               UBSan report (under the asan preset a leak is
@@ -73,10 +74,11 @@ wait_for() {
 # Held open together while chosen, so that none repeats.
 free_ports() {
 	python3 -c '
-import socket, sys
-ss = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
+import sys
+sys.path.insert(0, sys.argv[2])
+sys.dont_write_bytecode = True
+import vigiltest
+print(" ".join(str(p) for p in vigiltest.free_ports(int(sys.argv[1]))))' "$1" "$(dirname "${BASH_SOURCE[0]}")"
 }
 
 sanitizer_reports() {

@@ -10,6 +10,7 @@ is one process, so the tally of checks lives here.
   print_tail(path, chars) the last chars of a log, under "---- NAME", if it exists
 """
 import os
+import random
 import socket
 import sys
 
@@ -44,10 +45,40 @@ def finish():
     sys.exit(1 if _failed else 0)
 
 
+def free_ports(n):
+    """n distinct TCP ports free on 127.0.0.1 now, below the ephemeral range.
+
+    A port the kernel hands out for bind(0) comes from the range it also
+    gives every outgoing connection (a curl, an etcdctl) a source port from:
+    between our close and the daemon's bind one of those took it once, and
+    etcd failed with "address already in use". Below that range only a
+    listener asking for the very port can take it.
+    """
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    low = max(low, 2048)
+    held, ports = [], []
+    try:
+        while len(ports) < n:
+            port = random.randrange(1024, low)
+            if port in ports:
+                continue
+            s = socket.socket()
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                s.close()
+                continue
+            held.append(s)
+            ports.append(port)
+    finally:
+        for s in held:
+            s.close()
+    return ports
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
 
 
 def print_tail(path, chars):

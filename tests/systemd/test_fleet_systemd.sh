@@ -18,11 +18,13 @@ vt_setup "$1"
 fleet=$build/fleet/vigil-fleet
 ttl=3
 
+# Below the ephemeral range, as tests/scripts/vigiltest.py explains.
 read -r cport pport < <(python3 -c '
-import socket
-a, b = socket.socket(), socket.socket()
-a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
-print(a.getsockname()[1], b.getsockname()[1])')
+import sys
+sys.path.insert(0, sys.argv[1])
+sys.dont_write_bytecode = True
+import vigiltest
+print(*vigiltest.free_ports(2))' "$(dirname "$0")/../scripts")
 url=http://127.0.0.1:$cport
 etcd --name m0 --data-dir "$base/etcd" --listen-client-urls "$url" --advertise-client-urls "$url" \
 	--listen-peer-urls "http://127.0.0.1:$pport" --initial-advertise-peer-urls "http://127.0.0.1:$pport" \
