@@ -285,11 +285,13 @@ etcd_free(struct etcd *e)
 	 * failed), it is only let go when the loop runs that callback, and
 	 * event_base_free does not: its SSL leaked at exit (LeakSanitizer, in
 	 * test_fleet_tls). Their callbacks are cleared: this only lets them go.
+	 * EVLOOP_NONBLOCK runs whatever is ready, on the whole base, until
+	 * nothing is: the callers free everything else on the base first.
 	 */
-	if (e->ssl_ctx != NULL)
+	if (e->ssl_ctx != NULL) {
 		event_base_loop(e->base, EVLOOP_NONBLOCK);
-	if (e->ssl_ctx != NULL)
 		SSL_CTX_free(e->ssl_ctx);
+	}
 	if (e->password != NULL)
 		explicit_bzero(e->password, strlen(e->password));
 	free(e->user);

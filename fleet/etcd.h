@@ -51,8 +51,10 @@ struct etcd *etcd_new(struct event_base *base, const char *urls, uint64_t timeou
                       const struct etcd_security *sec, char *err, size_t errlen);
 /*
  * Free e and every request it has out (their callbacks never run). Over
- * https it then runs the loop once without blocking, so that libevent can
- * finish freeing the TLS connections: free what else is on the base first.
+ * https it then runs the loop without blocking (every callback ready on the
+ * base, until none is), so that libevent can finish freeing the TLS
+ * connections: free everything else on the base first. etcd_new's failure
+ * path does the same on a base that holds nothing of ours yet.
  */
 void etcd_free(struct etcd *e);
 
