@@ -55,21 +55,6 @@ teardown(void)
 
 TestSuite(fdbudget, .init = setup, .fini = teardown, .timeout = 90);
 
-/* A TCP port on 127.0.0.1 that nothing listens on right now. */
-static int
-free_port(void)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	cr_assert_neq(fd, -1);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0, "bind: %s", strerror(errno));
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	close(fd);
-	return ntohs(sin.sin_port);
-}
-
 /* prlimit (util-linux) and curl are needed; without them skip, except under CI. */
 static void
 need_tool(const char *path)
@@ -176,7 +161,7 @@ Test(fdbudget, detect_exit_under_a_low_limit_keeps_the_control_plane)
 
 	need_tool("/usr/bin/prlimit");
 	need_tool("/usr/bin/curl");
-	snprintf(t.addr, sizeof(t.addr), "127.0.0.1:%d", free_port());
+	snprintf(t.addr, sizeof(t.addr), "127.0.0.1:%d", vt_free_port());
 	FILE *fp = fopen(t.conf, "w");
 	cr_assert_not_null(fp);
 	fputs("[supervisor]\ntimeout = 5s\n", fp);

@@ -7,6 +7,7 @@
 #include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,13 +322,54 @@ vt_expect_log(const char *path, const char *needle, int timeout_ms)
 	}
 }
 
+/* Whether port p on 127.0.0.1 can be bound now: 1, 0 if in use; the test fails on another error. */
+static int
+vt_port_free(int port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				  .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+	cr_assert_neq(fd, -1, "socket: %s", strerror(errno));
+	ok = bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	cr_assert(ok || errno == EADDRINUSE, "bind 127.0.0.1:%d: %s", port, strerror(errno));
+	close(fd);
+	return ok;
+}
+
+/*
+ * Outside the kernel's ephemeral range (tests/scripts/vigiltest.py says why:
+ * a port from bind(0) can be taken by any outgoing connection's source port
+ * before the daemon binds it); bind(0) where nothing is left outside it.
+ */
 int
 vt_free_port(void)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int low = 32768, high = 60999, fd;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
 
+	if (f != NULL) {
+		if (fscanf(f, "%d %d", &low, &high) != 2)
+			low = 32768, high = 60999;
+		fclose(f);
+	}
+	int below = low > 1024 ? low - 1024 : 0, above = high < 65535 ? 65535 - high : 0;
+	/* Seeded apart in each process, so that two tests side by side try different ports. */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint32_t x = (uint32_t)getpid() * 2654435761u ^ (uint32_t)ts.tv_nsec ^ 1u;
+	for (int i = 0; i < 10000 && below + above > 0; i++) {
+		x ^= x << 13; /* xorshift32 */
+		x ^= x >> 17;
+		x ^= x << 5;
+		int k = (int)(x % (uint32_t)(below + above));
+		int port = k < below ? 1024 + k : high + 1 + (k - below);
+		if (vt_port_free(port))
+			return port;
+	}
+	fd = socket(AF_INET, SOCK_STREAM, 0);
 	cr_assert_neq(fd, -1);
 	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0, "bind: %s",
 		     strerror(errno));

@@ -22,6 +22,8 @@
 #                               reported when a daemon exits)
 
 fail=0
+# Where this file is, absolute: a script may cd before it calls free_ports.
+vigil_testlib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 skip() {
 	if [[ "${CI:-}" == true ]]; then
@@ -78,7 +80,7 @@ import sys
 sys.path.insert(0, sys.argv[2])
 sys.dont_write_bytecode = True
 import vigiltest
-print(" ".join(str(p) for p in vigiltest.free_ports(int(sys.argv[1]))))' "$1" "$(dirname "${BASH_SOURCE[0]}")"
+print(" ".join(str(p) for p in vigiltest.free_ports(int(sys.argv[1]))))' "$1" "$vigil_testlib_dir"
 }
 
 sanitizer_reports() {
@@ -87,4 +89,5 @@ sanitizer_reports() {
 		grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$f" &&
 			{ echo "FAIL: a sanitizer report in $f"; fail=1; }
 	done < <(find "$1" \( -name '*.log' -o -name '*.err' \))
+	return 0
 }

@@ -9,6 +9,7 @@ is one process, so the tally of checks lives here.
   free_port()             a free TCP port on 127.0.0.1
   print_tail(path, chars) the last chars of a log, under "---- NAME", if it exists
 """
+import errno
 import os
 import random
 import socket
@@ -46,31 +47,43 @@ def finish():
 
 
 def free_ports(n):
-    """n distinct TCP ports free on 127.0.0.1 now, below the ephemeral range.
+    """n distinct TCP ports free on 127.0.0.1 now, outside the ephemeral range.
 
     A port the kernel hands out for bind(0) comes from the range it also
     gives every outgoing connection (a curl, an etcdctl) a source port from:
     between our close and the daemon's bind one of those took it once, and
-    etcd failed with "address already in use". Below that range only a
-    listener asking for the very port can take it.
+    etcd failed with "address already in use". Outside that range only a
+    listener asking for the very port can take it. Where nothing is left
+    outside it, bind(0) as before; an error other than EADDRINUSE is raised.
     """
     with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-        low = int(f.read().split()[0])
-    low = max(low, 2048)
+        low, high = (int(x) for x in f.read().split())
+    candidates = [range(1024, low), range(high + 1, 65536)]
+    candidates = [r for r in candidates if len(r) > 0]
     held, ports = [], []
     try:
-        while len(ports) < n:
-            port = random.randrange(1024, low)
+        for _ in range(10000):
+            if len(ports) == n or not candidates:
+                break
+            r = random.choice(candidates)
+            port = random.choice(r)
             if port in ports:
                 continue
             s = socket.socket()
             try:
                 s.bind(("127.0.0.1", port))
-            except OSError:
+            except OSError as e:
                 s.close()
+                if e.errno != errno.EADDRINUSE:
+                    raise
                 continue
             held.append(s)
             ports.append(port)
+        while len(ports) < n:
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            held.append(s)
+            ports.append(s.getsockname()[1])
     finally:
         for s in held:
             s.close()
