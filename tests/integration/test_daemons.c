@@ -953,14 +953,6 @@ stop_notifier(pid_t pid)
 	vt_stop(pid, SIGKILL, 2000);
 }
 
-static const char *
-pid_name(pid_t pid)
-{
-	static char name[32];
-	snprintf(name, sizeof(name), "pid-%d", (int)pid);
-	return name;
-}
-
 /* The real systemd-notify: WATCHDOG=1 keeps a nameless program alive, its silence times it out. */
 Test(daemons, systemd_notify_watchdog_keeps_alive_then_silence_times_out)
 {
@@ -969,7 +961,7 @@ Test(daemons, systemd_notify_watchdog_keeps_alive_then_silence_times_out)
 	pid_t sh = vt_env_notifier(&e, "i=0; while [ $i -lt 12 ]; do i=$((i+1)); "
 				  "systemd-notify --pid=$$ WATCHDOG=1 \"STATUS=round $i\" || exit 9; "
 				  "sleep 0.1; done; exec sleep 60");
-	const char *name = pid_name(sh);
+	const char *name = vt_pid_name(sh);
 	expect_state(name, "alive", sh, 3000);
 	/* Past the 600 ms timeout while it keeps pinging: still alive, never timed out. */
 	usleep(700 * 1000);
@@ -998,7 +990,7 @@ Test(daemons, systemd_notify_trigger_declares_dead_at_once)
 	start_supervisor("20s");
 	pid_t sh = vt_env_notifier(&e, "systemd-notify --pid=$$ WATCHDOG=1 || exit 9; sleep 0.3; "
 				  "systemd-notify --pid=$$ WATCHDOG=trigger || exit 9; exec sleep 60");
-	const char *name = pid_name(sh);
+	const char *name = vt_pid_name(sh);
 	expect_state(name, "alive", sh, 3000);
 	uint64_t t0 = vt_now_ms();
 	expect_state(name, "dead", sh, 3000);
@@ -1017,7 +1009,7 @@ Test(daemons, watchdog_usec_sets_the_timeout)
 	start_supervisor("20s");
 	pid_t sh = vt_env_notifier(&e, "systemd-notify --pid=$$ WATCHDOG=1 WATCHDOG_USEC=400000 || exit 9; "
 				  "exec sleep 60");
-	const char *name = pid_name(sh);
+	const char *name = vt_pid_name(sh);
 	expect_state(name, "alive", sh, 3000);
 	json_t *st = vt_env_status(&e);
 	cr_expect_eq(json_integer_value(json_object_get(vt_worker(st, name), "timeout_ms")), 400);
@@ -1108,7 +1100,7 @@ Test(daemons, libsystemd_client_is_supervised_and_its_fds_closed)
 	cr_assert_neq(asprintf(&cmd, "NOTIFY_SOCKET=%s", e.sock), -1);
 	putenv(cmd); /* inherited by the child; this test process ends with the test */
 	pid_t pid = vt_env_spawn(&e, e.wlog, argv);
-	const char *name = pid_name(pid);
+	const char *name = vt_pid_name(pid);
 	expect_state(name, "alive", pid, 3000);
 	vt_expect_log(e.wlog, "barrier passed", 6000);
 	vt_expect_log(e.wlog, "20 watchdog pings sent", 5000);
@@ -1287,7 +1279,7 @@ Test(daemons, policy_never_signals_a_reused_pid)
 	pid_t sh = vt_env_notifier(&e, "systemd-notify --pid=$$ WATCHDOG=1 || exit 9; exit 0");
 	int ws = vt_wait_exit(sh, 3000);
 	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "the notifier failed: %d", ws);
-	expect_state(pid_name(sh), "alive", sh, 1000);
+	expect_state(vt_pid_name(sh), "alive", sh, 1000);
 
 	/* Hand its pid to a new process. */
 	char *argv[] = {"/bin/sleep", "30", NULL};

@@ -105,14 +105,6 @@ python(const char *body)
 	return pid;
 }
 
-static const char *
-pid_name(pid_t pid)
-{
-	static char name[32];
-	snprintf(name, sizeof(name), "pid-%d", (int)pid);
-	return name;
-}
-
 /* ---- the conformance table, row by row ---- */
 
 /* WATCHDOG=1: a heartbeat, with each client. */
@@ -123,20 +115,20 @@ Test(sdnotify, watchdog_1_is_a_heartbeat_with_every_client)
 	pid_t sh = vt_env_notifier(&e, "for i in 1 2 3 4 5 6 7 8 9 10; do systemd-notify --pid=$$ WATCHDOG=1 "
 			    "|| exit 9; sleep 0.1; done; exec sleep 60");
 	pid_t py = python("for i in range(10):\n    n('WATCHDOG=1'); s(0.1)");
-	vt_env_expect_state(&e, pid_name(sh), "alive", sh, 3000);
-	vt_env_expect_state(&e, pid_name(py), "alive", py, 3000);
+	vt_env_expect_state(&e, vt_pid_name(sh), "alive", sh, 3000);
+	vt_env_expect_state(&e, vt_pid_name(py), "alive", py, 3000);
 #ifdef VIGIL_SDCLIENT_BIN
 	char *argv[] = {VIGIL_SDCLIENT_BIN, "10", "100", "0", NULL};
 	pid_t lib = vt_env_spawn(&e, e.wlog, argv);
-	vt_env_expect_state(&e, pid_name(lib), "alive", lib, 3000);
+	vt_env_expect_state(&e, vt_pid_name(lib), "alive", lib, 3000);
 #endif
 	usleep(700 * 1000); /* past the timeout, pinging all along */
-	cr_expect_eq(vt_env_worker_int(&e, pid_name(sh), "timeouts"), 0);
-	cr_expect_eq(vt_env_worker_int(&e, pid_name(py), "timeouts"), 0);
-	cr_expect_geq(vt_env_worker_int(&e, pid_name(py), "heartbeats"), 5);
+	cr_expect_eq(vt_env_worker_int(&e, vt_pid_name(sh), "timeouts"), 0);
+	cr_expect_eq(vt_env_worker_int(&e, vt_pid_name(py), "timeouts"), 0);
+	cr_expect_geq(vt_env_worker_int(&e, vt_pid_name(py), "heartbeats"), 5);
 	/* Their pings end: each is dead a timeout after its last one. */
-	vt_env_expect_state(&e, pid_name(sh), "dead", sh, 3000);
-	vt_env_expect_state(&e, pid_name(py), "dead", py, 3000);
+	vt_env_expect_state(&e, vt_pid_name(sh), "dead", sh, 3000);
+	vt_env_expect_state(&e, vt_pid_name(py), "dead", py, 3000);
 	cr_expect_eq(counter("invalid_datagrams"), 0);
 	vt_env_end(&e);
 }
@@ -147,8 +139,8 @@ Test(sdnotify, ready_registers)
 	need_python_systemd();
 	vt_env_start_supervisor(&e, "--timeout", "10s", NULL);
 	pid_t py = python("n('READY=1')");
-	vt_env_expect_state(&e, pid_name(py), "alive", py, 3000);
-	cr_expect_eq(vt_env_worker_int(&e, pid_name(py), "heartbeats"), 1);
+	vt_env_expect_state(&e, vt_pid_name(py), "alive", py, 3000);
+	cr_expect_eq(vt_env_worker_int(&e, vt_pid_name(py), "heartbeats"), 1);
 	vt_env_end(&e);
 }
 
@@ -162,11 +154,11 @@ Test(sdnotify, status_keeps_utf8)
 	pid_t py = python("n('WATCHDOG=1\\nSTATUS=caf\\u00e9 \\u2615')");
 	pid_t sh = vt_env_notifier(&e, "systemd-notify --pid=$$ WATCHDOG=1 'STATUS=na\xc3\xafve \x1b[2J' || "
 			    "exit 9; exec sleep 60");
-	vt_env_expect_state(&e, pid_name(py), "alive", py, 3000);
-	vt_env_expect_state(&e, pid_name(sh), "alive", sh, 3000);
-	cr_expect_str_eq(wfield(pid_name(py), "status", out, sizeof(out)), "caf\xc3\xa9 \xe2\x98\x95");
+	vt_env_expect_state(&e, vt_pid_name(py), "alive", py, 3000);
+	vt_env_expect_state(&e, vt_pid_name(sh), "alive", sh, 3000);
+	cr_expect_str_eq(wfield(vt_pid_name(py), "status", out, sizeof(out)), "caf\xc3\xa9 \xe2\x98\x95");
 	/* A control character is neutralised; the UTF-8 around it stays. */
-	cr_expect_str_eq(wfield(pid_name(sh), "status", out, sizeof(out)), "na\xc3\xafve ?[2J");
+	cr_expect_str_eq(wfield(vt_pid_name(sh), "status", out, sizeof(out)), "na\xc3\xafve ?[2J");
 	vt_env_end(&e);
 }
 
@@ -176,10 +168,10 @@ Test(sdnotify, stopping_is_a_clean_stop)
 	vt_env_start_supervisor(&e, "--timeout", "300ms", NULL);
 	pid_t sh = vt_env_notifier(&e, "systemd-notify --pid=$$ WATCHDOG=1 || exit 9; sleep 0.2; "
 			    "systemd-notify --pid=$$ STOPPING=1 || exit 9; exec sleep 60");
-	vt_env_expect_state(&e, pid_name(sh), "stopped", sh, 3000);
+	vt_env_expect_state(&e, vt_pid_name(sh), "stopped", sh, 3000);
 	usleep(600 * 1000);
-	vt_env_expect_state(&e, pid_name(sh), "stopped", sh, 100);
-	cr_expect_eq(vt_env_worker_int(&e, pid_name(sh), "timeouts"), 0);
+	vt_env_expect_state(&e, vt_pid_name(sh), "stopped", sh, 100);
+	cr_expect_eq(vt_env_worker_int(&e, vt_pid_name(sh), "timeouts"), 0);
 	vt_env_end(&e);
 }
 
@@ -189,9 +181,9 @@ Test(sdnotify, trigger_is_dead_at_once)
 	need_python_systemd();
 	vt_env_start_supervisor(&e, "--timeout", "20s", NULL);
 	pid_t py = python("n('WATCHDOG=1'); s(0.3); n('WATCHDOG=trigger')");
-	vt_env_expect_state(&e, pid_name(py), "alive", py, 3000);
-	vt_env_expect_state(&e, pid_name(py), "dead", py, 2000);
-	cr_expect_eq(vt_env_worker_int(&e, pid_name(py), "timeouts"), 1);
+	vt_env_expect_state(&e, vt_pid_name(py), "alive", py, 3000);
+	vt_env_expect_state(&e, vt_pid_name(py), "dead", py, 2000);
+	cr_expect_eq(vt_env_worker_int(&e, vt_pid_name(py), "timeouts"), 1);
 	vt_env_end(&e);
 }
 
@@ -214,7 +206,7 @@ Test(sdnotify, watchdog_usec_sets_and_0_turns_off)
 		 "n('WATCHDOG_USEC=300000\\nWATCHDOG=1')",
 		 flag);
 	pid_t py = python(body);
-	const char *name = pid_name(py);
+	const char *name = vt_pid_name(py);
 	vt_env_expect_state(&e, name, "unwatched", py, 3000);
 	vt_expect_log(e.log, "turned its watchdog off (WATCHDOG_USEC=0)", 1000);
 	usleep(900 * 1000); /* more than twice the 400 ms it had */
@@ -251,21 +243,21 @@ Test(sdnotify, other_sd_notify_keys_are_accepted_quietly)
 			    "echo sent; exec sleep 60");
 	vt_expect_log(e.wlog, "done", 3000);
 	vt_expect_log(e.wlog, "sent", 3000);
-	vt_env_expect_state(&e, pid_name(sh), "alive", sh, 3000);
+	vt_env_expect_state(&e, vt_pid_name(sh), "alive", sh, 3000);
 	char out[64];
 	uint64_t end = vt_now_ms() + 2000;
-	while (strcmp(wfield(pid_name(py), "status", out, sizeof(out)), "reloaded") != 0 &&
+	while (strcmp(wfield(vt_pid_name(py), "status", out, sizeof(out)), "reloaded") != 0 &&
 	       vt_now_ms() < end)
 		usleep(20000);
 	cr_expect_str_eq(out, "reloaded");
-	cr_expect_eq(vt_env_worker_int(&e, pid_name(py), "heartbeats"), 2, "WATCHDOG=1, READY=1");
+	cr_expect_eq(vt_env_worker_int(&e, vt_pid_name(py), "heartbeats"), 2, "WATCHDOG=1, READY=1");
 	cr_expect_eq(counter("invalid_datagrams"), 0, "a valid sd_notify key was refused");
 	cr_expect_eq(counter("ignored_lines"), 0);
 	/* A known key with a bad value still rejects its datagram, ping and all. */
 	pid_t bad = python("n('WATCHDOG=1\\nMAINPID=abc')");
 	vt_expect_log(e.log, "bad value for MAINPID on line 2", 3000);
 	cr_expect_eq(invalid("bad_value"), 1);
-	cr_expect_eq(vt_env_worker_int(&e, pid_name(bad), "heartbeats"), -1, "registered");
+	cr_expect_eq(vt_env_worker_int(&e, vt_pid_name(bad), "heartbeats"), -1, "registered");
 	vt_env_end(&e);
 }
 
@@ -281,7 +273,7 @@ Test(sdnotify, unknown_and_malformed_lines_never_lose_a_ping)
 	pid_t py = python("for i in range(10):\n"
 			  "    n('WATCHDOG=1\\nX_FOO=1\\nnonsense\\nx_debug=1\\n'); s(0.1)\n"
 			  "n('STATUS=first\\nSTATUS=second\\n\\nWATCHDOG=1')");
-	const char *name = pid_name(py);
+	const char *name = vt_pid_name(py);
 	vt_env_expect_state(&e, name, "alive", py, 3000);
 	vt_expect_log(e.wlog, "done", 3000);
 	cr_expect_eq(vt_env_worker_int(&e, name, "timeouts"), 0, "a ping was lost");
@@ -312,7 +304,7 @@ Test(sdnotify, barrier_and_fdstore_with_libsystemd)
 	pid_t pid = vt_env_spawn(&e, e.wlog, argv);
 	vt_expect_log(e.wlog, "barrier passed", 6000);
 	vt_expect_log(e.wlog, "5 watchdog pings sent", 3000);
-	vt_env_expect_state(&e, pid_name(pid), "alive", pid, 1000);
+	vt_env_expect_state(&e, vt_pid_name(pid), "alive", pid, 1000);
 	cr_expect_eq(counter("invalid_datagrams"), 0);
 	vt_env_end(&e);
 #endif

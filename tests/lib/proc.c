@@ -378,6 +378,15 @@ vt_free_port(void)
 	return ntohs(sin.sin_port);
 }
 
+const char *
+vt_pid_name(pid_t pid)
+{
+	static char name[32];
+
+	snprintf(name, sizeof(name), "pid-%d", (int)pid);
+	return name;
+}
+
 long
 vt_cpu_ticks(pid_t pid)
 {

@@ -87,6 +87,9 @@ void vt_expect_log(const char *path, const char *needle, int timeout_ms);
 /* A TCP port on 127.0.0.1 that nothing listens on right now. */
 int vt_free_port(void);
 
+/* "pid-PID": the name the supervisor gives a nameless sd_notify sender outside a service. */
+const char *vt_pid_name(pid_t pid);
+
 /* CPU time (user + system) pid has used, in clock ticks, from /proc/PID/stat. */
 long vt_cpu_ticks(pid_t pid);
 
